@@ -172,7 +172,12 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%_fuzz.o $(BUILD)/obj/tests/fuzz
 
 # Tests run from the top of the tree. Each binary is a Criterion runner; replay binaries feed
 # every file of their corpus to the fuzz target once. Then the exported-symbol check.
-test: lib $(TEST_BIN) $(REPLAY_BIN) $(BENCH_BIN)
+ifneq ($(T),)
+TEST_DEPS := $(TEST_RUN)
+else
+TEST_DEPS := $(TEST_BIN) $(REPLAY_BIN) $(BENCH_BIN)
+endif
+test: lib $(TEST_DEPS)
 	$(Q)fail=0; for t in $(TEST_RUN); do \
 		echo "== $$t"; $$t --short-filename $(TEST_ARGS) || fail=1; done; \
 	if [ -z "$(T)" ]; then for r in $(REPLAY_BIN); do n=$${r##*/}; \
