@@ -396,4 +396,112 @@ int net_queue_fd(const net_queue_t *q);
 /* Consumer: resets the eventfd counter after a wake-up. */
 void net_queue_ack(net_queue_t *q);
 
+
+/* ---------------------------------------------------------------------------------------------
+ * io_uring (net/ring.c is the only file that includes liburing.h).
+ *
+ * A ring belongs to the thread that created it (IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN
+ * where the kernel has them, so the kernel enforces that). Operations carry a net_op_t, which
+ * their owner embeds and reaches with container_of; its callback runs on the ring's thread from
+ * net_ring_process().
+ */
+typedef struct net_features {
+    bool single_issuer;     /* IORING_SETUP_SINGLE_ISSUER (6.0) */
+    bool defer_taskrun;     /* IORING_SETUP_DEFER_TASKRUN (6.1) */
+    bool buf_ring;          /* provided-buffer rings (5.19) */
+    bool recvmsg_multishot; /* multishot recvmsg (6.0) */
+    bool accept_multishot;  /* multishot accept (5.19) */
+    bool udp_gso;           /* UDP_SEGMENT (4.18) */
+    bool send_zc;           /* IORING_OP_SEND_ZC (6.0); probed, not used for UDP yet */
+} net_features_t;
+
+/* Probes the kernel once per process (any thread); later calls return the same answers. */
+const net_features_t *net_features_get(void);
+
+typedef struct net_ring net_ring_t;
+typedef struct net_op net_op_t;
+/* @res is cqe->res; @more is true when a multishot operation stays armed. */
+typedef void (*net_op_fn)(net_op_t *op, int res, uint32_t cqe_flags, bool more);
+struct net_op {
+    net_op_fn fn;
+};
+
+/* A ring with @entries submission entries, owned by the calling thread. NULL on failure. */
+net_ring_t *net_ring_create(uint32_t entries);
+/* Accepts NULL. Operations still in flight are abandoned (the kernel cancels them when the
+ * ring's fd closes); their owners must not be touched afterwards. */
+void net_ring_destroy(net_ring_t *r);
+/* Calls the callbacks of up to @budget completions; returns how many it handled. */
+unsigned net_ring_process(net_ring_t *r, unsigned budget);
+/* Submits what is queued and waits up to @wait_ns for a completion. One syscall.
+ * 0, or -errno other than ETIME/EINTR. */
+int net_ring_submit_wait(net_ring_t *r, uint64_t wait_ns);
+/* Submits without waiting. */
+int net_ring_submit(net_ring_t *r);
+/* Operations submitted and not yet finished (a multishot one counts once). */
+uint32_t net_ring_inflight(const net_ring_t *r);
+/* Queues a read of @len bytes from @fd into @buf (an eventfd, say). 0 or -EBUSY (SQ full even
+ * after a submit). */
+WARN_UNUSED int net_ring_read(net_ring_t *r, net_op_t *op, int fd, void *buf, uint32_t len);
+/* Queues a cancel of every operation carrying @op. 0 or -EBUSY. */
+WARN_UNUSED int net_ring_cancel(net_ring_t *r, net_op_t *op);
+
+/* ---------------------------------------------------------------------------------------------
+ * UDP sockets on a ring.
+ *
+ * Receive: multishot recvmsg into a provided-buffer ring made of pool slots, so the kernel
+ * writes each datagram at slot + NET_PKT_HEADROOM with no syscall per packet. Falls back to
+ * single-shot recvmsg operations where the kernel lacks multishot or buffer rings.
+ * Send: packets queue in a batch; net_udp_flush() turns the batch into sendmsg SQEs, one per
+ * run of packets to the same destination with the same size (the last may be shorter) as a
+ * UDP GSO (UDP_SEGMENT) send, and all of them go to the kernel in the ring's next submit.
+ */
+typedef struct net_udp net_udp_t;
+/* Takes ownership of @pkt (pkt->addr is the source, pkt->rx_ns 0: the owner stamps it). */
+typedef void (*net_udp_recv_fn)(void *arg, net_pkt_t *pkt);
+
+typedef struct net_udp_cfg {
+    net_addr_t bind;       /* port 0: the kernel picks one */
+    uint32_t rx_bufs;      /* pool slots lent to the kernel; default 256, power of two */
+    uint32_t sock_buf_len; /* SO_RCVBUF and SO_SNDBUF; default 4 MiB */
+    bool no_multishot;     /* force the single-shot receive fallback */
+    bool no_gso;           /* one sendmsg per packet */
+    net_udp_recv_fn on_recv;
+    void *arg;
+} net_udp_cfg_t;
+
+/* Single writer (the ring's thread); other threads read with __atomic loads. */
+typedef struct net_udp_stats {
+    uint64_t rx_pkts, rx_bytes;
+    uint64_t tx_pkts, tx_bytes;
+    uint64_t tx_sendmsgs;    /* sendmsg operations issued (a GSO send counts once) */
+    uint64_t drop_rx_nobufs; /* the kernel found no free buffer (pool exhausted) */
+    uint64_t drop_rx_trunc;  /* a datagram longer than NET_PKT_MAX_LEN */
+    uint64_t drop_tx_full;   /* the send batch was full */
+    uint64_t tx_errors;      /* packets a failed sendmsg took with it */
+    uint64_t rx_errors;
+} net_udp_stats_t;
+
+/* Binds a socket, lends @cfg->rx_bufs slots of @pool to the kernel and arms the receive.
+ * One receiving socket per pool (the socket installs the pool's recycle hook). NULL on
+ * failure (logged). */
+net_udp_t *net_udp_create(net_ring_t *r, net_pool_t *pool, const net_udp_cfg_t *cfg);
+/* Cancels the receive, waits (bounded, up to ~1 s) for the socket's operations to finish,
+ * returns every slot to the pool, closes and frees. Accepts NULL. Ring thread only. */
+void net_udp_destroy(net_udp_t *u);
+/* The bound address (with the port the kernel picked). */
+void net_udp_local_addr(const net_udp_t *u, net_addr_t *out);
+/* Queues @pkt for pkt->addr. Takes ownership of @pkt, even on error. 0, or -ENOBUFS when the
+ * batch is full (dropped and counted). */
+int net_udp_send(net_udp_t *u, net_pkt_t *pkt);
+/* Turns the queued batch into SQEs and re-arms a receive that ran out of buffers. Call once per
+ * loop iteration, before net_ring_submit_wait(). */
+void net_udp_flush(net_udp_t *u);
+/* Packets queued and sends in flight. */
+uint32_t net_udp_pending(const net_udp_t *u);
+const net_udp_stats_t *net_udp_stats(const net_udp_t *u);
+/* True when the receive path is the multishot one (else the single-shot fallback). */
+bool net_udp_multishot(const net_udp_t *u);
+int net_udp_fd(const net_udp_t *u);
+
 #endif /* URTC_NET_NET_H */

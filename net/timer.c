@@ -119,6 +119,8 @@ uint64_t net_timers_run(net_timers_t *w, uint64_t now_ns, uint64_t max_wait_ns)
         }
         w->_next_ns = next_deadline(w);
     }
+    if (w->_next_ns == UINT64_MAX)
+        return max_wait_ns;
     if (w->_next_ns <= now_ns)
         return 0;
     return NET_MIN(w->_next_ns - now_ns, max_wait_ns);
