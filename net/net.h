@@ -462,7 +462,8 @@ typedef void (*net_udp_recv_fn)(void *arg, net_pkt_t *pkt);
 
 typedef struct net_udp_cfg {
     net_addr_t bind;       /* port 0: the kernel picks one */
-    uint32_t rx_bufs;      /* pool slots lent to the kernel; default 256, power of two */
+    uint32_t rx_bufs;      /* pool slots lent to the kernel (power of two); default
+                            * min(256, half the pool) */
     uint32_t sock_buf_len; /* SO_RCVBUF and SO_SNDBUF; default 4 MiB */
     bool no_multishot;     /* force the single-shot receive fallback */
     bool no_gso;           /* one sendmsg per packet */

@@ -551,7 +551,9 @@ net_udp_t *net_udp_create(net_ring_t *r, net_pool_t *pool, const net_udp_cfg_t *
         return NULL;
     }
     u->multishot = f->recvmsg_multishot && !cfg->no_multishot;
-    if (u->multishot && (ret = udp_buf_ring_setup(u, cfg->rx_bufs ? cfg->rx_bufs : 256)) < 0) {
+    /* By default the kernel gets at most half the pool: the rest is for sending. */
+    uint32_t rx_bufs = cfg->rx_bufs ? cfg->rx_bufs : NET_MIN(256u, net_pool_cnt(pool) / 2);
+    if (u->multishot && (ret = udp_buf_ring_setup(u, rx_bufs)) < 0) {
         LOG_WARN("udp: provided-buffer ring unavailable (%s); single-shot receive",
                  strerror(-ret));
         u->multishot = false;
