@@ -1,32 +1,56 @@
 /* rtc/crypto/crypto.c: OpenSSL behind rtc_* functions. */
 #include "rtc/crypto/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
-static int hmac(const EVP_MD *md, const void *key, size_t key_len, const net_view_t *parts,
-                size_t cnt, uint8_t *out, size_t out_len)
+/* One EVP_MAC context per thread and digest, fetched once: OpenSSL 3's one-shot HMAC()
+ * fetches the algorithm and allocates a context on every call, which costs as much as the MAC
+ * itself for a STUN-sized message. Thread-local, so any thread may call; a pthread key frees
+ * them when the thread exits. */
+static pthread_key_t mac_key;
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+static __thread EVP_MAC_CTX *mac_ctxs[2];
+
+static void mac_ctxs_free(void *arg)
 {
-    /* One-shot HMAC(): EVP_MAC would allocate a context per call. */
-    uint8_t tmp[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    int ok;
-    if (cnt == 1) {
-        ok = HMAC(md, key, (int)key_len, parts[0].p, parts[0].len, tmp, &n) != NULL;
-    } else {
-        /* Concatenate into a bounded stack buffer: STUN messages are < 1.5 KB. */
-        uint8_t buf[4096];
-        size_t len = 0;
-        for (size_t i = 0; i < cnt; i++) {
-            if (len + parts[i].len > sizeof buf)
-                return -EMSGSIZE;
-            memcpy(buf + len, parts[i].p, parts[i].len);
-            len += parts[i].len;
-        }
-        ok = HMAC(md, key, (int)key_len, buf, len, tmp, &n) != NULL;
+    EVP_MAC_CTX **c = arg;
+    EVP_MAC_CTX_free(c[0]);
+    EVP_MAC_CTX_free(c[1]);
+    c[0] = c[1] = NULL;
+}
+
+static void mac_key_init(void)
+{
+    (void)pthread_key_create(&mac_key, mac_ctxs_free);
+}
+
+static int hmac(bool sha256, const void *key, size_t key_len, const net_view_t *parts, size_t cnt,
+                uint8_t *out, size_t out_len)
+{
+    EVP_MAC_CTX **ctx = &mac_ctxs[sha256];
+    if (!*ctx) {
+        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+        EVP_MAC_free(mac); /* the context keeps its own reference */
+        if (!*ctx)
+            return -EIO;
+        pthread_once(&mac_once, mac_key_init);
+        (void)pthread_setspecific(mac_key, mac_ctxs);
     }
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256 ? "SHA256" : "SHA1", 0),
+        OSSL_PARAM_construct_end()};
+    uint8_t tmp[EVP_MAX_MD_SIZE];
+    size_t n = 0;
+    int ok = EVP_MAC_init(*ctx, key, key_len, params);
+    for (size_t i = 0; ok && i < cnt; i++)
+        ok = EVP_MAC_update(*ctx, parts[i].p, parts[i].len);
+    ok = ok && EVP_MAC_final(*ctx, tmp, &n, sizeof tmp);
     if (!ok || n != out_len)
         return -EIO;
     memcpy(out, tmp, out_len);
@@ -36,13 +60,13 @@ static int hmac(const EVP_MD *md, const void *key, size_t key_len, const net_vie
 int rtc_hmac_sha1(const void *key, size_t key_len, const net_view_t *parts, size_t cnt,
                   uint8_t out[RTC_SHA1_LEN])
 {
-    return hmac(EVP_sha1(), key, key_len, parts, cnt, out, RTC_SHA1_LEN);
+    return hmac(false, key, key_len, parts, cnt, out, RTC_SHA1_LEN);
 }
 
 int rtc_hmac_sha256(const void *key, size_t key_len, const net_view_t *parts, size_t cnt,
                     uint8_t out[RTC_SHA256_LEN])
 {
-    return hmac(EVP_sha256(), key, key_len, parts, cnt, out, RTC_SHA256_LEN);
+    return hmac(true, key, key_len, parts, cnt, out, RTC_SHA256_LEN);
 }
 
 static int digest(const EVP_MD *md, const net_view_t *parts, size_t cnt, uint8_t *out,
