@@ -1,0 +1,103 @@
+/* engine/engine.h: the sharded engine. The signaling layer reaches the engine only through this
+ * header.
+ *
+ * N shard threads (one per online CPU by default). Each owns an io_uring ring, a UDP socket on
+ * base port + shard index, a packet pool, a timer wheel and a command queue that one other
+ * thread (the signaling thread, or main before signaling starts) feeds.
+ *
+ * Tick order on a shard: read the clock once, handle completions (budgeted), drain commands
+ * (budgeted), run timers, flush the send batch, then one io_uring_enter that submits and waits
+ * for the next completion or the next deadline.
+ */
+#ifndef URTC_ENGINE_ENGINE_H
+#define URTC_ENGINE_ENGINE_H
+
+#include "net/net.h"
+
+typedef struct eng eng_t;
+typedef struct eng_shard eng_shard_t;
+
+/* Why a shard dropped a packet. Names in eng_drop_name() (the /metrics labels). */
+enum eng_drop {
+    ENG_DROP_RX_NOBUFS = 0, /* the packet pool was empty when a datagram arrived */
+    ENG_DROP_RX_TRUNC,      /* a datagram longer than NET_PKT_MAX_LEN */
+    ENG_DROP_TX_FULL,       /* the send batch was full */
+    ENG_DROP_TX_ERROR,      /* sendmsg failed */
+    ENG_DROP_NOT_WEBRTC,    /* first byte outside the RFC 7983 ranges */
+    ENG_DROP_UNKNOWN_PEER,  /* well-formed, but no peer owns its 5-tuple or ufrag */
+    ENG_DROP__COUNT
+};
+const char *eng_drop_name(enum eng_drop why);
+
+/* Per-shard counters. Written by the shard alone, readable from any thread. */
+typedef struct eng_counters {
+    uint64_t rx_pkts, rx_bytes;
+    uint64_t tx_pkts, tx_bytes;
+    uint64_t tx_sendmsgs; /* sendmsg operations (a GSO send of many packets counts once) */
+    uint64_t ticks;       /* loop iterations */
+    uint64_t drop[ENG_DROP__COUNT];
+} eng_counters_t;
+
+/* Receives every datagram that arrives on a shard's socket. Takes ownership of @pkt (pkt->addr
+ * is the source, pkt->rx_ns the shard's clock for this tick). Runs on the shard thread. */
+typedef void (*eng_rx_fn)(eng_shard_t *sh, net_pkt_t *pkt, void *arg);
+/* Runs once on each shard thread after its ring and socket exist (on_start) and before they
+ * are torn down (on_stop). */
+typedef void (*eng_shard_fn)(eng_shard_t *sh, void *arg);
+
+typedef struct eng_cfg {
+    uint32_t shards;       /* 0: one per online CPU */
+    const char *media_ip;  /* address the UDP sockets bind to; NULL: 127.0.0.1 */
+    uint16_t udp_port;     /* shard i binds udp_port + i; 0: the kernel picks each port */
+    uint32_t pool_pkts;    /* packet slots per shard; 0: 8192 */
+    uint32_t rx_bufs;      /* of which lent to the kernel for receiving; 0: 1024 */
+    uint32_t cmd_queue_len; /* commands in flight per shard; 0: 4096 */
+    bool pin;              /* pin shard i to CPU i modulo the online CPUs */
+    bool no_multishot;     /* force the single-shot receive path (tests) */
+    bool no_gso;           /* one sendmsg per packet (tests, benchmarks) */
+    eng_rx_fn on_rx;       /* NULL: classify (RFC 7983) and drop, counting why */
+    eng_shard_fn on_start, on_stop;
+    void *arg;             /* passed to on_rx, on_start, on_stop */
+} eng_cfg_t;
+
+/* Starts the shards and returns once each has its ring and socket, or NULL (logged) if any
+ * failed; then nothing is left running. Blocks SIGINT, SIGTERM and SIGPIPE in the shard
+ * threads, so that those signals go to the thread that calls eng_wait_signal(). Main thread. */
+eng_t *eng_create(const eng_cfg_t *cfg);
+/* Stops every shard, lets each finish what is in flight, frees everything. Accepts NULL.
+ * Main thread; no thread may post commands any more. */
+void eng_destroy(eng_t *e);
+
+/* Blocks SIGINT and SIGTERM in the calling thread and waits for one of them, or for @timeout_ns
+ * (0: forever). Returns the signal number, or 0 on timeout. Use from main, before
+ * eng_destroy(): a clean stop on Ctrl-C or `kill`. */
+int eng_wait_signal(uint64_t timeout_ns);
+
+uint32_t eng_shard_count(const eng_t *e);
+/* The UDP address shard @i listens on. */
+void eng_shard_addr(const eng_t *e, uint32_t i, net_addr_t *out);
+/* A consistent-per-field snapshot of shard @i's counters. Any thread. */
+void eng_counters_get(const eng_t *e, uint32_t i, eng_counters_t *out);
+
+/* Runs @fn(shard, @arg, @u64) on shard @i's thread. A pointer in @arg hands ownership to the
+ * shard. One producer thread per engine at a time (the signaling thread; main before that).
+ * 0, -EAGAIN when the shard's queue is full (the caller retries or refuses), -EINVAL for a bad
+ * shard index. */
+typedef void (*eng_cmd_fn)(eng_shard_t *sh, void *arg, uint64_t u64);
+WARN_UNUSED int eng_post(eng_t *e, uint32_t i, eng_cmd_fn fn, void *arg, uint64_t u64);
+
+/* ---- Shard thread only ---- */
+
+uint32_t eng_shard_index(const eng_shard_t *sh);
+eng_t *eng_shard_engine(eng_shard_t *sh);
+/* The clock read at the start of this tick. */
+uint64_t eng_shard_now(const eng_shard_t *sh);
+net_timers_t *eng_shard_timers(eng_shard_t *sh);
+/* A packet from the shard's pool, or NULL (the caller counts the drop). */
+net_pkt_t *eng_shard_pkt_alloc(eng_shard_t *sh);
+/* Queues @pkt to pkt->addr; it leaves in this tick's batch. Takes ownership, even on error.
+ * 0 or -ENOBUFS (dropped and counted). */
+int eng_shard_send(eng_shard_t *sh, net_pkt_t *pkt);
+void eng_shard_drop(eng_shard_t *sh, enum eng_drop why);
+
+#endif
