@@ -1,0 +1,322 @@
+/* rtc/rtp/rtp.h: RTP packets (RFC 3550 §5.1) and header extensions (RFC 8285).
+ *
+ * Sans-IO and allocation-free on the packet path: the parser fills an rtc_rtp_pkt_t that
+ * holds offsets into the caller's packet bytes (views, no copy); the writers rewrite fields
+ * in place, which is what an SFU does per subscriber (SSRC, sequence number, timestamp,
+ * payload type, extension ids). Payloads and SRTP are not handled here: every function works
+ * on plaintext RTP bytes (SRTP unprotect runs before parsing, protect after rewriting).
+ *
+ * Threading: every object belongs to one shard; nothing here locks.
+ */
+#ifndef URTC_RTC_RTP_RTP_H
+#define URTC_RTC_RTP_RTP_H
+
+#include "net/net.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RTC_RTP_VERSION 2
+#define RTC_RTP_HDR_LEN 12  /* fixed header, RFC 3550 §5.1 */
+#define RTC_RTP_MAX_CSRC 15 /* CC is 4 bits */
+#define RTC_RTP_MAX_EXT 16  /* extension elements kept per packet; more are counted, ignored */
+#define RTC_RTP_EXT_ONE_BYTE 0xBEDEu /* RFC 8285 §4.2 */
+#define RTC_RTP_EXT_TWO_BYTE 0x1000u /* RFC 8285 §4.3: 0x100 + 4 "appbits" */
+
+/* One header-extension element: its local id and where its data lies in the packet. */
+typedef struct rtc_rtp_ext_elem {
+    uint8_t id;   /* 1..14 (one-byte form) or 1..255 (two-byte form) */
+    uint8_t len;  /* data bytes: 1..16 one-byte, 0..255 two-byte */
+    uint16_t off; /* offset of the data from the start of the packet */
+} rtc_rtp_ext_elem_t;
+
+/* A parsed RTP packet: plain fields plus offsets into the packet it was parsed from, which
+ * must outlive it (views). */
+typedef struct rtc_rtp_pkt {
+    const uint8_t *buf; /* the packet parsed (borrowed) */
+    uint16_t len;       /* bytes of the packet, padding included */
+    bool padding, extension, marker;
+    uint8_t csrc_cnt;
+    uint8_t pt;
+    uint16_t seq;
+    uint32_t ts;
+    uint32_t ssrc;
+    uint16_t ext_profile; /* "defined by profile" of the extension header; 0 if none */
+    uint16_t ext_off;     /* offset of the extension data (after its 4-byte header) */
+    uint16_t ext_len;     /* bytes of extension data (length field * 4) */
+    uint16_t hdr_len;     /* offset of the payload: 12 + 4*CC + extension */
+    uint16_t payload_len; /* without padding */
+    uint8_t pad_len;      /* padding bytes at the end, count byte included */
+    uint8_t ext_cnt;      /* elements in ext[] */
+    uint8_t ext_dropped;  /* well-formed elements beyond RTC_RTP_MAX_EXT, ignored */
+    rtc_rtp_ext_elem_t ext[RTC_RTP_MAX_EXT];
+} rtc_rtp_pkt_t;
+
+/* Parses @len bytes of RTP at @b into @p (RFC 3550 §5.1; extensions RFC 8285 §4). Elements of
+ * a one-byte or two-byte extension block are split out into p->ext; any other profile is
+ * kept as one opaque block (ext_off/ext_len) with no elements. Padding is checked (§5.1: the
+ * last octet counts the padding octets, itself included).
+ * Returns the payload offset (p->hdr_len), or -EBADMSG for anything malformed: version not
+ * 2, truncated header, CSRC list or extension, padding count 0 or beyond the packet, an RFC
+ * 8285 element that runs past the block. */
+WARN_UNUSED int rtc_rtp_parse(const uint8_t *b, size_t len, rtc_rtp_pkt_t *p);
+
+/* Fast path for the parse step alone: fixed header only, for statistics that need nothing
+ * else. -EBADMSG if shorter than 12 bytes or not version 2. */
+WARN_UNUSED int rtc_rtp_parse_fixed(const uint8_t *b, size_t len, rtc_rtp_pkt_t *p);
+
+static inline net_view_t rtc_rtp_payload(const rtc_rtp_pkt_t *p)
+{
+    return (net_view_t){p->buf + p->hdr_len, p->payload_len};
+}
+static inline uint32_t rtc_rtp_csrc(const rtc_rtp_pkt_t *p, unsigned i)
+{
+    return net_rd32be(p->buf + RTC_RTP_HDR_LEN + 4 * i);
+}
+
+/* The element with local id @id: its index in p->ext, or -ENOENT. */
+int rtc_rtp_ext_find(const rtc_rtp_pkt_t *p, uint8_t id);
+/* The data of element @id as a view into the packet; {NULL, 0} when absent. */
+net_view_t rtc_rtp_ext_get(const rtc_rtp_pkt_t *p, uint8_t id);
+
+/* ---------------------------------------------------------------------------------------------
+ * Writing headers.
+ */
+
+/* Fields of a header to write. */
+typedef struct rtc_rtp_hdr {
+    bool marker;
+    uint8_t pt;
+    uint16_t seq;
+    uint32_t ts;
+    uint32_t ssrc;
+    uint8_t csrc_cnt;
+    uint32_t csrc[RTC_RTP_MAX_CSRC];
+} rtc_rtp_hdr_t;
+
+/* An extension element to write. */
+typedef struct rtc_rtp_ext_put {
+    uint8_t id;
+    uint8_t len;
+    const uint8_t *data;
+} rtc_rtp_ext_put_t;
+
+/* Writes a header with @ext_cnt extension elements into @buf (capacity @cap). The one-byte
+ * form is used when every id is 1..14 and every length 1..16, else the two-byte form (which
+ * the peer must have allowed with a=extmap-allow-mixed, RFC 8285 §6; the caller checks that).
+ * The block is padded with zero bytes to a multiple of 4. Returns the header length (the
+ * payload goes there), -EINVAL for a bad id/length/pt/CSRC count, or -ENOSPC. */
+WARN_UNUSED int rtc_rtp_hdr_write(uint8_t *buf, size_t cap, const rtc_rtp_hdr_t *h,
+                                  const rtc_rtp_ext_put_t *ext, size_t ext_cnt);
+
+/* In-place rewrites of a packet already validated by rtc_rtp_parse (so at least 12 bytes). */
+static inline void rtc_rtp_set_ssrc(uint8_t *b, uint32_t ssrc)
+{
+    net_wr32be(b + 8, ssrc);
+}
+static inline void rtc_rtp_set_seq(uint8_t *b, uint16_t seq)
+{
+    net_wr16be(b + 2, seq);
+}
+static inline void rtc_rtp_set_ts(uint8_t *b, uint32_t ts)
+{
+    net_wr32be(b + 4, ts);
+}
+static inline void rtc_rtp_set_pt(uint8_t *b, uint8_t pt)
+{
+    b[1] = (uint8_t)((b[1] & 0x80) | (pt & 0x7f));
+}
+static inline void rtc_rtp_set_marker(uint8_t *b, bool m)
+{
+    b[1] = (uint8_t)((b[1] & 0x7f) | (m ? 0x80 : 0));
+}
+
+/* Rewrites the extension ids of packet @b (parsed into @p, which is updated) through @map:
+ * element with id i gets id map[i]; map[i] == 0 removes it by turning its bytes into padding
+ * (RFC 8285 §4.2/§4.3: zero bytes are padding), so the packet length never changes. For the
+ * one-byte form a new id must be 1..14. Returns the number of elements kept, or -EINVAL if a
+ * new id does not fit the packet's form (the packet is then left unchanged). */
+WARN_UNUSED int rtc_rtp_ext_remap(uint8_t *b, rtc_rtp_pkt_t *p, const uint8_t map[256]);
+
+/* Overwrites the data of element @id in place with @len bytes of @data. -ENOENT if absent,
+ * -EMSGSIZE if its length differs. */
+WARN_UNUSED int rtc_rtp_ext_overwrite(uint8_t *b, const rtc_rtp_pkt_t *p, uint8_t id,
+                                      const void *data, size_t len);
+
+/* ---------------------------------------------------------------------------------------------
+ * Header-extension registry: negotiated local id (a=extmap, RFC 8285 §5) <-> meaning.
+ */
+typedef enum rtc_rtp_ext_kind {
+    RTC_RTP_EXT_NONE = 0,
+    RTC_RTP_EXT_MID,               /* urn:ietf:params:rtp-hdrext:sdes:mid (RFC 9143 §15) */
+    RTC_RTP_EXT_RID,               /* urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id (RFC 8852) */
+    RTC_RTP_EXT_REPAIRED_RID,      /* ...:sdes:repaired-rtp-stream-id (RFC 8852) */
+    RTC_RTP_EXT_ABS_SEND_TIME,     /* webrtc abs-send-time: 24-bit 6.18 fixed-point seconds */
+    RTC_RTP_EXT_AUDIO_LEVEL,       /* urn:ietf:params:rtp-hdrext:ssrc-audio-level (RFC 6464) */
+    RTC_RTP_EXT_PLAYOUT_DELAY,     /* webrtc playout-delay: 12-bit min, 12-bit max, 10 ms units */
+    RTC_RTP_EXT_TWCC,              /* draft-holmer-rmcat-transport-wide-cc-extensions-01 */
+    RTC_RTP_EXT_TOFFSET,           /* urn:ietf:params:rtp-hdrext:toffset (RFC 5450) */
+    RTC_RTP_EXT_VIDEO_ORIENTATION, /* urn:3gpp:video-orientation */
+    RTC_RTP_EXT__CNT
+} rtc_rtp_ext_kind_t;
+
+/* The URI of @kind ("" for NONE). */
+const char *rtc_rtp_ext_uri(rtc_rtp_ext_kind_t kind);
+/* The kind named by URI @uri (@len bytes, not NUL-terminated); RTC_RTP_EXT_NONE if unknown. */
+rtc_rtp_ext_kind_t rtc_rtp_ext_kind_from_uri(const char *uri, size_t len);
+
+typedef struct rtc_rtp_extmap {
+    uint8_t id_of[RTC_RTP_EXT__CNT]; /* 0: not negotiated */
+    uint8_t kind_of[256];            /* rtc_rtp_ext_kind_t by id */
+} rtc_rtp_extmap_t;
+
+void rtc_rtp_extmap_init(rtc_rtp_extmap_t *m);
+/* Registers id @id (1..255, RFC 8285 §5: 1-14 one-byte, 1-255 two-byte) for URI @uri.
+ * Returns the kind (RTC_RTP_EXT_NONE for a URI we do not interpret, which is not an error),
+ * -EINVAL for id 0 or 15 (RFC 8285 §4.2: 15 is reserved in the one-byte form and we keep the
+ * two forms' id spaces one), -EEXIST if @id or the kind is already mapped differently. */
+WARN_UNUSED int rtc_rtp_extmap_set(rtc_rtp_extmap_t *m, uint8_t id, const char *uri, size_t len);
+static inline uint8_t rtc_rtp_extmap_id(const rtc_rtp_extmap_t *m, rtc_rtp_ext_kind_t k)
+{
+    return m->id_of[k];
+}
+/* The data of extension @k in @p, or {NULL, 0}. */
+static inline net_view_t rtc_rtp_ext_get_kind(const rtc_rtp_pkt_t *p, const rtc_rtp_extmap_t *m,
+                                              rtc_rtp_ext_kind_t k)
+{
+    return m->id_of[k] ? rtc_rtp_ext_get(p, m->id_of[k]) : (net_view_t){NULL, 0};
+}
+/* Builds the id map for rtc_rtp_ext_remap() from a publisher's registry @from to a
+ * subscriber's @to: kinds both negotiated are renumbered, the rest removed. Returns the
+ * number of kinds kept. */
+int rtc_rtp_extmap_translate(const rtc_rtp_extmap_t *from, const rtc_rtp_extmap_t *to,
+                             uint8_t map[256]);
+
+/* Value codecs for the extensions above. Decoders: 0 or -EBADMSG on a bad length. */
+WARN_UNUSED int rtc_rtp_ext_abs_send_time(net_view_t v, uint32_t *t_6_18);
+WARN_UNUSED int rtc_rtp_ext_audio_level(net_view_t v, bool *voice, uint8_t *level_dbov);
+WARN_UNUSED int rtc_rtp_ext_playout_delay(net_view_t v, uint16_t *min_10ms, uint16_t *max_10ms);
+WARN_UNUSED int rtc_rtp_ext_twcc_seq(net_view_t v, uint16_t *seq);
+/* RFC 8852 §3: mid/rid are 1..16 (one-byte) characters; the view is the string itself. */
+static inline bool rtc_rtp_ext_is_token(net_view_t v)
+{
+    return v.len > 0;
+}
+/* abs-send-time from a time in ns: 6.18 fixed point seconds, modulo 64 s. */
+static inline uint32_t rtc_rtp_abs_send_time(uint64_t t_ns)
+{
+    return (uint32_t)((((t_ns % (64 * NET_NS_PER_SEC)) << 18) / NET_NS_PER_SEC) & 0xFFFFFF);
+}
+void rtc_rtp_ext_put_abs_send_time(uint8_t out[3], uint32_t t_6_18);
+void rtc_rtp_ext_put_audio_level(uint8_t out[1], bool voice, uint8_t level_dbov);
+void rtc_rtp_ext_put_playout_delay(uint8_t out[3], uint16_t min_10ms, uint16_t max_10ms);
+void rtc_rtp_ext_put_twcc_seq(uint8_t out[2], uint16_t seq);
+
+/* ---------------------------------------------------------------------------------------------
+ * Unwrapping sequence numbers (16 bit) and timestamps (32 bit) to 64 bits. Each value is
+ * placed nearest the previous one (a step of less than half the range, either way); the
+ * first value is taken as is, and values before it may go negative.
+ */
+typedef struct rtc_rtp_unwrap {
+    int64_t last;
+    bool init;
+} rtc_rtp_unwrap_t;
+
+static inline void rtc_rtp_unwrap_init(rtc_rtp_unwrap_t *u)
+{
+    u->last = 0;
+    u->init = false;
+}
+int64_t rtc_rtp_seq_unwrap(rtc_rtp_unwrap_t *u, uint16_t seq);
+int64_t rtc_rtp_ts_unwrap(rtc_rtp_unwrap_t *u, uint32_t ts);
+
+/* ---------------------------------------------------------------------------------------------
+ * SSRC management (RFC 3550 §8): our own SSRCs are random and unique in the session; a
+ * remote source using one of them is a collision, after which we MUST send BYE for the old
+ * SSRC and pick a new one (§8.2). A remote SSRC seen from two different origins (e.g. two
+ * mids or two transports, whatever the caller passes) is a third-party collision, reported.
+ */
+#define RTC_RTP_SSRC_MAX 32
+
+typedef struct rtc_rtp_ssrcs {
+    uint32_t local[RTC_RTP_SSRC_MAX];
+    uint8_t local_cnt;
+    uint8_t remote_cnt;
+    struct {
+        uint32_t ssrc;
+        uint32_t origin;
+    } remote[RTC_RTP_SSRC_MAX];
+    uint32_t collisions; /* counter */
+} rtc_rtp_ssrcs_t;
+
+void rtc_rtp_ssrcs_init(rtc_rtp_ssrcs_t *s);
+/* Picks a fresh random SSRC not in use (local or remote, and never 0), records it and stores
+ * it in *ssrc. 0, -ENOSPC when the table is full, -EIO if randomness failed. */
+WARN_UNUSED int rtc_rtp_ssrcs_new_local(rtc_rtp_ssrcs_t *s, uint32_t *ssrc);
+/* Records @ssrc as ours (e.g. configured). -EEXIST if in use, -ENOSPC when full. */
+WARN_UNUSED int rtc_rtp_ssrcs_add_local(rtc_rtp_ssrcs_t *s, uint32_t ssrc);
+void rtc_rtp_ssrcs_del_local(rtc_rtp_ssrcs_t *s, uint32_t ssrc);
+/* Notes a remote packet from @ssrc with @origin. 0: fine (known or newly learnt);
+ * RTC_RTP_SSRC_COLLISION: it is one of ours (send BYE for it, then rtc_rtp_ssrcs_replace());
+ * RTC_RTP_SSRC_CONFLICT: a remote SSRC seen from another origin (the packet should be
+ * dropped); -ENOSPC: table full (not learnt). */
+#define RTC_RTP_SSRC_COLLISION 1
+#define RTC_RTP_SSRC_CONFLICT 2
+WARN_UNUSED int rtc_rtp_ssrcs_on_remote(rtc_rtp_ssrcs_t *s, uint32_t ssrc, uint32_t origin);
+/* Replaces our @old with a fresh random SSRC (stored in *fresh). 0, -ENOENT, -EIO. */
+WARN_UNUSED int rtc_rtp_ssrcs_replace(rtc_rtp_ssrcs_t *s, uint32_t old, uint32_t *fresh);
+bool rtc_rtp_ssrcs_is_local(const rtc_rtp_ssrcs_t *s, uint32_t ssrc);
+
+/* ---------------------------------------------------------------------------------------------
+ * Payload type -> codec (from a=rtpmap / a=fmtp apt=, RFC 8866 §6.6, RFC 4588 §8.6).
+ */
+typedef enum rtc_rtp_codec {
+    RTC_RTP_CODEC_NONE = 0,
+    RTC_RTP_CODEC_OPUS,
+    RTC_RTP_CODEC_PCMU,
+    RTC_RTP_CODEC_PCMA,
+    RTC_RTP_CODEC_G722,
+    RTC_RTP_CODEC_CN,
+    RTC_RTP_CODEC_TELEPHONE_EVENT,
+    RTC_RTP_CODEC_VP8,
+    RTC_RTP_CODEC_VP9,
+    RTC_RTP_CODEC_H264,
+    RTC_RTP_CODEC_AV1,
+    RTC_RTP_CODEC_RTX,
+    RTC_RTP_CODEC_RED,
+    RTC_RTP_CODEC_ULPFEC,
+    RTC_RTP_CODEC_FLEXFEC,
+    RTC_RTP_CODEC_OTHER, /* a name we do not know: still mapped, so it is not "unknown PT" */
+} rtc_rtp_codec_t;
+
+typedef struct rtc_rtp_pt_info {
+    uint8_t codec;    /* rtc_rtp_codec_t; NONE: the payload type is not negotiated */
+    uint8_t channels; /* audio; 1 if unspecified */
+    uint8_t apt;      /* RTX: the associated payload type; else 0 */
+    uint8_t _pad;
+    uint32_t clock_hz;
+} rtc_rtp_pt_info_t;
+
+typedef struct rtc_rtp_ptmap {
+    rtc_rtp_pt_info_t pt[128];
+} rtc_rtp_ptmap_t;
+
+void rtc_rtp_ptmap_init(rtc_rtp_ptmap_t *m);
+/* The codec of an rtpmap encoding name (case-insensitive, RFC 8866 §6.6), or OTHER. */
+rtc_rtp_codec_t rtc_rtp_codec_from_name(const char *name, size_t len);
+const char *rtc_rtp_codec_name(rtc_rtp_codec_t c);
+/* Maps @pt (0..127; RFC 5761 §4: 64..95 collide with RTCP and are refused) to a codec.
+ * 0, -EINVAL. */
+WARN_UNUSED int rtc_rtp_ptmap_set(rtc_rtp_ptmap_t *m, uint8_t pt, rtc_rtp_codec_t codec,
+                                  uint32_t clock_hz, uint8_t channels);
+/* a=fmtp:<pt> apt=<apt> for an RTX payload type. 0, -EINVAL (pt not RTX or apt unmapped). */
+WARN_UNUSED int rtc_rtp_ptmap_set_apt(rtc_rtp_ptmap_t *m, uint8_t pt, uint8_t apt);
+static inline const rtc_rtp_pt_info_t *rtc_rtp_ptmap_get(const rtc_rtp_ptmap_t *m, uint8_t pt)
+{
+    return pt < 128 && m->pt[pt].codec != RTC_RTP_CODEC_NONE ? &m->pt[pt] : NULL;
+}
+/* The RTX payload type whose apt is @pt, or -ENOENT. */
+int rtc_rtp_ptmap_rtx_for(const rtc_rtp_ptmap_t *m, uint8_t pt);
+
+#endif /* URTC_RTC_RTP_RTP_H */
