@@ -505,4 +505,42 @@ const net_udp_stats_t *net_udp_stats(const net_udp_t *u);
 bool net_udp_multishot(const net_udp_t *u);
 int net_udp_fd(const net_udp_t *u);
 
+/* ---------------------------------------------------------------------------------------------
+ * TCP on a ring, for the signaling thread: a listener (multishot accept where the kernel has
+ * it) and connections with an input buffer for stream framing and a bounded output buffer.
+ * Not a hot path: buffers are allocated per connection.
+ */
+typedef struct net_tcp_listener net_tcp_listener_t;
+typedef struct net_tcp_conn net_tcp_conn_t;
+
+/* A connection arrived: the callback owns @fd (give it to net_tcp_conn_create, or close it). */
+typedef void (*net_tcp_accept_fn)(void *arg, int fd, const net_addr_t *peer);
+
+/* Listens on @addr (port 0: the kernel picks). NULL on failure (logged). */
+net_tcp_listener_t *net_tcp_listen(net_ring_t *r, const net_addr_t *addr, net_tcp_accept_fn fn,
+                                   void *arg);
+void net_tcp_listener_addr(const net_tcp_listener_t *l, net_addr_t *out);
+/* Stops accepting, waits (bounded) for the accept to be cancelled, closes, frees. Accepts NULL. */
+void net_tcp_listener_destroy(net_tcp_listener_t *l);
+
+typedef struct net_tcp_conn_cbs {
+    /* Bytes arrived. @data holds everything not yet consumed. Returns how many bytes it used
+     * (the rest stays for the next call), or < 0 to close the connection. */
+    long (*on_data)(void *arg, net_tcp_conn_t *c, const uint8_t *data, size_t len);
+    /* The connection is gone (peer closed: @err 0; error: -errno; or after net_tcp_close).
+     * Called once; @c is freed right after. */
+    void (*on_close)(void *arg, net_tcp_conn_t *c, int err);
+} net_tcp_conn_cbs_t;
+
+/* Wraps the connected socket @fd (owned from now on) and starts receiving. @max_in bounds
+ * unconsumed input, @max_out queued output (bytes). NULL on failure (fd closed). */
+net_tcp_conn_t *net_tcp_conn_create(net_ring_t *r, int fd, const net_tcp_conn_cbs_t *cbs,
+                                    void *arg, size_t max_in, size_t max_out);
+/* Queues a copy of @data. 0, -ENOBUFS (output limit: nothing queued), -EPIPE (closing). */
+WARN_UNUSED int net_tcp_send(net_tcp_conn_t *c, const void *data, size_t len);
+/* Sends what is queued, then closes; on_close follows. Safe to call more than once, and from
+ * inside on_data. */
+void net_tcp_close(net_tcp_conn_t *c);
+void net_tcp_peer_addr(const net_tcp_conn_t *c, net_addr_t *out);
+
 #endif /* URTC_NET_NET_H */
