@@ -52,10 +52,8 @@ static int client_send(int fd, const net_addr_t *dst, uint8_t *buf, uint32_t siz
         char b[CMSG_SPACE(sizeof(uint16_t))];
         struct cmsghdr align;
     } ctl;
-    struct msghdr msg = {.msg_name = (void *)&dst->sa,
-                         .msg_namelen = dst->len,
-                         .msg_iov = &iov,
-                         .msg_iovlen = 1};
+    struct msghdr msg = {
+        .msg_name = (void *)&dst->sa, .msg_namelen = dst->len, .msg_iov = &iov, .msg_iovlen = 1};
     if (n > 1) {
         msg.msg_control = ctl.b;
         msg.msg_controllen = sizeof ctl.b;
@@ -289,8 +287,8 @@ static int bench_udp(int argc, char **argv, bool json)
            "  urtc io_uring shard (%s): %.0f pps (%.1f packets per sendmsg, %lu lost)\n"
            "  recvmmsg/sendmmsg loop:     %.0f pps (%lu lost)\n"
            "  ratio urtc/mmsg: %.2f\n",
-           o.size, o.batch, o.window, o.rounds, o.seconds, o.no_gso ? "no GSO" : "GSO", u,
-           per_send, (unsigned long)lost_u, m, (unsigned long)lost_m, ratio);
+           o.size, o.batch, o.window, o.rounds, o.seconds, o.no_gso ? "no GSO" : "GSO", u, per_send,
+           (unsigned long)lost_u, m, (unsigned long)lost_m, ratio);
     if (json) {
         bench_json_t j;
         bench_json_init(&j);

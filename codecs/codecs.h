@@ -79,6 +79,7 @@ enum {
     CODEC_FRAME_NONREF = 1u << 3,    /* no later frame references this one (droppable) */
     CODEC_FRAME_TALKSPURT = 1u << 4, /* audio: first packet after silence (RTP marker) */
     CODEC_FRAME_BASE_OK = 1u << 5,   /* receive: despite GAP, no base-layer (TL0) frame is lost */
+    CODEC_FRAME_LAYERED = 1u << 6,   /* tid/tl0picidx are meaningful (temporal layers in use) */
 };
 
 typedef struct codec_frame {
@@ -95,6 +96,8 @@ typedef struct codec_frame {
     uint16_t height;
     uint16_t first_seq; /* receive: RTP sequence numbers the frame came in */
     uint16_t last_seq;
+    uint8_t pdiff_cnt; /* VP9 flexible mode: references as picture id differences */
+    uint8_t pdiff[3];
 } codec_frame_t;
 
 /* ---------------------------------------------------------------------------------------------
@@ -238,7 +241,7 @@ typedef struct codec_pay {
     bool _first;       /* next payload is the frame's first */
     bool _done;
     /* H.264: the NAL unit being fragmented (FU-A) */
-    size_t _nal_off, _nal_len;
+    size_t _nal_off, _nal_len, _fu_off;
 } codec_pay_t;
 
 /* 0 or -EINVAL (unknown codec, payload too small to carry anything). */

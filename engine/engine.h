@@ -46,18 +46,18 @@ typedef void (*eng_rx_fn)(eng_shard_t *sh, net_pkt_t *pkt, void *arg);
 typedef void (*eng_shard_fn)(eng_shard_t *sh, void *arg);
 
 typedef struct eng_cfg {
-    uint32_t shards;       /* 0: one per online CPU */
-    const char *media_ip;  /* address the UDP sockets bind to; NULL: 127.0.0.1 */
-    uint16_t udp_port;     /* shard i binds udp_port + i; 0: the kernel picks each port */
-    uint32_t pool_pkts;    /* packet slots per shard; 0: 8192 */
-    uint32_t rx_bufs;      /* of which lent to the kernel for receiving; 0: 1024 */
+    uint32_t shards;        /* 0: one per online CPU */
+    const char *media_ip;   /* address the UDP sockets bind to; NULL: 127.0.0.1 */
+    uint16_t udp_port;      /* shard i binds udp_port + i; 0: the kernel picks each port */
+    uint32_t pool_pkts;     /* packet slots per shard; 0: 8192 */
+    uint32_t rx_bufs;       /* of which lent to the kernel for receiving; 0: 1024 */
     uint32_t cmd_queue_len; /* commands in flight per shard; 0: 4096 */
-    bool pin;              /* pin shard i to CPU i modulo the online CPUs */
-    bool no_multishot;     /* force the single-shot receive path (tests) */
-    bool no_gso;           /* one sendmsg per packet (tests, benchmarks) */
-    eng_rx_fn on_rx;       /* NULL: classify (RFC 7983) and drop, counting why */
+    bool pin;               /* pin shard i to CPU i modulo the online CPUs */
+    bool no_multishot;      /* force the single-shot receive path (tests) */
+    bool no_gso;            /* one sendmsg per packet (tests, benchmarks) */
+    eng_rx_fn on_rx;        /* NULL: classify (RFC 7983) and drop, counting why */
     eng_shard_fn on_start, on_stop;
-    void *arg;             /* passed to on_rx, on_start, on_stop */
+    void *arg; /* passed to on_rx, on_start, on_stop */
 } eng_cfg_t;
 
 /* Starts the shards and returns once each has its ring and socket, or NULL (logged) if any

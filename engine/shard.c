@@ -59,9 +59,9 @@ struct eng {
 };
 
 static const char *const drop_names[ENG_DROP__COUNT] = {
-    [ENG_DROP_RX_NOBUFS] = "rx_nobufs",       [ENG_DROP_RX_TRUNC] = "rx_truncated",
-    [ENG_DROP_TX_FULL] = "tx_full",           [ENG_DROP_TX_ERROR] = "tx_error",
-    [ENG_DROP_NOT_WEBRTC] = "not_webrtc",     [ENG_DROP_UNKNOWN_PEER] = "unknown_peer",
+    [ENG_DROP_RX_NOBUFS] = "rx_nobufs",   [ENG_DROP_RX_TRUNC] = "rx_truncated",
+    [ENG_DROP_TX_FULL] = "tx_full",       [ENG_DROP_TX_ERROR] = "tx_error",
+    [ENG_DROP_NOT_WEBRTC] = "not_webrtc", [ENG_DROP_UNKNOWN_PEER] = "unknown_peer",
 };
 
 const char *eng_drop_name(enum eng_drop why)

@@ -212,9 +212,9 @@ void net_log_write(enum net_log_level lvl, const char *file, int line, const cha
     static const char lvl_ch[] = "EWIDT";
     static __thread char buf[1024];
     uint64_t now = net_clock_ns();
-    int n = snprintf(buf, sizeof buf, "%llu.%06llu %c %-4s ", (unsigned long long)(now / NET_NS_PER_SEC),
-                     (unsigned long long)(now % NET_NS_PER_SEC / 1000), lvl_ch[lvl],
-                     log_tag[0] ? log_tag : "-");
+    int n = snprintf(
+        buf, sizeof buf, "%llu.%06llu %c %-4s ", (unsigned long long)(now / NET_NS_PER_SEC),
+        (unsigned long long)(now % NET_NS_PER_SEC / 1000), lvl_ch[lvl], log_tag[0] ? log_tag : "-");
     if (peer)
         n += snprintf(buf + n, sizeof buf - (size_t)n, "[%s] ", peer);
     va_list ap;

@@ -253,7 +253,8 @@ static inline void net_list_del(net_list_t *n)
     n->next = n->prev = n;
 }
 #define net_list_for_each_safe(pos, tmp, head)                                                     \
-    for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); (pos) = (tmp), (tmp) = (pos)->next)
+    for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);                               \
+         (pos) = (tmp), (tmp) = (pos)->next)
 
 /* ---------------------------------------------------------------------------------------------
  * Packet buffers.
@@ -276,10 +277,10 @@ static inline void net_list_del(net_list_t *n)
 typedef struct net_pool net_pool_t;
 
 typedef struct net_pkt {
-    uint8_t *data;  /* start of the window */
-    uint32_t len;   /* bytes in the window */
+    uint8_t *data; /* start of the window */
+    uint32_t len;  /* bytes in the window */
     uint32_t refcnt;
-    uint32_t idx;   /* slot index in the pool (the provided-buffer id) */
+    uint32_t idx; /* slot index in the pool (the provided-buffer id) */
     uint32_t _pad;
     net_pool_t *pool;
     net_addr_t addr; /* source on receive, destination on send */
@@ -351,8 +352,8 @@ struct net_timer {
 
 typedef struct net_timers {
     net_list_t _slots[NET_TIMER_SLOTS];
-    uint64_t _tick;     /* the next tick to process */
-    uint64_t _next_ns;  /* lower bound of the earliest deadline; UINT64_MAX if none */
+    uint64_t _tick;    /* the next tick to process */
+    uint64_t _next_ns; /* lower bound of the earliest deadline; UINT64_MAX if none */
     uint32_t _armed_cnt;
 } net_timers_t;
 
@@ -395,7 +396,6 @@ bool net_queue_pop(net_queue_t *q, void *msg);
 int net_queue_fd(const net_queue_t *q);
 /* Consumer: resets the eventfd counter after a wake-up. */
 void net_queue_ack(net_queue_t *q);
-
 
 /* ---------------------------------------------------------------------------------------------
  * io_uring (net/ring.c is the only file that includes liburing.h).
@@ -534,8 +534,8 @@ typedef struct net_tcp_conn_cbs {
 
 /* Wraps the connected socket @fd (owned from now on) and starts receiving. @max_in bounds
  * unconsumed input, @max_out queued output (bytes). NULL on failure (fd closed). */
-net_tcp_conn_t *net_tcp_conn_create(net_ring_t *r, int fd, const net_tcp_conn_cbs_t *cbs,
-                                    void *arg, size_t max_in, size_t max_out);
+net_tcp_conn_t *net_tcp_conn_create(net_ring_t *r, int fd, const net_tcp_conn_cbs_t *cbs, void *arg,
+                                    size_t max_in, size_t max_out);
 /* Queues a copy of @data. 0, -ENOBUFS (output limit: nothing queued), -EPIPE (closing). */
 WARN_UNUSED int net_tcp_send(net_tcp_conn_t *c, const void *data, size_t len);
 /* Sends what is queued, then closes; on_close follows. Safe to call more than once, and from

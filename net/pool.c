@@ -5,9 +5,9 @@
 #include <sys/mman.h>
 
 struct net_pool {
-    uint8_t *mem;      /* cnt * NET_PKT_SLOT_LEN bytes */
-    net_pkt_t *pkts;   /* metadata, one per slot */
-    uint32_t *free;    /* stack of free slot indices */
+    uint8_t *mem;    /* cnt * NET_PKT_SLOT_LEN bytes */
+    net_pkt_t *pkts; /* metadata, one per slot */
+    uint32_t *free;  /* stack of free slot indices */
     uint32_t free_cnt;
     uint32_t cnt;
     net_pool_recycle_fn recycle;

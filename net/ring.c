@@ -162,8 +162,7 @@ unsigned net_ring_process(net_ring_t *r, unsigned budget)
 {
     struct io_uring_cqe *cqe;
     unsigned head, n = 0;
-    io_uring_for_each_cqe(&r->ring, head, cqe)
-    {
+    io_uring_for_each_cqe (&r->ring, head, cqe) {
         net_op_t *op = io_uring_cqe_get_data(cqe);
         int res = cqe->res;
         uint32_t flags = cqe->flags;
@@ -554,8 +553,7 @@ net_udp_t *net_udp_create(net_ring_t *r, net_pool_t *pool, const net_udp_cfg_t *
     /* By default the kernel gets at most half the pool: the rest is for sending. */
     uint32_t rx_bufs = cfg->rx_bufs ? cfg->rx_bufs : NET_MIN(256u, net_pool_cnt(pool) / 2);
     if (u->multishot && (ret = udp_buf_ring_setup(u, rx_bufs)) < 0) {
-        LOG_WARN("udp: provided-buffer ring unavailable (%s); single-shot receive",
-                 strerror(-ret));
+        LOG_WARN("udp: provided-buffer ring unavailable (%s); single-shot receive", strerror(-ret));
         u->multishot = false;
     }
     udp_rx_arm(u);
@@ -618,10 +616,8 @@ static bool udp_tx_submit(net_udp_t *u, uint32_t from, uint32_t cnt)
         t->iov[i] = (struct iovec){p->data, p->len};
         t->bytes += p->len;
     }
-    t->msg = (struct msghdr){.msg_name = &t->dst.sa,
-                             .msg_namelen = t->dst.len,
-                             .msg_iov = t->iov,
-                             .msg_iovlen = cnt};
+    t->msg = (struct msghdr){
+        .msg_name = &t->dst.sa, .msg_namelen = t->dst.len, .msg_iov = t->iov, .msg_iovlen = cnt};
     if (cnt > 1) {
         t->msg.msg_control = t->ctl.buf;
         t->msg.msg_controllen = sizeof t->ctl.buf;

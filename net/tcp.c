@@ -133,7 +133,7 @@ struct net_tcp_conn {
     void *arg;
     net_op_t rx_op, tx_op;
     bool rx_armed, tx_armed;
-    bool in_cb; /* inside on_data: net_tcp_close() there must not free @c under our feet */
+    bool in_cb;   /* inside on_data: net_tcp_close() there must not free @c under our feet */
     bool closing; /* no more input; close once output is out */
     bool gone;    /* on_close has run */
     int err;
@@ -270,8 +270,8 @@ static void conn_maybe_finish(net_tcp_conn_t *c)
     free(c);
 }
 
-net_tcp_conn_t *net_tcp_conn_create(net_ring_t *r, int fd, const net_tcp_conn_cbs_t *cbs,
-                                    void *arg, size_t max_in, size_t max_out)
+net_tcp_conn_t *net_tcp_conn_create(net_ring_t *r, int fd, const net_tcp_conn_cbs_t *cbs, void *arg,
+                                    size_t max_in, size_t max_out)
 {
     net_tcp_conn_t *c = calloc(1, sizeof *c);
     if (c)

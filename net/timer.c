@@ -96,8 +96,7 @@ uint64_t net_timers_run(net_timers_t *w, uint64_t now_ns, uint64_t max_wait_ns)
         net_list_init(&due);
         for (uint64_t tick = w->_tick; tick <= last; tick++) {
             net_list_t *slot = &w->_slots[tick % NET_TIMER_SLOTS], *n, *tmp;
-            net_list_for_each_safe(n, tmp, slot)
-            {
+            net_list_for_each_safe (n, tmp, slot) {
                 net_timer_t *t = container_of(n, net_timer_t, _node);
                 if (t->_due_ns <= now_ns) {
                     net_list_del(n);

@@ -41,8 +41,8 @@ Test(net_queue, spsc_loses_nothing_under_contention)
             net_queue_ack(q);
             continue;
         }
-        cr_assert_eq(m.seq, next, "message %lu out of order or lost (got %lu)",
-                     (unsigned long)next, (unsigned long)m.seq);
+        cr_assert_eq(m.seq, next, "message %lu out of order or lost (got %lu)", (unsigned long)next,
+                     (unsigned long)m.seq);
         cr_assert_eq(m.check, m.seq * 2654435761u);
         cr_assert_eq(m.pad[39], (uint8_t)(m.seq & 0xff));
         next++;

@@ -128,8 +128,8 @@ Test(net_udp, gso_batch_arrives_as_separate_datagrams)
     int fd = plain_socket(&cli);
     int fd2 = plain_socket(&other);
     /* 9 x 1000 B + 1 x 500 B to one peer (one GSO send), then 3 x 700 B to another. */
-    static const uint32_t sizes[] = {1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 500,
-                                     700, 700, 700};
+    static const uint32_t sizes[] = {1000, 1000, 1000, 1000, 1000, 1000, 1000,
+                                     1000, 1000, 500,  700,  700,  700};
     for (uint32_t i = 0; i < NET_ARRAY_LEN(sizes); i++) {
         net_pkt_t *p = net_pkt_alloc(pool);
         memset(p->data, (int)i, sizes[i]);

@@ -35,7 +35,7 @@ Test(net_timer, fires_in_deadline_order_within_one_run)
     reset();
     /* Deadlines within one 1 ms tick and across ticks, armed out of order. */
     const uint64_t due[] = {t0 + 5 * MS + 700000, t0 + 5 * MS + 100000, t0 + 2 * MS,
-                                   t0 + 900 * MS, t0 + 3000 * MS, t0 + 5 * MS + 400000};
+                            t0 + 900 * MS,        t0 + 3000 * MS,       t0 + 5 * MS + 400000};
     struct rec r[6];
     for (int i = 0; i < 6; i++) {
         r[i].id = i;
@@ -66,7 +66,8 @@ Test(net_timer, steps_fire_each_at_its_time)
     for (int i = 0; i < 100; i++) {
         r[i].id = i;
         net_timer_init(&r[i].t, on_fire);
-        net_timer_arm(&w, &r[i].t, (uint64_t)(rand() % 3000) * MS + (uint64_t)(rand() % 1000) * 1000);
+        net_timer_arm(&w, &r[i].t,
+                      (uint64_t)(rand() % 3000) * MS + (uint64_t)(rand() % 1000) * 1000);
     }
     uint64_t now = 0;
     while (net_timers_armed(&w)) {
@@ -78,7 +79,8 @@ Test(net_timer, steps_fire_each_at_its_time)
     for (int i = 0; i < 100; i++) {
         /* Never early, and (stepping by the returned wait) never late either. */
         cr_assert_eq(fired_at[i], net_timer_due(&r[fired[i]].t), "timer %d fired at %lu, due %lu",
-                     fired[i], (unsigned long)fired_at[i], (unsigned long)net_timer_due(&r[fired[i]].t));
+                     fired[i], (unsigned long)fired_at[i],
+                     (unsigned long)net_timer_due(&r[fired[i]].t));
         if (i)
             cr_assert_geq(fired_at[i], fired_at[i - 1]);
     }

@@ -13,8 +13,8 @@ const uint8_t *tst_guard_copy(const void *data, size_t len)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t pages = (len + page - 1) / page + 1;
-    uint8_t *m = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                      -1, 0);
+    uint8_t *m =
+        mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert(m != MAP_FAILED, "mmap");
     uint8_t *guard = m + (pages - 1) * page;
     cr_assert(mprotect(guard, page, PROT_NONE) == 0, "mprotect");
@@ -68,7 +68,8 @@ size_t tst_hex(const char *hex, uint8_t *out, size_t cap)
     for (; *hex; hex++) {
         if (!isxdigit((unsigned char)*hex))
             continue;
-        int v = isdigit((unsigned char)*hex) ? *hex - '0' : (tolower((unsigned char)*hex) - 'a' + 10);
+        int v =
+            isdigit((unsigned char)*hex) ? *hex - '0' : (tolower((unsigned char)*hex) - 'a' + 10);
         if (hi < 0) {
             hi = v;
         } else {
