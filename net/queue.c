@@ -21,6 +21,10 @@ CK_RING_PROTOTYPE(queue_cell, queue_cell)
 struct net_queue {
     struct ck_ring ring;
     struct queue_cell *cells;
+    uint32_t mask;
+#ifdef __SANITIZE_THREAD__
+    uint32_t head, tail; /* see queue_tsan_push() */
+#endif
     uint32_t msg_len;
     int efd;
 };
@@ -48,6 +52,7 @@ net_queue_t *net_queue_create(uint32_t cap, uint32_t msg_len)
         goto fail;
     }
     ck_ring_init(&q->ring, size);
+    q->mask = size - 1;
     return q;
 fail:
     net_queue_destroy(q);
@@ -64,11 +69,41 @@ void net_queue_destroy(net_queue_t *q)
     free(q);
 }
 
+#ifdef __SANITIZE_THREAD__
+/* ThreadSanitizer cannot see Concurrency Kit's fences (inline asm and volatile stores), so
+ * under TSan the same single-producer/single-consumer ring is written with __atomic
+ * acquire/release, which it understands; every hand-off is then checked for real. */
+static bool queue_tsan_push(net_queue_t *q, const struct queue_cell *c)
+{
+    uint32_t tail = q->tail, head = __atomic_load_n(&q->head, __ATOMIC_ACQUIRE);
+    if (((tail + 1) & q->mask) == head)
+        return false;
+    q->cells[tail] = *c;
+    __atomic_store_n(&q->tail, (tail + 1) & q->mask, __ATOMIC_RELEASE);
+    return true;
+}
+
+static bool queue_tsan_pop(net_queue_t *q, struct queue_cell *c)
+{
+    uint32_t head = q->head, tail = __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE);
+    if (head == tail)
+        return false;
+    *c = q->cells[head];
+    __atomic_store_n(&q->head, (head + 1) & q->mask, __ATOMIC_RELEASE);
+    return true;
+}
+#define QUEUE_PUSH(q, c) queue_tsan_push((q), (c))
+#define QUEUE_POP(q, c) queue_tsan_pop((q), (c))
+#else
+#define QUEUE_PUSH(q, c) ck_ring_enqueue_spsc_queue_cell(&(q)->ring, (q)->cells, (c))
+#define QUEUE_POP(q, c) ck_ring_dequeue_spsc_queue_cell(&(q)->ring, (q)->cells, (c))
+#endif
+
 int net_queue_push(net_queue_t *q, const void *msg)
 {
     struct queue_cell c;
     memcpy(c.b, msg, q->msg_len);
-    if (!ck_ring_enqueue_spsc_queue_cell(&q->ring, q->cells, &c))
+    if (!QUEUE_PUSH(q, &c))
         return -EAGAIN;
     /* Always wake: a conditional wake races the consumer going to sleep. */
     uint64_t one = 1;
@@ -80,7 +115,7 @@ int net_queue_push(net_queue_t *q, const void *msg)
 bool net_queue_pop(net_queue_t *q, void *msg)
 {
     struct queue_cell c;
-    if (!ck_ring_dequeue_spsc_queue_cell(&q->ring, q->cells, &c))
+    if (!QUEUE_POP(q, &c))
         return false;
     memcpy(msg, c.b, q->msg_len);
     return true;
