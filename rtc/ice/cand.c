@@ -43,8 +43,8 @@ static bool tok_eq(tok_t t, const char *s)
 
 static bool is_ice_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 static int tok_uint(tok_t t, unsigned max_digits, uint64_t max, uint64_t *v)
@@ -134,8 +134,7 @@ int rtc_ice_cand_parse(const char *s, size_t len, rtc_ice_cand_t *c)
         return -EBADMSG;
     c->priority = (uint32_t)v;
     /* connection-address SP port */
-    if (!next_tok(&s, end, &t) ||
-        tok_addr(t, &c->addr, c->hostname, sizeof c->hostname) < 0)
+    if (!next_tok(&s, end, &t) || tok_addr(t, &c->addr, c->hostname, sizeof c->hostname) < 0)
         return -EBADMSG;
     if (!next_tok(&s, end, &t) || tok_uint(t, 5, 65535, &v) < 0)
         return -EBADMSG;

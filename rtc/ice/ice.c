@@ -56,6 +56,7 @@ typedef struct ice_pair {
     bool nominating;       /* our in-flight check carries USE-CANDIDATE */
     bool remote_nominated; /* USE-CANDIDATE received before our check succeeded */
     bool queued;           /* in the triggered-check queue */
+    bool sent_controlling; /* the role our in-flight check claimed */
     uint64_t prio;
     ice_tx_t tx;
 } ice_pair_t;
@@ -354,8 +355,8 @@ static void send_check(rtc_ice_t *ice, unsigned li, const net_addr_t *dst, const
     char user[2 * RTC_ICE_UFRAG_MAX + 2];
     snprintf(user, sizeof user, "%s:%s", rufrag, lufrag);
     /* PRIORITY: what a peer-reflexive candidate learnt from this check would get (§7.1.1). */
-    uint32_t prio = rtc_ice_priority(RTC_ICE_PRFLX,
-                                     (uint16_t)((ice->local[li].c.priority >> 8) & 0xFFFF), 1);
+    uint32_t prio =
+        rtc_ice_priority(RTC_ICE_PRFLX, (uint16_t)((ice->local[li].c.priority >> 8) & 0xFFFF), 1);
     rtc_stun_wr_t w;
     rtc_stun_wr_init(&w, d->data, sizeof d->data, RTC_STUN_BINDING, RTC_STUN_REQUEST, txid);
     rtc_stun_wr_str(&w, RTC_STUN_A_USERNAME, user);
@@ -389,6 +390,7 @@ static void start_pair_check(rtc_ice_t *ice, unsigned pi, uint64_t now_ns, rtc_i
 {
     ice_pair_t *p = &ice->pairs[pi];
     p->state = P_INPROGRESS;
+    p->sent_controlling = ice->controlling;
     tx_start(ice, &p->tx, now_ns);
     send_pair_check(ice, p, out);
     ice->last_check_ns = now_ns;
@@ -451,8 +453,8 @@ static void send_response(rtc_ice_t *ice, const rtc_stun_msg_t *req, const net_a
 static void set_media(rtc_ice_t *ice, const ice_pair_t *p, bool nominated, uint64_t now_ns)
 {
     const net_addr_t *l = &ice->local[p->local].base, *r = &ice->remote[p->remote].c.addr;
-    bool same = ice->media_valid && net_addr_eq(l, &ice->media_local) &&
-                net_addr_eq(r, &ice->media_remote);
+    bool same =
+        ice->media_valid && net_addr_eq(l, &ice->media_local) && net_addr_eq(r, &ice->media_remote);
     bool was_valid = ice->media_valid;
     ice->media_valid = true;
     ice->media_nominated = nominated;
@@ -611,7 +613,8 @@ rtc_ice_t *rtc_ice_create(const rtc_ice_cfg_t *cfg)
         ice->cfg.consent_expiry_ns = 30 * NET_NS_PER_SEC; /* RFC 7675 §5.1 */
     if (!ice->cfg.disconnect_ns)
         ice->cfg.disconnect_ns = 10 * NET_NS_PER_SEC;
-    ice->controlling = cfg->lite ? false : cfg->controlling; /* RFC 8445 §6.1.1: lite is controlled */
+    ice->controlling =
+        cfg->lite ? false : cfg->controlling; /* RFC 8445 §6.1.1: lite is controlled */
     if (rtc_ice_restart(ice, cfg->ufrag, cfg->pwd, 0) < 0) {
         free(ice);
         return NULL;
@@ -720,8 +723,8 @@ int rtc_ice_set_remote_creds(rtc_ice_t *ice, const char *ufrag, const char *pwd,
     return 0;
 }
 
-static int add_local(rtc_ice_t *ice, unsigned type, const net_addr_t *addr,
-                     const net_addr_t *base, const net_addr_t *server, uint16_t local_pref)
+static int add_local(rtc_ice_t *ice, unsigned type, const net_addr_t *addr, const net_addr_t *base,
+                     const net_addr_t *server, uint16_t local_pref)
 {
     if (ice->local_cnt == MAX_LOCAL)
         return -ENOSPC;
@@ -1041,8 +1044,8 @@ static int handle_response(rtc_ice_t *ice, const rtc_stun_msg_t *m, const net_ad
             g->tx.active = false;
             g->done = true;
             const net_addr_t *mapped = (m->present & RTC_STUN_HAS_XOR_MAPPED) ? &m->xor_mapped
-                                       : (m->present & RTC_STUN_HAS_MAPPED) ? &m->mapped
-                                                                             : NULL;
+                                       : (m->present & RTC_STUN_HAS_MAPPED)   ? &m->mapped
+                                                                              : NULL;
             if (m->cls == RTC_STUN_SUCCESS && mapped && !net_addr_eq(mapped, &g->base) &&
                 !ice->cfg.relay_only)
                 (void)add_local(ice, RTC_ICE_SRFLX, mapped, &g->base, &g->server,
@@ -1084,8 +1087,9 @@ static int handle_response(rtc_ice_t *ice, const rtc_stun_msg_t *m, const net_ad
         }
         if (m->cls == RTC_STUN_ERROR) {
             if (m->error_code == 487) {
-                /* §7.2.5.1: switch to the role opposite of the one in our request and retry */
-                switch_role(ice, !ice->controlling);
+                /* §7.2.5.1: switch to the role opposite of the one in our request (not of the
+                 * current one: a conflict may already have been resolved) and retry */
+                switch_role(ice, !p->sent_controlling);
                 p->tx.active = false;
                 p->state = P_WAITING;
                 p->nominating = false;
@@ -1143,8 +1147,7 @@ int rtc_ice_input(rtc_ice_t *ice, const uint8_t *b, size_t len, const net_addr_t
         ice->st.rx_unmatched++;
         return -EADDRNOTAVAIL;
     }
-    return handle_request(ice, &m, src, local, is_relay_local(ice, (unsigned)li), li, now_ns,
-                          out);
+    return handle_request(ice, &m, src, local, is_relay_local(ice, (unsigned)li), li, now_ns, out);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1260,8 +1263,7 @@ void rtc_ice_tick(rtc_ice_t *ice, uint64_t now_ns, rtc_ice_out_t *out)
                 bool send = false;
                 if (now_ns >= ice->consent_next_ns) {
                     tx_start(ice, tx, now_ns);
-                    memcpy(ice->consent_txids[ice->consent_txid_pos], tx->txid,
-                           RTC_STUN_TXID_LEN);
+                    memcpy(ice->consent_txids[ice->consent_txid_pos], tx->txid, RTC_STUN_TXID_LEN);
                     ice->consent_txid_pos = (ice->consent_txid_pos + 1) % CONSENT_TXIDS;
                     ice->consent_next_ns = now_ns + consent_interval(ice);
                     send = true;

@@ -52,12 +52,12 @@ typedef struct rtc_ice_cand {
     uint8_t type;       /* enum rtc_ice_cand_type */
     uint8_t tcptype;    /* enum rtc_ice_tcptype (RFC 6544) */
     uint32_t priority;
-    net_addr_t addr;      /* connection-address and port; unset (len 0) when a hostname */
+    net_addr_t addr; /* connection-address and port; unset (len 0) when a hostname */
     char hostname[RTC_ICE_HOSTNAME_MAX + 1]; /* FQDN connection-address (e.g. mDNS .local) */
-    uint16_t port;        /* the port, also for a hostname */
+    uint16_t port;                           /* the port, also for a hostname */
     bool has_raddr;
-    net_addr_t raddr;      /* raddr/rport */
-    int64_t generation;    /* -1 when absent */
+    net_addr_t raddr;          /* raddr/rport */
+    int64_t generation;        /* -1 when absent */
     char ext[RTC_ICE_EXT_MAX]; /* other extensions, "name value" pairs in order, verbatim */
 } rtc_ice_cand_t;
 
@@ -151,9 +151,8 @@ WARN_UNUSED int rtc_ice_add_stun_server(rtc_ice_t *ice, const net_addr_t *base,
 /* Adds a relayed candidate @relayed obtained by a TURN client bound to socket @base
  * (rtc/turn). Checks on pairs using it are handed out with `relayed` set in the datagram: the
  * caller wraps them with the TURN client. Returns the index, -ENOSPC. */
-WARN_UNUSED int rtc_ice_add_relay(rtc_ice_t *ice, const net_addr_t *base,
-                                  const net_addr_t *relayed, const net_addr_t *server,
-                                  uint64_t now_ns);
+WARN_UNUSED int rtc_ice_add_relay(rtc_ice_t *ice, const net_addr_t *base, const net_addr_t *relayed,
+                                  const net_addr_t *server, uint64_t now_ns);
 /* No more local sources will be added: once pending gathering ends, END_OF_CANDIDATES is
  * emitted (trickle, RFC 8838 §9). */
 void rtc_ice_gather_done(rtc_ice_t *ice, uint64_t now_ns);
@@ -215,11 +214,11 @@ WARN_UNUSED int rtc_ice_selected(const rtc_ice_t *ice, net_addr_t *local, net_ad
 
 /* Events */
 typedef enum rtc_ice_event_type {
-    RTC_ICE_EV_STATE = 1,          /* .state */
-    RTC_ICE_EV_SELECTED,           /* .local/.remote: the media pair changed */
-    RTC_ICE_EV_LOCAL_CANDIDATE,    /* .cand: trickle it */
-    RTC_ICE_EV_END_OF_CANDIDATES,  /* gathering finished */
-    RTC_ICE_EV_ROLE,               /* .controlling: the role changed (487 / conflict) */
+    RTC_ICE_EV_STATE = 1,         /* .state */
+    RTC_ICE_EV_SELECTED,          /* .local/.remote: the media pair changed */
+    RTC_ICE_EV_LOCAL_CANDIDATE,   /* .cand: trickle it */
+    RTC_ICE_EV_END_OF_CANDIDATES, /* gathering finished */
+    RTC_ICE_EV_ROLE,              /* .controlling: the role changed (487 / conflict) */
 } rtc_ice_event_type_t;
 
 typedef struct rtc_ice_event {
