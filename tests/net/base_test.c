@@ -2,6 +2,8 @@
 #include "net/net.h"
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 Test(net_base, addr_parse_and_format)
 {
@@ -45,4 +47,42 @@ Test(net_base, log_level_parse)
 {
     cr_assert_eq(net_log_level_parse("debug"), NET_LOG_DEBUG);
     cr_assert_eq(net_log_level_parse("loud"), -EINVAL);
+}
+
+static int count_lines(int fd)
+{
+    char buf[8192];
+    ssize_t n = read(fd, buf, sizeof buf);
+    int lines = 0;
+    for (ssize_t i = 0; i < n; i++)
+        lines += buf[i] == '\n';
+    return lines;
+}
+
+Test(net_base, log_lines_carry_tag_and_ratelimit_suppresses)
+{
+    int p[2];
+    cr_assert_eq(pipe2(p, O_NONBLOCK), 0);
+    net_log_set_fd(p[1]);
+    net_log_set_level(NET_LOG_INFO);
+    net_log_set_tag("s7");
+    LOG_INFO("hello %d", 42);
+    LOG_DEBUG("not shown at INFO");
+    char buf[512];
+    ssize_t n = read(p[0], buf, sizeof buf - 1);
+    cr_assert_gt(n, 0);
+    buf[n] = 0;
+    cr_assert_not_null(strstr(buf, " I s7 "), "level and tag in: %s", buf);
+    cr_assert_not_null(strstr(buf, "hello 42\n"));
+    cr_assert_null(strstr(buf, "not shown"));
+    for (int i = 0; i < 100; i++)
+        LOG_RATELIMIT(60000, "flood %d", i);
+    cr_assert_eq(count_lines(p[0]), 1, "100 calls within the interval print one line");
+    LOG_WARN("warned");
+    n = read(p[0], buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    cr_assert_not_null(strstr(buf, "(base_test.c:"), "WARN carries file:line: %s", buf);
+    net_log_set_fd(2);
+    close(p[0]);
+    close(p[1]);
 }
