@@ -35,12 +35,12 @@ PREFIX ?= /usr/local
 # ---------------------------------------------------------------------------------------------
 # Debian packages. `make deps` installs the missing ones; every build and test target needs it.
 DEB_PKGS := gcc make pkg-config liburing-dev libssl-dev libsrtp2-dev libusrsctp-dev \
-	libopus-dev libvpx-dev libck-dev libcriterion-dev libjansson-dev \
+	libopus-dev libvpx-dev libopenh264-dev libck-dev libcriterion-dev libjansson-dev \
 	clang libclang-rt-14-dev clang-format iproute2 python3 \
 	python3-aioice coturn
 
 # pkg-config names. Evaluated once, at first use (after `deps` has run on a fresh machine).
-PKGS := liburing libssl libcrypto libsrtp2 usrsctp opus vpx jansson
+PKGS := liburing libssl libcrypto libsrtp2 usrsctp opus vpx openh264 jansson
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
 PKG_LIBS = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 
