@@ -171,7 +171,7 @@ WARN_UNUSED int codec_opus_packet_samples(const uint8_t *data, size_t len);
 /* ---------------------------------------------------------------------------------------------
  * VP8 and VP9 (libvpx).
  */
-typedef struct codec_vpx_cfg {
+typedef struct codec_video_cfg {
     codec_id_t codec; /* CODEC_VP8 or CODEC_VP9 */
     int width, height;
     int fps;               /* nominal frame rate (rate control), default 30 */
@@ -180,14 +180,14 @@ typedef struct codec_vpx_cfg {
     int speed;             /* libvpx cpu-used for realtime; 0 picks a realtime default */
     int threads;           /* 0 or 1: single-threaded */
     int keyframe_max_dist; /* 0: only on request (and the first frame) */
-} codec_vpx_cfg_t;
+} codec_video_cfg_t;
 
 typedef struct codec_vpx_enc codec_vpx_enc_t;
 typedef struct codec_vpx_dec codec_vpx_dec_t;
 
-void codec_vpx_cfg_default(codec_vpx_cfg_t *cfg, codec_id_t codec, int width, int height);
+void codec_video_cfg_default(codec_video_cfg_t *cfg, codec_id_t codec, int width, int height);
 /* Realtime (VPX_DL_REALTIME, error resilient) encoder. NULL (logged) on failure. */
-codec_vpx_enc_t *codec_vpx_enc_create(const codec_vpx_cfg_t *cfg);
+codec_vpx_enc_t *codec_vpx_enc_create(const codec_video_cfg_t *cfg);
 void codec_vpx_enc_destroy(codec_vpx_enc_t *e);
 /* The next frame will be a keyframe (e.g. on a PLI or FIR). */
 void codec_vpx_enc_request_keyframe(codec_vpx_enc_t *e);
@@ -210,6 +210,32 @@ WARN_UNUSED int codec_vpx_decode(codec_vpx_dec_t *d, const codec_frame_t *f, cod
 /* Counts of frames refused while waiting for a keyframe, and of corrupt frames. */
 uint64_t codec_vpx_dec_refused(const codec_vpx_dec_t *d);
 uint64_t codec_vpx_dec_corrupt(const codec_vpx_dec_t *d);
+
+/* ---------------------------------------------------------------------------------------------
+ * H.264 (openh264): Constrained Baseline, one slice per picture, Annex-B access units (SPS and
+ * PPS in front of every IDR), for packetization-mode 1. cfg->codec must be CODEC_H264;
+ * temporal_layers 1..3 (tid in each frame; H.264 RTP carries no layer ids without SVC, so this
+ * only matters to a sender that drops frames itself); speed is ignored.
+ */
+typedef struct codec_h264_enc codec_h264_enc_t;
+typedef struct codec_h264_dec codec_h264_dec_t;
+
+codec_h264_enc_t *codec_h264_enc_create(const codec_video_cfg_t *cfg);
+void codec_h264_enc_destroy(codec_h264_enc_t *e);
+void codec_h264_enc_request_keyframe(codec_h264_enc_t *e);
+WARN_UNUSED int codec_h264_enc_set_bitrate(codec_h264_enc_t *e, int bitrate_kbps);
+/* As codec_vpx_encode: 1 with @out set (data valid until the next call), 0 skipped, -errno. */
+WARN_UNUSED int codec_h264_encode(codec_h264_enc_t *e, const codec_image_t *img, uint32_t rtp_ts,
+                                  codec_frame_t *out);
+/* Decoder with the same loss rules as the VP8/VP9 one (error concealment off: a frame that
+ * lost its references is an error, never a smeared picture). */
+codec_h264_dec_t *codec_h264_dec_create(void);
+void codec_h264_dec_destroy(codec_h264_dec_t *d);
+/* 1 with @img (valid until the next call), 0 nothing to show, -EAGAIN waiting for an IDR,
+ * -EBADMSG corrupt. */
+WARN_UNUSED int codec_h264_decode(codec_h264_dec_t *d, const codec_frame_t *f, codec_image_t *img);
+uint64_t codec_h264_dec_refused(const codec_h264_dec_t *d);
+uint64_t codec_h264_dec_corrupt(const codec_h264_dec_t *d);
 
 /* ---------------------------------------------------------------------------------------------
  * RTP packetizers. A packetizer cuts one frame at a time into payloads of at most

@@ -25,7 +25,7 @@ enum { REF_LAST = 0, REF_GOLD = 1, REF_CNT = 2 };
 struct codec_vpx_enc {
     vpx_codec_ctx_t ctx;
     bool ctx_ok;
-    codec_vpx_cfg_t cfg;
+    codec_video_cfg_t cfg;
     int64_t pts;
     unsigned pattern_idx;
     bool force_key;
@@ -43,11 +43,11 @@ struct codec_vpx_dec {
     uint64_t refused, corrupt;
 };
 
-void codec_vpx_cfg_default(codec_vpx_cfg_t *cfg, codec_id_t codec, int width, int height)
+void codec_video_cfg_default(codec_video_cfg_t *cfg, codec_id_t codec, int width, int height)
 {
     /* about 0.1 bit per pixel at 30 fps: 300 kbit/s at 320x180 */
     int kbps = (int)((int64_t)width * height * 30 / 10000 / 2);
-    *cfg = (codec_vpx_cfg_t){
+    *cfg = (codec_video_cfg_t){
         .codec = codec,
         .width = width,
         .height = height,
@@ -70,7 +70,7 @@ static vpx_codec_iface_t *dec_iface(codec_id_t c)
     return c == CODEC_VP8 ? vpx_codec_vp8_dx() : c == CODEC_VP9 ? vpx_codec_vp9_dx() : NULL;
 }
 
-codec_vpx_enc_t *codec_vpx_enc_create(const codec_vpx_cfg_t *cfg)
+codec_vpx_enc_t *codec_vpx_enc_create(const codec_video_cfg_t *cfg)
 {
     vpx_codec_iface_t *iface = enc_iface(cfg->codec);
     if (!iface || cfg->width <= 0 || cfg->height <= 0 || cfg->width > 8192 || cfg->height > 8192 ||

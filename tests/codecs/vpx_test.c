@@ -11,8 +11,8 @@
 
 static void enc_dec(codec_id_t codec)
 {
-    codec_vpx_cfg_t cfg;
-    codec_vpx_cfg_default(&cfg, codec, W, H);
+    codec_video_cfg_t cfg;
+    codec_video_cfg_default(&cfg, codec, W, H);
     codec_vpx_enc_t *e = codec_vpx_enc_create(&cfg);
     codec_vpx_dec_t *d = codec_vpx_dec_create(codec);
     cr_assert(e && d);
@@ -60,8 +60,8 @@ Test(codecs_vpx, vp9_encode_decode_psnr)
 
 static void layers_and_keyframes(codec_id_t codec)
 {
-    codec_vpx_cfg_t cfg;
-    codec_vpx_cfg_default(&cfg, codec, W, H);
+    codec_video_cfg_t cfg;
+    codec_video_cfg_default(&cfg, codec, W, H);
     cfg.temporal_layers = 3;
     codec_vpx_enc_t *e = codec_vpx_enc_create(&cfg);
     cr_assert(e);
@@ -103,8 +103,8 @@ Test(codecs_vpx, vp9_temporal_layers_and_keyframe_request)
 /* Dropping every TL2 frame leaves a decodable stream: the layers really are droppable. */
 Test(codecs_vpx, vp8_upper_layers_droppable)
 {
-    codec_vpx_cfg_t cfg;
-    codec_vpx_cfg_default(&cfg, CODEC_VP8, W, H);
+    codec_video_cfg_t cfg;
+    codec_video_cfg_default(&cfg, CODEC_VP8, W, H);
     cfg.temporal_layers = 3;
     codec_vpx_enc_t *e = codec_vpx_enc_create(&cfg);
     codec_vpx_dec_t *d = codec_vpx_dec_create(CODEC_VP8);
@@ -130,8 +130,8 @@ Test(codecs_vpx, vp8_upper_layers_droppable)
  * corrupt instead of showing it. */
 static void decoder_loss_handling(codec_id_t codec)
 {
-    codec_vpx_cfg_t cfg;
-    codec_vpx_cfg_default(&cfg, codec, W, H);
+    codec_video_cfg_t cfg;
+    codec_video_cfg_default(&cfg, codec, W, H);
     codec_vpx_enc_t *e = codec_vpx_enc_create(&cfg);
     codec_vpx_dec_t *d = codec_vpx_dec_create(codec);
     codec_image_t src, out;
@@ -182,10 +182,10 @@ Test(codecs_vpx, vp9_decoder_waits_for_keyframe_after_loss)
 
 Test(codecs_vpx, bad_config)
 {
-    codec_vpx_cfg_t cfg;
-    codec_vpx_cfg_default(&cfg, CODEC_H264, W, H);
+    codec_video_cfg_t cfg;
+    codec_video_cfg_default(&cfg, CODEC_H264, W, H);
     cr_expect_null(codec_vpx_enc_create(&cfg));
-    codec_vpx_cfg_default(&cfg, CODEC_VP8, W, H);
+    codec_video_cfg_default(&cfg, CODEC_VP8, W, H);
     cfg.temporal_layers = 4;
     cr_expect_null(codec_vpx_enc_create(&cfg));
     cr_expect_null(codec_vpx_dec_create(CODEC_OPUS));
