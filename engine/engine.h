@@ -17,6 +17,14 @@
 typedef struct eng eng_t;
 typedef struct eng_shard eng_shard_t;
 
+/* Names a peer from any thread: its shard, its slot there and the slot's generation. A
+ * stale id (the slot was reused) finds nothing. */
+typedef struct eng_peer_id {
+    uint16_t shard;
+    uint16_t gen;
+    uint32_t slot;
+} eng_peer_id_t;
+
 /* Why a shard dropped a packet. Names in eng_drop_name() (the /metrics labels). */
 enum eng_drop {
     ENG_DROP_RX_NOBUFS = 0, /* the packet pool was empty when a datagram arrived */
@@ -52,10 +60,11 @@ typedef struct eng_cfg {
     uint32_t pool_pkts;     /* packet slots per shard; 0: 8192 */
     uint32_t rx_bufs;       /* of which lent to the kernel for receiving; 0: 1024 */
     uint32_t cmd_queue_len; /* commands in flight per shard; 0: 4096 */
+    uint32_t max_peers;     /* peers per shard; 0: 4096 */
     bool pin;               /* pin shard i to CPU i modulo the online CPUs */
     bool no_multishot;      /* force the single-shot receive path (tests) */
     bool no_gso;            /* one sendmsg per packet (tests, benchmarks) */
-    eng_rx_fn on_rx;        /* NULL: classify (RFC 7983) and drop, counting why */
+    eng_rx_fn on_rx;        /* NULL: route to the shard's peers, dropping what none owns */
     eng_shard_fn on_start, on_stop;
     void *arg; /* passed to on_rx, on_start, on_stop */
 } eng_cfg_t;

@@ -1,7 +1,6 @@
 /* engine/shard.c: shard threads and their loop. */
 #include "engine/engine.h"
-
-#include "rtc/demux/demux.h"
+#include "engine/engine_priv.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -14,49 +13,6 @@
 #define SHARD_CQE_BUDGET 1024u
 #define SHARD_CMD_BUDGET 256u
 #define SHARD_MAX_WAIT_NS (100 * NET_NS_PER_MS) /* also bounds how stale counters get */
-
-struct eng_cmd {
-    eng_cmd_fn fn;
-    void *arg;
-    uint64_t u64;
-};
-
-struct eng_shard {
-    eng_t *e;
-    uint32_t idx;
-    pthread_t thread;
-    bool thread_started;
-
-    /* Everything below belongs to the shard thread. */
-    net_ring_t *ring;
-    net_pool_t *pool;
-    net_udp_t *udp;
-    net_timers_t timers;
-    uint64_t now_ns;
-    bool stop;
-    net_op_t wake_op;
-    uint64_t wake_buf;
-    bool wake_armed;
-    uint64_t ticks;
-    uint64_t drop[ENG_DROP__COUNT]; /* drops the engine counts itself (not the socket's) */
-
-    /* Written by the shard (atomic stores), read by anyone. */
-    eng_counters_t pub;
-    net_addr_t addr; /* written before the shard reports ready */
-
-    /* Feeds the shard: one producer, the shard consumes. */
-    net_queue_t *cmdq;
-};
-
-struct eng {
-    eng_cfg_t cfg;
-    uint32_t cnt;
-    eng_shard_t *shards;
-    /* Start-up hand-shake. */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    uint32_t ready, failed;
-};
 
 static const char *const drop_names[ENG_DROP__COUNT] = {
     [ENG_DROP_RX_NOBUFS] = "rx_nobufs",   [ENG_DROP_RX_TRUNC] = "rx_truncated",
@@ -118,12 +74,7 @@ static void shard_on_rx(void *arg, net_pkt_t *pkt)
         sh->e->cfg.on_rx(sh, pkt, sh->e->cfg.arg);
         return;
     }
-    /* No peers are attached yet: classify, so the counters say what arrived. */
-    if (rtc_demux_classify(pkt->data, pkt->len) == RTC_DEMUX_DROP)
-        sh->drop[ENG_DROP_NOT_WEBRTC]++;
-    else
-        sh->drop[ENG_DROP_UNKNOWN_PEER]++;
-    net_pkt_free(pkt);
+    eng_peers_dispatch(sh, pkt);
 }
 
 static void shard_wake_done(net_op_t *op, int res, uint32_t flags, bool more)
@@ -185,6 +136,7 @@ static void shard_tick(eng_shard_t *sh)
     unsigned cqes = net_ring_process(sh->ring, SHARD_CQE_BUDGET);
     unsigned cmds = drain_commands(sh, SHARD_CMD_BUDGET);
     uint64_t wait_ns = net_timers_run(&sh->timers, sh->now_ns, SHARD_MAX_WAIT_NS);
+    eng_peers_reap(sh);
     net_udp_flush(sh->udp);
     shard_arm_wake(sh);
     sh->ticks++;
@@ -205,6 +157,7 @@ static void shard_teardown(eng_shard_t *sh)
      * that what they own is freed by the code that knows how. */
     if (sh->udp)
         drain_commands(sh, UINT32_MAX);
+    eng_peers_fini(sh); /* what the peers say last leaves in the flush below */
     if (sh->ring && sh->wake_armed && net_ring_cancel(sh->ring, &sh->wake_op) == 0) {
         uint64_t deadline = net_clock_ns() + NET_NS_PER_SEC;
         while (sh->wake_armed && net_clock_ns() < deadline) {
@@ -235,6 +188,10 @@ static int shard_setup(eng_shard_t *sh)
     if (!sh->ring || !sh->pool)
         return -ENOMEM;
     net_timers_init(&sh->timers, net_clock_ns());
+    sh->now_ns = net_clock_ns();
+    int ret = eng_peers_init(sh, cfg->max_peers);
+    if (ret < 0)
+        return ret;
     net_udp_cfg_t ucfg = {
         .rx_bufs = cfg->rx_bufs,
         .no_multishot = cfg->no_multishot,
@@ -322,6 +279,14 @@ eng_t *eng_create(const eng_cfg_t *cfg_in)
         cfg->rx_bufs = NET_MIN(1024u, cfg->pool_pkts / 2);
     if (!cfg->cmd_queue_len)
         cfg->cmd_queue_len = 4096;
+    if (!cfg->max_peers)
+        cfg->max_peers = 4096;
+    if (cfg->max_peers > 65536) {
+        LOG_ERROR("max_peers %u: a shard holds at most 65536 (the ufrag has 4 hex digits)",
+                  cfg->max_peers);
+        free(e);
+        return NULL;
+    }
     if (cfg->shards > 1024 || (cfg->udp_port && cfg->udp_port + cfg->shards - 1 > 65535)) {
         LOG_ERROR("bad shard count %u for base port %u", cfg->shards, cfg->udp_port);
         free(e);

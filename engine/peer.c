@@ -1,0 +1,449 @@
+/* engine/peer.c: the peers of a shard, and how a datagram finds its peer.
+ *
+ * Routing (RFC 7983 first byte, then):
+ *   STUN   by the remote address if it is known, else by the ufrag in USERNAME. The local
+ *          ufrag starts with ten hex digits, shard (2), slot (4) and generation (4), so a
+ *          check finds its peer without a table, and a stale one misses.
+ *   other  (DTLS, RTP, RTCP) by the remote address only: an address joins a peer's routes when
+ *          a check from it authenticated, or when it became the selected pair.
+ * A remote address belongs to at most one peer of a shard.
+ */
+#include "engine/engine_priv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "rtc/crypto/crypto.h"
+#include "rtc/demux/demux.h"
+#include "rtc/stun/stun.h"
+
+#define PEER_ROUTES_MAX 8 /* remote addresses one peer may own */
+#define UFRAG_PREFIX_LEN 10
+
+struct eng_peer {
+    eng_shard_t *sh;
+    uint32_t slot;
+    uint16_t gen;
+    bool used;
+    bool closing;
+    net_list_t reap_node;
+    net_timer_t timer;
+    rtc_ice_t *ice;
+    eng_peer_cfg_t cfg;
+    net_addr_t routes[PEER_ROUTES_MAX];
+    uint32_t route_cnt;
+    char id_str[24];
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Routes
+ */
+static uint32_t addr_hash(const net_addr_t *a)
+{
+    /* FNV-1a over family, IP and port. */
+    uint32_t h = 2166136261u;
+    const uint8_t *ip;
+    size_t ip_len;
+    if (a->sa.sa_family == AF_INET6) {
+        ip = (const uint8_t *)&a->in6.sin6_addr;
+        ip_len = 16;
+    } else {
+        ip = (const uint8_t *)&a->in4.sin_addr;
+        ip_len = 4;
+    }
+    for (size_t i = 0; i < ip_len; i++)
+        h = (h ^ ip[i]) * 16777619u;
+    uint16_t port = net_addr_port(a);
+    h = (h ^ (port & 0xff)) * 16777619u;
+    h = (h ^ (port >> 8)) * 16777619u;
+    return h;
+}
+
+static eng_route_t *route_lookup(eng_shard_t *sh, const net_addr_t *a)
+{
+    for (uint32_t i = addr_hash(a), n = 0; n <= sh->route_mask; i++, n++) {
+        eng_route_t *r = &sh->routes[i & sh->route_mask];
+        if (r->state == 0)
+            return NULL;
+        if (r->state == 1 && net_addr_eq(&r->addr, a))
+            return r;
+    }
+    return NULL;
+}
+
+static eng_peer_t *route_find(eng_shard_t *sh, const net_addr_t *a)
+{
+    eng_route_t *r = route_lookup(sh, a);
+    return r ? &sh->peers[r->slot] : NULL;
+}
+
+/* Gives @a to @p. False if another peer owns it, or the tables are full. */
+static bool route_add(eng_peer_t *p, const net_addr_t *a)
+{
+    eng_shard_t *sh = p->sh;
+    eng_route_t *r = route_lookup(sh, a);
+    if (r)
+        return r->slot == p->slot;
+    if (p->route_cnt == PEER_ROUTES_MAX)
+        return false;
+    for (uint32_t i = addr_hash(a), n = 0; n <= sh->route_mask; i++, n++) {
+        r = &sh->routes[i & sh->route_mask];
+        if (r->state != 1) {
+            r->addr = *a;
+            r->slot = p->slot;
+            r->state = 1;
+            p->routes[p->route_cnt++] = *a;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void routes_clear(eng_peer_t *p)
+{
+    for (uint32_t i = 0; i < p->route_cnt; i++) {
+        eng_route_t *r = route_lookup(p->sh, &p->routes[i]);
+        if (r && r->slot == p->slot)
+            r->state = 2;
+    }
+    p->route_cnt = 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Peers
+ */
+int eng_peers_init(eng_shard_t *sh, uint32_t cap)
+{
+    sh->peer_cap = cap;
+    sh->peers = calloc(cap, sizeof *sh->peers);
+    sh->peer_free = calloc(cap, sizeof *sh->peer_free);
+    /* Load factor at most 1/4 with every peer owning two addresses. */
+    uint32_t routes = 16;
+    while (routes < cap * 8)
+        routes <<= 1;
+    sh->routes = calloc(routes, sizeof *sh->routes);
+    sh->route_mask = routes - 1;
+    net_list_init(&sh->reap);
+    if (!sh->peers || !sh->peer_free || !sh->routes)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < cap; i++) {
+        sh->peers[i].slot = i;
+        sh->peers[i].sh = sh;
+        sh->peer_free[i] = cap - 1 - i;
+    }
+    sh->peer_free_cnt = cap;
+    return 0;
+}
+
+void eng_peers_fini(eng_shard_t *sh)
+{
+    for (uint32_t i = 0; sh->peers && i < sh->peer_cap; i++)
+        if (sh->peers[i].used && !sh->peers[i].closing)
+            eng_peer_close(&sh->peers[i]);
+    if (sh->peers)
+        eng_peers_reap(sh);
+    free(sh->peers);
+    free(sh->peer_free);
+    free(sh->routes);
+    sh->peers = NULL;
+    sh->peer_free = NULL;
+    sh->routes = NULL;
+}
+
+static void peer_send_dgrams(eng_peer_t *p, rtc_ice_out_t *out)
+{
+    eng_shard_t *sh = p->sh;
+    for (size_t i = 0; i < out->cnt; i++) {
+        const rtc_ice_dgram_t *dg = &out->dg[i];
+        net_pkt_t *pkt = net_pkt_copy_in(sh->pool, dg->data, dg->len);
+        if (!pkt) {
+            sh->drop[ENG_DROP_TX_FULL]++;
+            continue;
+        }
+        pkt->addr = dg->dst;
+        eng_shard_send(sh, pkt);
+    }
+    out->cnt = 0;
+}
+
+static void peer_events(eng_peer_t *p)
+{
+    rtc_ice_event_t ev;
+    while (!p->closing && rtc_ice_poll(p->ice, &ev)) {
+        switch (ev.type) {
+        case RTC_ICE_EV_STATE:
+            if (p->cfg.cbs.on_ice_state)
+                p->cfg.cbs.on_ice_state(p, ev.state, p->cfg.user);
+            break;
+        case RTC_ICE_EV_LOCAL_CANDIDATE:
+            if (p->cfg.cbs.on_candidate) {
+                char line[512];
+                if (rtc_ice_cand_fmt(&ev.cand, line, sizeof line) >= 0)
+                    p->cfg.cbs.on_candidate(p, line, p->cfg.user);
+            }
+            break;
+        case RTC_ICE_EV_END_OF_CANDIDATES:
+            if (p->cfg.cbs.on_candidate)
+                p->cfg.cbs.on_candidate(p, NULL, p->cfg.user);
+            break;
+        case RTC_ICE_EV_SELECTED:
+            if (!route_add(p, &ev.remote))
+                LOGP_DEBUG(p->id_str, "selected remote already owned by another peer");
+            break;
+        case RTC_ICE_EV_ROLE:
+            break;
+        }
+    }
+}
+
+static void peer_rearm(eng_peer_t *p)
+{
+    if (p->closing)
+        return;
+    uint64_t due = rtc_ice_deadline(p->ice);
+    if (due == UINT64_MAX)
+        net_timer_cancel(&p->sh->timers, &p->timer);
+    else if (!net_timer_armed(&p->timer) || net_timer_due(&p->timer) != due)
+        net_timer_arm(&p->sh->timers, &p->timer, due);
+}
+
+/* After every call into the agent: send its datagrams, deliver its events, re-arm. */
+static void peer_after_ice(eng_peer_t *p, rtc_ice_out_t *out)
+{
+    peer_send_dgrams(p, out);
+    peer_events(p);
+    peer_rearm(p);
+}
+
+static rtc_ice_out_t ice_out(eng_shard_t *sh)
+{
+    return (rtc_ice_out_t){.dg = sh->ice_out, .cap = ENG_ICE_OUT_CAP, .cnt = 0};
+}
+
+static void peer_timer_fired(net_timer_t *t, uint64_t now_ns)
+{
+    eng_peer_t *p = container_of(t, eng_peer_t, timer);
+    rtc_ice_out_t out = ice_out(p->sh);
+    rtc_ice_tick(p->ice, now_ns, &out);
+    peer_after_ice(p, &out);
+}
+
+static void random_chars(char *dst, size_t n)
+{
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    uint8_t rnd[64];
+    if (n > sizeof rnd || rtc_random(rnd, n) < 0)
+        ENG_ASSERT(!"no randomness");
+    for (size_t i = 0; i < n; i++)
+        dst[i] = set[rnd[i] % (sizeof set - 1)];
+    dst[n] = '\0';
+}
+
+eng_peer_t *eng_peer_create(eng_shard_t *sh, const eng_peer_cfg_t *cfg)
+{
+    if (!sh->peer_free_cnt)
+        return NULL;
+    uint32_t slot = sh->peer_free[--sh->peer_free_cnt];
+    eng_peer_t *p = &sh->peers[slot];
+    uint16_t gen = p->gen;
+    memset(p, 0, sizeof *p);
+    p->sh = sh;
+    p->slot = slot;
+    p->gen = gen;
+    p->used = true;
+    p->cfg = *cfg;
+    net_timer_init(&p->timer, peer_timer_fired);
+    net_list_init(&p->reap_node);
+    snprintf(p->id_str, sizeof p->id_str, "%u:%u:%u", sh->idx, slot, gen);
+    /* RFC 8839 §5.4: ice-ufrag is 4..256 ice-chars, ice-pwd 22..256. */
+    char ufrag[UFRAG_PREFIX_LEN + 7], pwd[25];
+    snprintf(ufrag, sizeof ufrag, "%02x%04x%04x", sh->idx & 0xff, slot & 0xffff, gen);
+    random_chars(ufrag + UFRAG_PREFIX_LEN, 6);
+    random_chars(pwd, 24);
+    rtc_ice_cfg_t icfg = {
+        .lite = cfg->ice_lite, .controlling = cfg->controlling, .ufrag = ufrag, .pwd = pwd};
+    p->ice = rtc_ice_create(&icfg);
+    if (!p->ice)
+        goto fail;
+    sh->peer_cnt++;
+    if (rtc_ice_add_host(p->ice, &sh->addr, sh->now_ns) < 0)
+        goto fail;
+    rtc_ice_gather_done(p->ice, sh->now_ns);
+    rtc_ice_out_t out = ice_out(sh);
+    peer_after_ice(p, &out);
+    return p;
+fail:
+    LOG_WARN("peer %s: cannot start its ICE agent", p->id_str);
+    eng_peer_close(p);
+    return NULL;
+}
+
+void eng_peer_close(eng_peer_t *p)
+{
+    if (!p || p->closing || !p->used)
+        return;
+    p->closing = true;
+    net_timer_cancel(&p->sh->timers, &p->timer);
+    routes_clear(p);
+    if (p->ice)
+        rtc_ice_close(p->ice, p->sh->now_ns);
+    net_list_add_tail(&p->sh->reap, &p->reap_node);
+}
+
+void eng_peers_reap(eng_shard_t *sh)
+{
+    net_list_t *n, *tmp;
+    net_list_for_each_safe (n, tmp, &sh->reap) {
+        eng_peer_t *p = container_of(n, eng_peer_t, reap_node);
+        net_list_del(n);
+        if (p->ice)
+            sh->peer_cnt--;
+        rtc_ice_destroy(p->ice);
+        p->ice = NULL;
+        p->used = false;
+        p->closing = false;
+        p->gen++; /* ids and ufrags of the old peer miss from now on */
+        sh->peer_free[sh->peer_free_cnt++] = p->slot;
+    }
+}
+
+eng_peer_t *eng_peer_get(eng_shard_t *sh, eng_peer_id_t id)
+{
+    if (id.shard != sh->idx || id.slot >= sh->peer_cap)
+        return NULL;
+    eng_peer_t *p = &sh->peers[id.slot];
+    return p->used && !p->closing && p->gen == id.gen ? p : NULL;
+}
+
+eng_peer_id_t eng_peer_id(const eng_peer_t *p)
+{
+    return (eng_peer_id_t){.shard = (uint16_t)p->sh->idx, .gen = p->gen, .slot = p->slot};
+}
+
+const char *eng_peer_ufrag(const eng_peer_t *p)
+{
+    return rtc_ice_local_ufrag(p->ice);
+}
+
+const char *eng_peer_pwd(const eng_peer_t *p)
+{
+    return rtc_ice_local_pwd(p->ice);
+}
+
+rtc_ice_t *eng_peer_ice(eng_peer_t *p)
+{
+    return p->ice;
+}
+
+int eng_peer_set_remote_creds(eng_peer_t *p, const char *ufrag, const char *pwd)
+{
+    int ret = rtc_ice_set_remote_creds(p->ice, ufrag, pwd, p->sh->now_ns);
+    rtc_ice_out_t out = ice_out(p->sh);
+    peer_after_ice(p, &out);
+    return ret;
+}
+
+int eng_peer_add_candidate(eng_peer_t *p, const char *line)
+{
+    eng_shard_t *sh = p->sh;
+    if (!line || !*line) {
+        rtc_ice_remote_done(p->ice, sh->now_ns);
+    } else {
+        rtc_ice_cand_t c;
+        int ret = rtc_ice_cand_parse(line, strlen(line), &c);
+        if (ret < 0)
+            return ret;
+        if ((ret = rtc_ice_add_remote(p->ice, &c, sh->now_ns)) < 0)
+            return ret;
+        /* A full agent's checks are answered from the candidate's address, in responses
+         * without USERNAME: the address must lead back here. */
+        if (!p->cfg.ice_lite && c.addr.len && !route_add(p, &c.addr))
+            LOGP_DEBUG(p->id_str, "remote candidate address already owned by another peer");
+    }
+    rtc_ice_out_t out = ice_out(sh);
+    peer_after_ice(p, &out);
+    return 0;
+}
+
+int eng_peer_send(eng_peer_t *p, net_pkt_t *pkt)
+{
+    net_addr_t local, remote;
+    if (p->closing || rtc_ice_selected(p->ice, &local, &remote, NULL) < 0) {
+        net_pkt_free(pkt);
+        return -ENOTCONN;
+    }
+    pkt->addr = remote;
+    return eng_shard_send(p->sh, pkt);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Dispatch
+ */
+static int hex_val(const uint8_t *s, size_t n, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return -EINVAL;
+        v = v << 4 | (uint32_t)d;
+    }
+    *out = v;
+    return 0;
+}
+
+static eng_peer_t *peer_from_ufrag(eng_shard_t *sh, net_view_t uf)
+{
+    uint32_t shard, slot, gen;
+    if (uf.len < UFRAG_PREFIX_LEN || hex_val(uf.p, 2, &shard) < 0 ||
+        hex_val(uf.p + 2, 4, &slot) < 0 || hex_val(uf.p + 6, 4, &gen) < 0)
+        return NULL;
+    if (shard != (sh->idx & 0xff))
+        return NULL;
+    return eng_peer_get(
+        sh, (eng_peer_id_t){.shard = (uint16_t)sh->idx, .gen = (uint16_t)gen, .slot = slot});
+}
+
+static void dispatch_stun(eng_shard_t *sh, eng_peer_t *p, net_pkt_t *pkt)
+{
+    net_view_t uf;
+    bool by_ufrag = false;
+    if (!p && rtc_stun_peek_ufrag(pkt->data, pkt->len, &uf) == 0) {
+        p = peer_from_ufrag(sh, uf);
+        by_ufrag = p != NULL;
+    }
+    if (!p || p->closing) {
+        sh->drop[ENG_DROP_UNKNOWN_PEER]++;
+        net_pkt_free(pkt);
+        return;
+    }
+    rtc_ice_out_t out = ice_out(sh);
+    int ret = rtc_ice_input(p->ice, pkt->data, pkt->len, &pkt->addr, &sh->addr, sh->now_ns, &out);
+    /* An authenticated check from a new address: DTLS and media will follow from it. */
+    if (ret == 0 && by_ufrag && !route_add(p, &pkt->addr))
+        LOGP_DEBUG(p->id_str, "checked address already owned by another peer");
+    net_pkt_free(pkt);
+    peer_after_ice(p, &out);
+}
+
+void eng_peers_dispatch(eng_shard_t *sh, net_pkt_t *pkt)
+{
+    rtc_demux_kind_t kind = rtc_demux_classify(pkt->data, pkt->len);
+    if (kind == RTC_DEMUX_DROP) {
+        sh->drop[ENG_DROP_NOT_WEBRTC]++;
+        net_pkt_free(pkt);
+        return;
+    }
+    eng_peer_t *p = route_find(sh, &pkt->addr);
+    if (kind == RTC_DEMUX_STUN) {
+        dispatch_stun(sh, p, pkt);
+        return;
+    }
+    if (!p || p->closing || !p->cfg.cbs.on_packet) {
+        sh->drop[ENG_DROP_UNKNOWN_PEER]++;
+        net_pkt_free(pkt);
+        return;
+    }
+    p->cfg.cbs.on_packet(p, pkt, p->cfg.user);
+}
