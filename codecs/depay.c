@@ -681,7 +681,12 @@ int codec_depay_pop(codec_depay_t *d, codec_frame_t *f)
         unsigned first = 0, last = 0;
         int64_t start = -1;
         bool complete = slot_complete(d, head, &first, &last, &start);
-        bool in_order = d->next_seq < 0 || start == d->next_seq;
+        /* In order: it starts right after the last frame handed out. With no such frame
+         * (start of stream, or after giving one up without its end) its start flag has to
+         * do; at the very start only a keyframe goes at once (a decoder can begin there), a
+         * delta frame waits in case earlier packets are still on their way. */
+        bool in_order = d->next_seq >= 0 ? start == d->next_seq
+                                         : d->st.frames > 0 || (head->meta.flags & CODEC_FRAME_KEY);
         if (complete && in_order) {
             slot_emit(d, head, first, last, d->gap_pending, f);
             return 1;
@@ -691,15 +696,19 @@ int codec_depay_pop(codec_depay_t *d, codec_frame_t *f)
         if (!pressure)
             return 0;
         if (complete) {
-            /* packets before it never came: hand it out, flagged */
-            slot_emit(d, head, first, last, true, f);
+            /* packets before it never came: hand it out, flagged (unless it is the very first
+             * frame: what came before we never had) */
+            slot_emit(d, head, first, last, d->st.frames > 0 || d->gap_pending, f);
             return 1;
         }
         d->st.incomplete++;
         d->gap_pending = true;
-        slot_release(d, head);
-        /* The chain is broken anyway: let the next whole frame out as soon as it is the
-         * oldest (it carries CODEC_FRAME_GAP) instead of waiting for more pressure. */
+        /* The next frame starts after this one's marker packet if we have it; else only its
+         * start flag can tell. Either way it goes out as soon as it is whole (with GAP). */
         d->next_seq = -1;
+        for (unsigned i = 0; i < head->npkts; i++)
+            if (head->pkts[i].flags & PKT_END)
+                d->next_seq = head->pkts[i].seq + 1;
+        slot_release(d, head);
     }
 }
