@@ -107,6 +107,11 @@ int rtc_ice_cand_parse(const char *s, size_t len, rtc_ice_cand_t *c)
     if (end - s < 10 || strncasecmp(s, "candidate:", 10) != 0)
         return -EBADMSG;
     s += 10;
+    /* RFC 8866 §9 byte-string excludes NUL, CR and LF; we refuse every control character so
+     * that what we keep can be formatted back verbatim. */
+    for (const char *q = s; q < end; q++)
+        if ((unsigned char)*q < 0x20 || *q == 0x7F)
+            return -EBADMSG;
     memset(c, 0, sizeof *c);
     c->generation = -1;
 
