@@ -724,7 +724,7 @@ int rtc_ice_set_remote_creds(rtc_ice_t *ice, const char *ufrag, const char *pwd,
 }
 
 static int add_local(rtc_ice_t *ice, unsigned type, const net_addr_t *addr, const net_addr_t *base,
-                     const net_addr_t *server, uint16_t local_pref)
+                     const net_addr_t *server, uint16_t local_pref, const net_addr_t *raddr)
 {
     if (ice->local_cnt == MAX_LOCAL)
         return -ENOSPC;
@@ -747,6 +747,10 @@ static int add_local(rtc_ice_t *ice, unsigned type, const net_addr_t *addr, cons
     if (type != RTC_ICE_HOST) {
         l->c.has_raddr = true;
         l->c.raddr = *base;
+    }
+    if (type == RTC_ICE_RELAY && raddr) {
+        l->c.has_raddr = true;
+        l->c.raddr = *raddr;
     }
     unsigned idx = ice->local_cnt++;
     if (!ice->cfg.relay_only || type == RTC_ICE_RELAY) {
@@ -771,14 +775,18 @@ static uint16_t next_local_pref(const rtc_ice_t *ice, const net_addr_t *addr)
 int rtc_ice_add_host(rtc_ice_t *ice, const net_addr_t *addr, uint64_t now_ns)
 {
     (void)now_ns;
-    return add_local(ice, RTC_ICE_HOST, addr, addr, NULL, next_local_pref(ice, addr));
+    return add_local(ice, RTC_ICE_HOST, addr, addr, NULL, next_local_pref(ice, addr), NULL);
 }
 
 int rtc_ice_add_relay(rtc_ice_t *ice, const net_addr_t *base, const net_addr_t *relayed,
                       const net_addr_t *server, uint64_t now_ns)
 {
     (void)now_ns;
-    return add_local(ice, RTC_ICE_RELAY, relayed, base, server, next_local_pref(ice, relayed));
+    /* RFC 8445 §5.1.1.2: the base of a relayed candidate is the candidate itself; the
+     * datagrams of its pairs carry it as `local` and the caller maps it to its TURN client.
+     * raddr (RFC 8839 §5.1) is the socket the allocation was made from. */
+    return add_local(ice, RTC_ICE_RELAY, relayed, relayed, server, next_local_pref(ice, relayed),
+                     base);
 }
 
 int rtc_ice_add_stun_server(rtc_ice_t *ice, const net_addr_t *base, const net_addr_t *server,
@@ -1049,7 +1057,7 @@ static int handle_response(rtc_ice_t *ice, const rtc_stun_msg_t *m, const net_ad
             if (m->cls == RTC_STUN_SUCCESS && mapped && !net_addr_eq(mapped, &g->base) &&
                 !ice->cfg.relay_only)
                 (void)add_local(ice, RTC_ICE_SRFLX, mapped, &g->base, &g->server,
-                                next_local_pref(ice, &g->base));
+                                next_local_pref(ice, &g->base), NULL);
             maybe_eoc(ice);
             return 0;
         }
@@ -1143,7 +1151,8 @@ int rtc_ice_input(rtc_ice_t *ice, const uint8_t *b, size_t len, const net_addr_t
         return 0;
     }
     int li = find_local_by_base(ice, local);
-    if (li < 0) {
+    if (li < 0 || (ice->cfg.relay_only && !is_relay_local(ice, (unsigned)li))) {
+        /* not ours, or a host socket under the relay-only policy */
         ice->st.rx_unmatched++;
         return -EADDRNOTAVAIL;
     }

@@ -148,9 +148,11 @@ WARN_UNUSED int rtc_ice_add_host(rtc_ice_t *ice, const net_addr_t *addr, uint64_
  * rtc_ice_input). 0, -ENOSPC. */
 WARN_UNUSED int rtc_ice_add_stun_server(rtc_ice_t *ice, const net_addr_t *base,
                                         const net_addr_t *server, uint64_t now_ns);
-/* Adds a relayed candidate @relayed obtained by a TURN client bound to socket @base
- * (rtc/turn). Checks on pairs using it are handed out with `relayed` set in the datagram: the
- * caller wraps them with the TURN client. Returns the index, -ENOSPC. */
+/* Adds a relayed candidate @relayed obtained by a TURN client (rtc/turn) of server @server,
+ * bound to socket @base (given as raddr). Its base is itself (RFC 8445 §5.1.1.2): datagrams of
+ * its pairs come out with `local` = @relayed and `relayed` set, and the caller sends them with
+ * rtc_turn_send(); data the TURN client unwraps goes to rtc_ice_input() with @relayed as the
+ * local address. Returns the index, -ENOSPC. */
 WARN_UNUSED int rtc_ice_add_relay(rtc_ice_t *ice, const net_addr_t *base, const net_addr_t *relayed,
                                   const net_addr_t *server, uint64_t now_ns);
 /* No more local sources will be added: once pending gathering ends, END_OF_CANDIDATES is
@@ -177,9 +179,9 @@ void rtc_ice_close(rtc_ice_t *ice, uint64_t now_ns);
 /* One datagram to send. */
 #define RTC_ICE_DGRAM_MAX 600 /* STUN < 576 (RFC 8489 §6.1) plus room for a TURN header */
 typedef struct rtc_ice_dgram {
-    net_addr_t local; /* the socket (candidate base) to send from */
+    net_addr_t local; /* the socket (candidate base) to send from; a relayed address if relayed */
     net_addr_t dst;   /* the destination (for a relayed pair: the peer, as seen by the relay) */
-    bool relayed;     /* send through the TURN client of socket @local */
+    bool relayed;     /* send through the TURN client whose relayed address is @local */
     uint16_t len;
     uint8_t data[RTC_ICE_DGRAM_MAX];
 } rtc_ice_dgram_t;
