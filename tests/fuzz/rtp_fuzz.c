@@ -26,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint16_t a, b;
         bool voice;
         uint8_t lvl;
-        (void)rtc_rtp_ext_abs_send_time(v, &t);
-        (void)rtc_rtp_ext_playout_delay(v, &a, &b);
-        (void)rtc_rtp_ext_twcc_seq(v, &a);
-        (void)rtc_rtp_ext_audio_level(v, &voice, &lvl);
+        int ok = rtc_rtp_ext_abs_send_time(v, &t) + rtc_rtp_ext_playout_delay(v, &a, &b) +
+                 rtc_rtp_ext_twcc_seq(v, &a) + rtc_rtp_ext_audio_level(v, &voice, &lvl);
+        if (ok > 0)
+            abort();
     }
     uint8_t *copy = malloc(size);
     if (!copy)
