@@ -217,7 +217,8 @@ static int find_peer(const rtc_turn_t *t, const net_addr_t *a)
 
 int rtc_turn_permit(rtc_turn_t *t, const net_addr_t *peer, uint64_t now_ns, rtc_turn_out_t *out)
 {
-    if (t->state != RTC_TURN_ALLOCATED)
+    if (t->state != RTC_TURN_ALLOCATED && t->state != RTC_TURN_ALLOCATING &&
+        t->state != RTC_TURN_IDLE)
         return -ENOTCONN;
     if (find_peer(t, peer) >= 0)
         return 0;
@@ -228,13 +229,18 @@ int rtc_turn_permit(rtc_turn_t *t, const net_addr_t *peer, uint64_t now_ns, rtc_
     memset(p, 0, sizeof *p);
     p->addr = *peer;
     p->channel = (uint16_t)(CHANNEL_MIN + i);
+    t->st.permissions++;
+    if (t->state != RTC_TURN_ALLOCATED) {
+        /* requested once the allocation exists (rtc_turn_tick) */
+        p->perm_due_ns = p->chan_due_ns = 0;
+        return 0;
+    }
     /* A ChannelBind installs the permission too (RFC 8656 §12.2), but the channel is only
      * usable after its answer; ask for the permission on its own so that Send indications work
      * meanwhile. */
     start_tx(t, &p->perm_tx, TX_PERMISSION, (uint8_t)i, now_ns, out);
     start_tx(t, &p->chan_tx, TX_CHANNEL, (uint8_t)i, now_ns, out);
     p->perm_due_ns = p->chan_due_ns = UINT64_MAX;
-    t->st.permissions++;
     return 0;
 }
 

@@ -70,8 +70,8 @@ WARN_UNUSED int rtc_turn_relayed(const rtc_turn_t *t, net_addr_t *relayed, net_a
 uint16_t rtc_turn_error(const rtc_turn_t *t);
 
 /* Asks for a permission (RFC 8656 §9) and a channel (§12) towards @peer, refreshed for as long
- * as the allocation lives. Idempotent. 0, -ENOSPC (peer table full), -ENOTCONN (not
- * allocated). */
+ * as the allocation lives. Before the allocation exists the peer is remembered and asked for
+ * once it does. Idempotent. 0, -ENOSPC (peer table full), -ENOTCONN (failed or closed). */
 WARN_UNUSED int rtc_turn_permit(rtc_turn_t *t, const net_addr_t *peer, uint64_t now_ns,
                                 rtc_turn_out_t *out);
 
