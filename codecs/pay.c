@@ -27,20 +27,42 @@ int codec_pay_init(codec_pay_t *p, const codec_pay_cfg_t *cfg)
     return 0;
 }
 
+/* The next 00 00 00 or 00 00 01 at or after @from (where a NAL unit ends), or @len. Only
+ * emulation prevention's 00 00 03 may occur inside a NAL unit (H.264 7.4.1). */
+static size_t h264_next_zero_pair(const uint8_t *b, size_t len, size_t from)
+{
+    size_t j = from;
+    while (j + 3 <= len) {
+        const uint8_t *z = memchr(b + j, 0, len - j - 2);
+        if (!z)
+            return len;
+        j = (size_t)(z - b);
+        if (b[j + 1] == 0 && b[j + 2] <= 1)
+            return j;
+        j++;
+    }
+    return len;
+}
+
 bool codec_h264_next_nal(const uint8_t *b, size_t len, size_t from, size_t *nal, size_t *nal_len)
 {
     for (;;) {
-        /* find 00 00 01 */
+        /* find 00 00 01: memchr for the 01 (fast), then look behind it */
         size_t i = from;
-        while (i + 3 <= len && !(b[i] == 0 && b[i + 1] == 0 && b[i + 2] == 1))
-            i++;
-        if (i + 3 > len)
-            return false;
-        size_t start = i + 3, j = start;
-        while (j + 3 <= len && !(b[j] == 0 && b[j + 1] == 0 && (b[j + 2] == 1 || b[j + 2] == 0)))
-            j++;
-        if (j + 3 > len)
-            j = len;
+        for (;;) {
+            if (i + 3 > len)
+                return false;
+            const uint8_t *one = memchr(b + i + 2, 1, len - i - 2);
+            if (!one)
+                return false;
+            size_t k = (size_t)(one - b);
+            if (b[k - 1] == 0 && b[k - 2] == 0) {
+                i = k - 2;
+                break;
+            }
+            i = k - 1;
+        }
+        size_t start = i + 3, j = h264_next_zero_pair(b, len, start);
         size_t end = j;
         /* H.264 B.1: trailing_zero_8bits belong to no NAL unit */
         while (end > start && b[end - 1] == 0)
