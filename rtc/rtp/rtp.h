@@ -12,6 +12,7 @@
 #define URTC_RTC_RTP_RTP_H
 
 #include "net/net.h"
+#include "rtc/rtcp/rtcp.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -318,5 +319,175 @@ static inline const rtc_rtp_pt_info_t *rtc_rtp_ptmap_get(const rtc_rtp_ptmap_t *
 }
 /* The RTX payload type whose apt is @pt, or -ENOENT. */
 int rtc_rtp_ptmap_rtx_for(const rtc_rtp_ptmap_t *m, uint8_t pt);
+
+/* ---------------------------------------------------------------------------------------------
+ * Receiver statistics for one remote source (RFC 3550 A.1 sequence validation, A.3 loss,
+ * A.8 interarrival jitter) and the report block about it.
+ */
+typedef struct rtc_rtp_rx_stats {
+    uint32_t ssrc;
+    uint32_t clock_hz;
+    uint8_t min_sequential; /* A.1 probation; 0 accepts the first packet at once */
+    bool init;
+    uint16_t max_seq;
+    uint32_t cycles; /* shifted count of seq number cycles (A.1) */
+    uint32_t base_seq;
+    uint32_t bad_seq;
+    uint32_t probation;
+    uint32_t received;
+    uint32_t expected_prior;
+    uint32_t received_prior;
+    uint32_t transit;
+    bool have_transit;
+    uint32_t jitter_q4; /* A.8: jitter * 16 */
+    uint32_t lsr;       /* middle of the last SR's NTP time, 0 if none */
+    uint64_t lsr_rx_ns; /* when that SR arrived */
+    uint64_t restarts;  /* A.1: sequence restarts (a source that jumped and stayed) */
+} rtc_rtp_rx_stats_t;
+
+/* @min_sequential: RFC 3550 A.1 suggests 2; with SRTP every packet is authenticated, so 0
+ * (valid from the first packet) is what WebRTC stacks use. */
+void rtc_rtp_rx_stats_init(rtc_rtp_rx_stats_t *s, uint32_t ssrc, uint32_t clock_hz,
+                           uint8_t min_sequential);
+/* One packet from the source (an RTX-recovered packet too: it counts as received, so the
+ * reported loss is the loss after repair). Returns 1 if the packet is valid for the stream,
+ * 0 if A.1 holds it back (probation, or a large jump waiting for confirmation). Jitter is
+ * updated only by packets that advance the sequence (a retransmission's transit time says
+ * nothing about the network's jitter). */
+int rtc_rtp_rx_stats_update(rtc_rtp_rx_stats_t *s, uint16_t seq, uint32_t rtp_ts, uint64_t now_ns);
+/* An SR from the source arrived at @now_ns (for LSR/DLSR). */
+void rtc_rtp_rx_stats_on_sr(rtc_rtp_rx_stats_t *s, uint64_t ntp, uint64_t now_ns);
+/* Fills @rb for an RR/SR we send at @now_ns and starts the next interval (A.3). */
+void rtc_rtp_rx_stats_report(rtc_rtp_rx_stats_t *s, uint64_t now_ns, rtc_rtcp_rb_t *rb);
+/* Extended highest sequence number received (A.1: cycles + max_seq). */
+static inline uint32_t rtc_rtp_rx_stats_ext_max(const rtc_rtp_rx_stats_t *s)
+{
+    return s->cycles + s->max_seq;
+}
+
+/* Sender side of one SSRC: counts for the SR and the RTP/NTP timestamp pair. */
+typedef struct rtc_rtp_tx_stats {
+    uint32_t ssrc;
+    uint32_t clock_hz;
+    uint32_t pkt_cnt;
+    uint32_t octet_cnt; /* payload octets (RFC 3550 §6.4.1), mod 2^32 */
+    uint32_t last_ts;
+    uint64_t last_ts_ns; /* the engine time that last_ts stands for */
+    bool have_ts;
+} rtc_rtp_tx_stats_t;
+
+void rtc_rtp_tx_stats_init(rtc_rtp_tx_stats_t *t, uint32_t ssrc, uint32_t clock_hz);
+/* A packet went out: @rtp_ts is the media time captured at engine time @ts_ns. */
+void rtc_rtp_tx_stats_on_send(rtc_rtp_tx_stats_t *t, uint32_t rtp_ts, uint64_t ts_ns,
+                              size_t payload_len);
+/* Fills the sender part of an SR at engine time @now_ns, wall clock @ntp (NTP format,
+ * from rtc_rtcp_ntp_from_unix_ns(net_realtime_ns())): RFC 3550 §6.4.1, the RTP timestamp
+ * is the one that corresponds to the same instant as the NTP timestamp, extrapolated from
+ * the last packet with the clock rate. rb_cnt is set to 0; the caller adds blocks. */
+void rtc_rtp_tx_stats_sr(const rtc_rtp_tx_stats_t *t, uint64_t ntp, uint64_t now_ns,
+                         rtc_rtcp_sr_t *sr);
+
+/* ---------------------------------------------------------------------------------------------
+ * Packet history and RTX (RFC 4588). The history keeps a plaintext copy of each sent packet
+ * (SRTP protects in place afterwards, so a copy is the price of answering NACKs) in a fixed
+ * ring allocated once at init; a slot is found by sequence number, and newer packets overwrite
+ * older ones.
+ */
+typedef struct rtc_rtp_hist_slot {
+    int64_t seq; /* unwrapped; -1 when empty */
+    uint16_t len;
+    uint8_t resends;
+    uint64_t sent_ns;
+    uint64_t resent_ns;
+} rtc_rtp_hist_slot_t;
+
+typedef struct rtc_rtp_history {
+    uint8_t *mem;
+    rtc_rtp_hist_slot_t *slots;
+    uint32_t cap; /* power of two */
+    uint32_t slot_len;
+    rtc_rtp_unwrap_t unwrap;
+    int64_t hi;
+    uint64_t stored, missing, throttled, resent; /* counters */
+} rtc_rtp_history_t;
+
+/* @cap packets (rounded up to a power of two) of up to @slot_len bytes. Allocates once.
+ * 0, -EINVAL, -ENOMEM. */
+WARN_UNUSED int rtc_rtp_history_init(rtc_rtp_history_t *h, uint32_t cap, uint32_t slot_len);
+/* Accepts a zeroed or finished history. */
+void rtc_rtp_history_fini(rtc_rtp_history_t *h);
+/* Stores a copy of plaintext RTP packet @b (already built, so valid). 0, -EBADMSG (not RTP),
+ * -EMSGSIZE (longer than a slot). */
+WARN_UNUSED int rtc_rtp_history_put(rtc_rtp_history_t *h, const uint8_t *b, size_t len,
+                                    uint64_t now_ns);
+/* The stored packet with sequence number @seq, or -ENOENT (never stored, or overwritten). */
+WARN_UNUSED int rtc_rtp_history_get(const rtc_rtp_history_t *h, uint16_t seq, net_view_t *out);
+
+/* Builds the RTX packet of original @orig (RFC 4588 §4: same header, CSRCs and extensions,
+ * with the RTX stream's SSRC, payload type and sequence number; the original sequence
+ * number (OSN) in the first two payload bytes, then the original payload; the original's
+ * padding is not carried). Length, -EBADMSG, -ENOSPC. */
+WARN_UNUSED int rtc_rtp_rtx_build(uint8_t *out, size_t cap, const uint8_t *orig, size_t len,
+                                  uint32_t rtx_ssrc, uint8_t rtx_pt, uint16_t rtx_seq);
+/* Turns an RTX packet back into the original in place: the header moves forward two bytes
+ * over the OSN and gets @ssrc, @pt and the OSN as sequence number. The original then starts at
+ * @b + 2; returns its length. -EBADMSG, -ENODATA (no OSN: a padding-only RTX packet, used
+ * for bandwidth probing, which carries nothing to recover). */
+WARN_UNUSED int rtc_rtp_rtx_decap(uint8_t *b, size_t len, uint32_t ssrc, uint8_t pt);
+
+/* The RTX sender of one media stream. */
+typedef struct rtc_rtp_rtx_tx {
+    uint32_t ssrc;
+    uint16_t seq;
+    const rtc_rtp_ptmap_t *ptmap; /* media PT -> RTX PT (apt), borrowed for the stream's life */
+} rtc_rtp_rtx_tx_t;
+
+/* Answers a NACK for @seq: builds into @out the RTX packet of the stored original.
+ * A packet is resent at most once per @min_interval_ns (an RTT, so that one loss reported
+ * by two NACKs is not sent twice). Length, -ENOENT (not in history: the receiver will need a
+ * key frame), -EAGAIN (throttled), -ENOTSUP (no RTX PT for its PT), -ENOSPC. */
+WARN_UNUSED int rtc_rtp_history_resend(rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, uint16_t seq,
+                                       uint64_t now_ns, uint64_t min_interval_ns, uint8_t *out,
+                                       size_t cap);
+
+/* ---------------------------------------------------------------------------------------------
+ * NACK generator (receive side, RFC 4585 §6.2.1): tracks the missing sequence numbers of one
+ * stream in a window and says which to NACK when, with a retry limit.
+ */
+#define RTC_RTP_NACK_WINDOW 1024u /* sequence numbers tracked; older gaps are given up */
+
+typedef struct rtc_rtp_nack_entry {
+    int64_t seq;
+    uint64_t sent_ns;
+    uint8_t tries;
+    bool missing;
+} rtc_rtp_nack_entry_t;
+
+typedef struct rtc_rtp_nack_gen {
+    rtc_rtp_unwrap_t unwrap;
+    int64_t hi;
+    bool init;
+    uint8_t max_tries;
+    uint64_t min_interval_ns;
+    uint32_t missing_cnt;
+    uint64_t recovered, given_up, nacks_sent; /* counters */
+    rtc_rtp_nack_entry_t e[RTC_RTP_NACK_WINDOW];
+} rtc_rtp_nack_gen_t;
+
+/* @max_tries NACKs per missing packet; between two, max(rtt, @min_interval_ns). */
+void rtc_rtp_nack_gen_init(rtc_rtp_nack_gen_t *g, uint8_t max_tries, uint64_t min_interval_ns);
+/* A packet of the stream arrived (original, or recovered from RTX). Returns 1 if it filled a
+ * gap, 0 otherwise. Gaps it opens are NACKed at the next poll. */
+int rtc_rtp_nack_gen_on_packet(rtc_rtp_nack_gen_t *g, uint16_t seq, uint64_t now_ns);
+/* The sequence numbers to NACK now (at most @cap, oldest first; the rest at the next poll).
+ * A packet NACKed @max_tries times with no answer after one more interval is given up
+ * (counted in given_up). Returns the count. */
+int rtc_rtp_nack_gen_poll(rtc_rtp_nack_gen_t *g, uint64_t now_ns, uint64_t rtt_ns, uint16_t *out,
+                          size_t cap);
+/* Missing sequence numbers still tracked. */
+static inline uint32_t rtc_rtp_nack_gen_missing(const rtc_rtp_nack_gen_t *g)
+{
+    return g->missing_cnt;
+}
 
 #endif /* URTC_RTC_RTP_RTP_H */
