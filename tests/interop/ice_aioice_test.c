@@ -107,7 +107,7 @@ static void send_out(int fd, rtc_ice_out_t *out)
     out->cnt = 0;
 }
 
-static void run(bool urtc_controlling)
+static void run(bool urtc_controlling, bool lite)
 {
     if (!enter_netns())
         cr_skip_test("unshare(CLONE_NEWNET) not permitted: cannot isolate the aioice peer");
@@ -136,7 +136,7 @@ static void run(bool urtc_controlling)
     json_t *j = json_loads(line, 0, &jerr);
     cr_assert(j, "bad line from aioice: %s", line);
 
-    rtc_ice_cfg_t cfg = {.controlling = urtc_controlling};
+    rtc_ice_cfg_t cfg = {.controlling = urtc_controlling, .lite = lite};
     rtc_ice_t *ice = rtc_ice_create(&cfg);
     cr_assert(ice);
     uint64_t now = mono_ns();
@@ -247,6 +247,8 @@ static void run(bool urtc_controlling)
     cr_assert(got_hello, "no data from aioice");
     cr_assert(got_echo, "no echo from aioice");
     cr_assert_eq(rtc_ice_controlling(ice), urtc_controlling);
+    if (lite)
+        cr_assert_eq(rtc_ice_stats(ice)->checks_sent, 0);
     int status = 0;
     for (int i = 0; i < 50 && waitpid(p.pid, &status, WNOHANG) == 0; i++)
         usleep(100000);
@@ -257,10 +259,16 @@ static void run(bool urtc_controlling)
 
 Test(ice_aioice, urtc_controlling, .timeout = 40)
 {
-    run(true);
+    run(true, false);
 }
 
 Test(ice_aioice, urtc_controlled, .timeout = 40)
 {
-    run(false);
+    run(false, false);
+}
+
+/* urtc as the lite server (what urtc-server runs), aioice the full controlling client */
+Test(ice_aioice, urtc_lite, .timeout = 40)
+{
+    run(false, true);
 }
