@@ -106,31 +106,35 @@ static int bench_video(codec_id_t codec, int w, int h, int frames, video_res_t *
     frame_off[0] = 0;
     for (int i = 0; i < frames; i++) {
         const codec_image_t *s = &src[i % DISTINCT];
-        uint64_t t0 = now_ns();
-        codec_frame_t f;
-        int rr = codec_vpx_encode(e, s, (uint32_t)i * 3000, &f);
-        uint64_t t1 = now_ns();
-        if (rr != 1 || total + f.len > (size_t)frames * FRAME_CAP / 8)
-            return -1;
-        memcpy(stream + total, f.data, f.len);
-        total += f.len;
-        frame_off[i + 1] = total;
-        uint64_t t2 = now_ns();
-        vpx_image_t vi;
-        vpx_img_wrap(&vi, VPX_IMG_FMT_I420, (unsigned)w, (unsigned)h, 1, s->plane[0]);
-        for (int p = 0; p < 3; p++) {
-            vi.planes[p] = s->plane[p];
-            vi.stride[p] = s->stride[p];
+        for (int k = 0; k < 2; k++) {
+            uint64_t t0 = now_ns();
+            if ((k ^ i) & 1) {
+                codec_frame_t f;
+                if (codec_vpx_encode(e, s, (uint32_t)i * 3000, &f) != 1 ||
+                    total + f.len > (size_t)frames * FRAME_CAP / 8)
+                    return -1;
+                t_ours += now_ns() - t0;
+                memcpy(stream + total, f.data, f.len);
+                total += f.len;
+                frame_off[i + 1] = total;
+            } else {
+                vpx_image_t vi;
+                vpx_img_wrap(&vi, VPX_IMG_FMT_I420, (unsigned)w, (unsigned)h, 1, s->plane[0]);
+                for (int p = 0; p < 3; p++) {
+                    vi.planes[p] = s->plane[p];
+                    vi.stride[p] = s->stride[p];
+                }
+                if (vpx_codec_encode(&ctx, &vi, i, 1, i == 0 ? VPX_EFLAG_FORCE_KF : 0,
+                                     VPX_DL_REALTIME))
+                    return -1;
+                vpx_codec_iter_t it = NULL;
+                const vpx_codec_cx_pkt_t *pkt;
+                while ((pkt = vpx_codec_get_cx_data(&ctx, &it)))
+                    if (pkt->kind == VPX_CODEC_CX_FRAME_PKT)
+                        sink += pkt->data.frame.sz;
+                t_direct += now_ns() - t0;
+            }
         }
-        if (vpx_codec_encode(&ctx, &vi, i, 1, i == 0 ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME))
-            return -1;
-        vpx_codec_iter_t it = NULL;
-        const vpx_codec_cx_pkt_t *pkt;
-        while ((pkt = vpx_codec_get_cx_data(&ctx, &it)))
-            if (pkt->kind == VPX_CODEC_CX_FRAME_PKT)
-                sink += pkt->data.frame.sz;
-        t_ours += t1 - t0;
-        t_direct += now_ns() - t2;
     }
     r->enc_fps = frames / ((double)t_ours / 1e9);
     r->enc_direct_fps = frames / ((double)t_direct / 1e9);
@@ -144,30 +148,47 @@ static int bench_video(codec_id_t codec, int w, int h, int frames, video_res_t *
     if (!d || vpx_codec_dec_init(&ctx, codec == CODEC_VP8 ? vpx_codec_vp8_dx() : vpx_codec_vp9_dx(),
                                  &dc, 0))
         return -1;
-    t_ours = t_direct = 0;
-    for (int i = 0; i < frames; i++) {
-        codec_frame_t f = {
-            .codec = codec, .data = stream + frame_off[i], .len = frame_off[i + 1] - frame_off[i]};
-        /* alternate which goes first, so neither always finds the caches warm */
-        for (int k = 0; k < 2; k++) {
-            uint64_t t0 = now_ns();
-            if ((k ^ i) & 1) {
-                codec_image_t out;
-                if (codec_vpx_decode(d, &f, &out) != 1)
-                    return -1;
-                sink += out.plane[0][0];
-                t_ours += now_ns() - t0;
-            } else {
-                if (vpx_codec_decode(&ctx, f.data, (unsigned)f.len, NULL, 0))
-                    return -1;
-                vpx_codec_iter_t it = NULL;
-                vpx_image_t *img = vpx_codec_get_frame(&ctx, &it);
-                if (img)
-                    sink += img->planes[0][0];
-                t_direct += now_ns() - t0;
+    /* Decoding is fast: the stream is decoded DEC_PASSES times (frame 0 is a keyframe, so each
+     * pass starts clean) and each frame counts with its fastest pass, which keeps a
+     * preempted frame out of the figure. */
+    enum { DEC_PASSES = 5 };
+    uint64_t *best = malloc(sizeof *best * (size_t)frames * 2);
+    if (!best)
+        return -1;
+    for (int i = 0; i < frames * 2; i++)
+        best[i] = UINT64_MAX;
+    for (int pass = 0; pass < DEC_PASSES; pass++) {
+        for (int i = 0; i < frames; i++) {
+            codec_frame_t f = {.codec = codec,
+                               .data = stream + frame_off[i],
+                               .len = frame_off[i + 1] - frame_off[i]};
+            /* alternate which goes first, so neither always finds the caches warm */
+            for (int k = 0; k < 2; k++) {
+                uint64_t t0 = now_ns();
+                if ((k ^ i ^ pass) & 1) {
+                    codec_image_t out;
+                    if (codec_vpx_decode(d, &f, &out) != 1)
+                        return -1;
+                    sink += out.plane[0][0];
+                    best[2 * i] = NET_MIN(best[2 * i], now_ns() - t0);
+                } else {
+                    if (vpx_codec_decode(&ctx, f.data, (unsigned)f.len, NULL, 0))
+                        return -1;
+                    vpx_codec_iter_t it = NULL;
+                    vpx_image_t *img = vpx_codec_get_frame(&ctx, &it);
+                    if (img)
+                        sink += img->planes[0][0];
+                    best[2 * i + 1] = NET_MIN(best[2 * i + 1], now_ns() - t0);
+                }
             }
         }
     }
+    t_ours = t_direct = 0;
+    for (int i = 0; i < frames; i++) {
+        t_ours += best[2 * i];
+        t_direct += best[2 * i + 1];
+    }
+    free(best);
     r->dec_fps = frames / ((double)t_ours / 1e9);
     r->dec_direct_fps = frames / ((double)t_direct / 1e9);
     codec_vpx_dec_destroy(d);
@@ -202,21 +223,31 @@ static int bench_opus(int n, double *enc, double *enc_direct, double *dec, doubl
     int16_t out[CODEC_OPUS_FRAME_SAMPLES];
     for (int i = 0; i < n; i++) {
         const int16_t *in = pcm + (i % 50) * CODEC_OPUS_FRAME_SAMPLES;
-        uint64_t t0 = now_ns();
-        int l1 = codec_opus_encode(e, in, pk, sizeof pk);
-        uint64_t t1 = now_ns();
-        int l2 = opus_encode(oe, in, CODEC_OPUS_FRAME_SAMPLES, pk2, sizeof pk2);
-        uint64_t t2 = now_ns();
+        int l1 = 0, l2 = 0;
+        for (int k = 0; k < 2; k++) {
+            uint64_t t0 = now_ns();
+            if ((k ^ i) & 1) {
+                l1 = codec_opus_encode(e, in, pk, sizeof pk);
+                te += now_ns() - t0;
+            } else {
+                l2 = opus_encode(oe, in, CODEC_OPUS_FRAME_SAMPLES, pk2, sizeof pk2);
+                ted += now_ns() - t0;
+            }
+        }
         if (l1 < 0 || l2 < 0)
             return -1;
-        sink += (uint64_t)codec_opus_decode(d, pk, (size_t)l1, out, CODEC_OPUS_FRAME_SAMPLES);
-        uint64_t t3 = now_ns();
-        sink += (uint64_t)opus_decode(od, pk2, l2, out, CODEC_OPUS_FRAME_SAMPLES, 0);
-        uint64_t t4 = now_ns();
-        te += t1 - t0;
-        ted += t2 - t1;
-        td += t3 - t2;
-        tdd += t4 - t3;
+        /* decode the same packets with both decoders, alternating which goes first (caches) */
+        for (int k = 0; k < 2; k++) {
+            uint64_t t3 = now_ns();
+            if ((k ^ i) & 1) {
+                sink +=
+                    (uint64_t)codec_opus_decode(d, pk, (size_t)l1, out, CODEC_OPUS_FRAME_SAMPLES);
+                td += now_ns() - t3;
+            } else {
+                sink += (uint64_t)opus_decode(od, pk, l1, out, CODEC_OPUS_FRAME_SAMPLES, 0);
+                tdd += now_ns() - t3;
+            }
+        }
     }
     *enc = n / ((double)te / 1e9);
     *enc_direct = n / ((double)ted / 1e9);
