@@ -99,12 +99,14 @@ static void v_pli(vcodec_t *c)
         codec_vpx_enc_request_keyframe(c->venc);
 }
 
-static void video_round_trip(codec_id_t codec, bool flexible, int drop_pct, unsigned seed)
+static void video_round_trip(codec_id_t codec, bool flexible, int layers, int drop_pct,
+                             unsigned seed)
 {
     rng_state = seed;
     vcodec_t c = {.codec = codec};
     codec_video_cfg_t cfg;
     codec_video_cfg_default(&cfg, codec, W, H);
+    cfg.temporal_layers = layers;
     if (codec == CODEC_H264) {
         c.henc = codec_h264_enc_create(&cfg);
         c.hdec = codec_h264_dec_create();
@@ -181,10 +183,16 @@ static void video_round_trip(codec_id_t codec, bool flexible, int drop_pct, unsi
         }
     }
     const codec_depay_stats_t *st = codec_depay_stats(dp);
-    cr_log_info("%s drop %d%%: dropped %d pkts, shown %d/%d, incomplete %lu, gaps %lu, plis %d, "
-                "min PSNR %.1f",
-                codec_name(codec), drop_pct, net.dropped, shown, FRAMES,
-                (unsigned long)st->incomplete, (unsigned long)st->gaps, plis, min_psnr);
+    /* no broken frame ever reached a decoder: losses were caught before decoding */
+    uint64_t corrupt =
+        codec == CODEC_H264 ? codec_h264_dec_corrupt(c.hdec) : codec_vpx_dec_corrupt(c.vdec);
+    cr_expect_eq(corrupt, 0, "%s: %lu corrupt frames decoded", codec_name(codec),
+                 (unsigned long)corrupt);
+    cr_log_info(
+        "%s TL%d drop %d%%: dropped %d pkts, shown %d/%d, incomplete %lu, gaps %lu, plis %d, "
+        "min PSNR %.1f",
+        codec_name(codec), layers, drop_pct, net.dropped, shown, FRAMES,
+        (unsigned long)st->incomplete, (unsigned long)st->gaps, plis, min_psnr);
     /* the first frames are warm-up at low quality: the floor applies to what was shown */
     cr_expect_gt(min_psnr, 30, "%s min PSNR %.1f", codec_name(codec), min_psnr);
     if (drop_pct == 0) {
@@ -207,27 +215,37 @@ static void video_round_trip(codec_id_t codec, bool flexible, int drop_pct, unsi
 
 Test(codecs_roundtrip, vp8_clean)
 {
-    video_round_trip(CODEC_VP8, false, 0, 1);
+    video_round_trip(CODEC_VP8, false, 1, 0, 1);
 }
 Test(codecs_roundtrip, vp8_loss_and_reorder)
 {
-    video_round_trip(CODEC_VP8, false, 4, 2);
+    video_round_trip(CODEC_VP8, false, 1, 4, 2);
 }
 Test(codecs_roundtrip, vp9_loss_and_reorder)
 {
-    video_round_trip(CODEC_VP9, false, 4, 3);
+    video_round_trip(CODEC_VP9, false, 1, 4, 3);
 }
 Test(codecs_roundtrip, vp9_flexible_loss_and_reorder)
 {
-    video_round_trip(CODEC_VP9, true, 4, 4);
+    video_round_trip(CODEC_VP9, true, 1, 4, 4);
+}
+/* Temporal layers: a loss confined to upper layers does not stop the base layer (BASE_OK), and
+ * still nothing broken is decoded. */
+Test(codecs_roundtrip, vp8_temporal_layers_loss)
+{
+    video_round_trip(CODEC_VP8, false, 3, 6, 10);
+}
+Test(codecs_roundtrip, vp9_temporal_layers_loss)
+{
+    video_round_trip(CODEC_VP9, false, 3, 6, 11);
 }
 Test(codecs_roundtrip, h264_clean)
 {
-    video_round_trip(CODEC_H264, false, 0, 5);
+    video_round_trip(CODEC_H264, false, 1, 0, 5);
 }
 Test(codecs_roundtrip, h264_loss_and_reorder)
 {
-    video_round_trip(CODEC_H264, false, 4, 6);
+    video_round_trip(CODEC_H264, false, 1, 4, 6);
 }
 
 /* Audio: 2 s of a 440 Hz tone, 5 % loss, reordering. Opus recovers a lost frame from the next
