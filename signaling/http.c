@@ -97,6 +97,11 @@ int sig_http_parse(const uint8_t *b, size_t len, sig_http_req_t *req)
     size_t skip = 0;
     while (skip + 2 <= len && skip < 8 && b[skip] == '\r' && b[skip + 1] == '\n')
         skip += 2;
+    /* Junk is refused as soon as it arrives, not when the head limit or the idle timeout is
+     * reached: the request line holds only visible ASCII and spaces. */
+    for (size_t i = skip; i < len && b[i] != '\r'; i++)
+        if (b[i] < 0x20 || b[i] > 0x7e)
+            return -EBADMSG;
     size_t scan = NET_MIN(len, (size_t)SIG_HTTP_MAX_HDR_LEN);
     const uint8_t *end = find_crlfcrlf(b + skip, scan - NET_MIN(scan, skip));
     if (!end)

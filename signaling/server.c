@@ -71,6 +71,8 @@ typedef struct conn {
     net_timer_t timer;
     uint64_t last_rx_ns;
     bool ws, closing, doomed, ping_sent;
+    bool close_sent; /* our WebSocket close frame is out: waiting for the client's */
+    uint64_t skip;   /* bytes of an oversized frame still to discard */
     sig_ws_t wsr;
     sig_member_t member;
     double tokens; /* message-rate bucket */
@@ -79,6 +81,7 @@ typedef struct conn {
 } conn_t;
 
 static void conn_close(conn_t *c, uint16_t ws_code, const char *why);
+static void ws_start_close(conn_t *c, uint16_t code, const char *why);
 
 /* ---------------------------------------------------------------------------------------------
  * Output
@@ -101,6 +104,8 @@ static bool conn_send(conn_t *c, const void *p, size_t len)
 
 static bool ws_send_frame(conn_t *c, uint8_t op, const void *p, size_t len)
 {
+    if (c->close_sent) /* RFC 6455 §5.5.1: no data frames after a Close */
+        return false;
     uint8_t h[10];
     size_t hl = sig_ws_hdr_write(h, op, len);
     return conn_send(c, h, hl) && (len == 0 || conn_send(c, p, len));
@@ -338,7 +343,7 @@ static void ws_on_text(conn_t *c, const uint8_t *p, size_t len)
     if (!rate_ok(c)) {
         /* A few errors tell a confused client what happens; a flood is cut off (issue 11). */
         if (++c->strikes > 4 * s->cfg.msg_rate)
-            conn_close(c, SIG_WS_CLOSE_POLICY, "message rate");
+            ws_start_close(c, SIG_WS_CLOSE_POLICY, "message rate");
         else if (c->strikes <= 8)
             ws_send_error(c, "rate-limited", "too many messages; this one was dropped", NULL);
         return;
@@ -383,21 +388,49 @@ static void ws_on_text(conn_t *c, const uint8_t *p, size_t len)
  * WebSocket
  */
 
+/* After our Close: skips the rest of an oversized frame, then reads frames only to find the
+ * client's Close, and closes TCP at once when it comes (RFC 6455 §7.1.1: the server closes
+ * first). Anything unparsable is discarded; the linger timer ends the wait. */
+static long ws_drain(conn_t *c, const uint8_t *data, size_t len)
+{
+    size_t used = (size_t)NET_MIN(c->skip, (uint64_t)len);
+    c->skip -= used;
+    while (used < len) {
+        sig_ws_ev_t ev;
+        long n = sig_ws_input(&c->wsr, data + used, len - used, &ev);
+        if (n == -EAGAIN)
+            return (long)used;
+        if (n < 0)
+            return (long)len;
+        used += (size_t)n;
+        if (ev.type == SIG_WS_EV_CLOSE) {
+            conn_close(c, 0, NULL);
+            return (long)len;
+        }
+    }
+    return (long)used;
+}
+
 static long ws_on_data(conn_t *c, const uint8_t *data, size_t len)
 {
+    if (c->close_sent)
+        return ws_drain(c, data, len);
     size_t used = 0;
-    while (!c->closing && used < len) {
+    while (!c->closing && !c->close_sent && used < len) {
         sig_ws_ev_t ev;
         long n = sig_ws_input(&c->wsr, data + used, len - used, &ev);
         if (n == -EAGAIN)
             break;
         if (n < 0) {
             c->s->st.ws_closed_proto++;
-            conn_close(c, c->wsr.fail_code,
-                       n == -EILSEQ     ? "invalid UTF-8"
-                       : n == -EMSGSIZE ? "message too big"
-                                        : "protocol error");
-            return (long)len;
+            ws_start_close(c, c->wsr.fail_code,
+                           n == -EILSEQ     ? "invalid UTF-8"
+                           : n == -EMSGSIZE ? "message too big"
+                                            : "protocol error");
+            if (n != -EMSGSIZE)
+                return (long)len;
+            c->skip = c->wsr.skip_len;
+            return (long)used + ws_drain(c, data + used, len - used);
         }
         used += (size_t)n;
         c->last_rx_ns = c->s->now_ns;
@@ -846,26 +879,46 @@ static void conn_on_close(void *arg, net_tcp_conn_t *tc, int err)
     free(c);
 }
 
+/* Sends our Close frame once; @code 0 sends an empty one. */
+static void ws_close_frame(conn_t *c, uint16_t code, const char *why)
+{
+    if (c->close_sent)
+        return;
+    uint8_t body[2 + 32];
+    size_t n = 0;
+    if (code) {
+        net_wr16be(body, code);
+        n = 2;
+        if (why) {
+            size_t w = NET_MIN(strlen(why), sizeof body - 2);
+            memcpy(body + 2, why, w);
+            n += w;
+        }
+    }
+    ws_send_frame(c, SIG_WS_OP_CLOSE, body, n);
+    c->close_sent = true;
+}
+
+/* Starts the closing handshake (RFC 6455 §7.1.2): our Close now, peers hear peer-left now, and
+ * TCP closes when the client's Close arrives or after a second. Closing TCP at once would make
+ * the kernel answer a client still sending with a RST, and the client would lose our Close. */
+static void ws_start_close(conn_t *c, uint16_t code, const char *why)
+{
+    if (c->closing || c->close_sent)
+        return;
+    ws_close_frame(c, code, why);
+    member_leave(c);
+    net_timer_arm(&c->s->timers, &c->timer, c->s->now_ns + NET_NS_PER_SEC);
+}
+
 /* Leaves the room (peers hear peer-left now), sends a WebSocket close with @ws_code (0: none
  * or an empty one), then closes the TCP connection once output is out. */
 static void conn_close(conn_t *c, uint16_t ws_code, const char *why)
 {
     if (c->closing)
         return;
-    if (c->ws) {
-        uint8_t body[2 + 32];
-        size_t n = 0;
-        if (ws_code) {
-            net_wr16be(body, ws_code);
-            n = 2;
-            if (why) {
-                size_t w = NET_MIN(strlen(why), sizeof body - 2);
-                memcpy(body + 2, why, w);
-                n += w;
-            }
-        }
-        ws_send_frame(c, SIG_WS_OP_CLOSE, body, n);
-    }
+    if (c->ws)
+        ws_close_frame(c, ws_code, why);
     member_leave(c);
     c->closing = true;
     net_timer_cancel(&c->s->timers, &c->timer);
@@ -881,8 +934,8 @@ static void conn_on_timer(net_timer_t *t, uint64_t now_ns)
         conn_close(c, SIG_WS_CLOSE_POLICY, "slow reader");
         return;
     }
-    if (!c->ws) {
-        conn_close(c, 0, "idle"); /* no complete request in time */
+    if (!c->ws || c->close_sent) {
+        conn_close(c, 0, "idle"); /* no complete request in time, or no Close answer */
         return;
     }
     uint64_t ping_ns = s->cfg.ws_ping_ms * NET_NS_PER_MS;

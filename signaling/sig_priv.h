@@ -134,6 +134,8 @@ typedef struct sig_ws {
     uint8_t msg_op; /* opcode of the message being reassembled; 0 if none */
     uint8_t ctl[125];
     uint16_t fail_code; /* close code for the error sig_ws_input returned */
+    uint64_t skip_len;  /* after -EMSGSIZE: the whole frame's length, from its first byte, so
+                         * the caller can skip it and stay aligned for the closing handshake */
 } sig_ws_t;
 
 void sig_ws_init(sig_ws_t *ws, size_t max_msg);

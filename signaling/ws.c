@@ -173,8 +173,10 @@ long sig_ws_input(sig_ws_t *ws, const uint8_t *b, size_t len, sig_ws_ev_t *ev)
         if ((op == SIG_WS_OP_CONT) != (ws->msg_op != 0))
             return ws_fail(ws, SIG_WS_CLOSE_PROTOCOL, -EBADMSG);
         /* Refused as soon as the header shows it, before the payload arrives. */
-        if (plen > ws->max_msg - ws->msg_len)
+        if (plen > ws->max_msg - ws->msg_len) {
+            ws->skip_len = h + 4 + plen;
             return ws_fail(ws, SIG_WS_CLOSE_TOO_BIG, -EMSGSIZE);
+        }
     }
     if (len < h + 4)
         return -EAGAIN;
