@@ -501,7 +501,7 @@ static void all_types_both_ways(tnet_t *n, uint32_t count, uint32_t loss_pct, bo
     }
 }
 
-Test(rtc_sctp, thousand_messages_each_type_both_ways, .timeout = 60)
+Test(rtc_sctp, thousand_messages_each_type_both_ways)
 {
     tnet_t *n = net_new(NULL, NULL);
     net_connect(n);
@@ -509,7 +509,7 @@ Test(rtc_sctp, thousand_messages_each_type_both_ways, .timeout = 60)
     net_free(n);
 }
 
-Test(rtc_sctp, reliable_channels_deliver_everything_at_10pct_loss, .timeout = 60)
+Test(rtc_sctp, reliable_channels_deliver_everything_at_10pct_loss)
 {
     tnet_t *n = net_new(NULL, NULL);
     n->loss_pct = 10; /* also during setup: INIT/COOKIE are retransmitted */
@@ -519,7 +519,7 @@ Test(rtc_sctp, reliable_channels_deliver_everything_at_10pct_loss, .timeout = 60
     net_free(n);
 }
 
-Test(rtc_sctp, buffered_amount_and_low_threshold, .timeout = 30)
+Test(rtc_sctp, buffered_amount_and_low_threshold)
 {
     tnet_t *n = net_new(NULL, NULL);
     net_connect(n);
@@ -545,7 +545,7 @@ Test(rtc_sctp, buffered_amount_and_low_threshold, .timeout = 30)
     net_free(n);
 }
 
-Test(rtc_sctp, partial_reliability_gives_up_under_loss, .timeout = 60)
+Test(rtc_sctp, partial_reliability_gives_up_under_loss)
 {
     tnet_t *n = net_new(NULL, NULL);
     net_connect(n);
@@ -576,7 +576,7 @@ Test(rtc_sctp, partial_reliability_gives_up_under_loss, .timeout = 60)
     net_free(n);
 }
 
-Test(rtc_sctp, message_sizes_256k_empty_and_over_limit, .timeout = 30)
+Test(rtc_sctp, message_sizes_256k_empty_and_over_limit)
 {
     rtc_sctp_cfg_t c = {.remote_max_msg = RTC_SCTP_LOCAL_MAX_MSG};
     tnet_t *n = net_new(&c, &c);
@@ -626,7 +626,7 @@ Test(rtc_sctp, remote_max_message_size_defaults_to_64k)
     net_free(n);
 }
 
-Test(rtc_sctp, incoming_message_over_local_limit_is_dropped, .timeout = 30)
+Test(rtc_sctp, incoming_message_over_local_limit_is_dropped)
 {
     /* A ignores our limit (says the remote allows anything); B advertises 16 KiB. */
     rtc_sctp_cfg_t ca = {.remote_max_msg = RTC_SCTP_MAX_MSG_UNLIMITED};
@@ -652,7 +652,7 @@ static bool closed_both(tnet_t *n, uint16_t sid)
     return n->a.ch[sid].closed && n->b.ch[sid].closed;
 }
 
-Test(rtc_sctp, hundred_open_close_cycles, .timeout = 60)
+Test(rtc_sctp, hundred_open_close_cycles)
 {
     tnet_t *n = net_new(NULL, NULL);
     net_connect(n);
@@ -689,7 +689,7 @@ static bool thousand_open(tnet_t *n)
     return n->a.open_cnt == 1000 && n->b.open_cnt == 1000;
 }
 
-Test(rtc_sctp, thousand_channels_on_one_association, .timeout = 60)
+Test(rtc_sctp, thousand_channels_on_one_association)
 {
     tnet_t *n = net_new(NULL, NULL);
     net_connect(n);
