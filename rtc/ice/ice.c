@@ -1250,10 +1250,11 @@ void rtc_ice_tick(rtc_ice_t *ice, uint64_t now_ns, rtc_ice_out_t *out)
     /* consent freshness (RFC 7675) on the media pair */
     if (ice->media_valid && ice->state != RTC_ICE_FAILED) {
         uint64_t silent = now_ns - ice->consent_ok_ns;
-        if (ice->restarting) {
-            /* during a restart the peer may already have dropped our old credentials; the
-             * check list will pick a new pair; keep media going meanwhile */
-            ice->consent_ok_ns = now_ns;
+        if (ice->restarting && silent >= ice->cfg.consent_expiry_ns) {
+            /* The old pair lost consent during a restart (both agents answer checks signed
+             * with the previous credentials, so this means the path died): stop sending on it;
+             * the new check list goes on. */
+            ice->media_valid = false;
         } else if (silent >= ice->cfg.consent_expiry_ns) {
             /* §5.1: consent expired: stop sending, ICE fails */
             ice->media_valid = false;
@@ -1263,7 +1264,8 @@ void rtc_ice_tick(rtc_ice_t *ice, uint64_t now_ns, rtc_ice_out_t *out)
                    (ice->state == RTC_ICE_CONNECTED || ice->state == RTC_ICE_COMPLETED)) {
             set_state(ice, RTC_ICE_DISCONNECTED);
         }
-        if (!ice->cfg.lite && !ice->restarting) {
+        /* Consent checks go on during a restart, with the media pair's credentials. */
+        if (ice->media_valid && !ice->cfg.lite) {
             int li = find_local_by_base(ice, &ice->media_local);
             if (li >= 0) {
                 if (!ice->consent_next_ns)
@@ -1322,12 +1324,12 @@ uint64_t rtc_ice_deadline(const rtc_ice_t *ice)
             min_dl(&dl, ice->checked_once ? ice->last_check_ns + ice->cfg.ta_ns : 0);
     }
     if (ice->media_valid) {
-        if (!ice->cfg.lite && !ice->restarting) {
+        if (!ice->cfg.lite) {
             min_dl(&dl, ice->consent_next_ns); /* 0 = not yet scheduled: tick now */
             if (ice->consent_tx.active)
                 min_dl(&dl, ice->consent_tx.next_ns);
         }
-        if (ice->state != RTC_ICE_DISCONNECTED)
+        if (ice->state == RTC_ICE_CONNECTED || ice->state == RTC_ICE_COMPLETED)
             min_dl(&dl, ice->consent_ok_ns + ice->cfg.disconnect_ns);
         min_dl(&dl, ice->consent_ok_ns + ice->cfg.consent_expiry_ns);
     }

@@ -93,8 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         now += (uint64_t)(flags >> 5) * 700000000ull; /* up to ~5 s per step */
         int r = rtc_ice_input(ice, b, blen, &src[(flags >> 3) & 3], &local, now, &out);
         check(r == 0 || r == -EBADMSG || r == -EACCES || r == -ENOENT || r == -EADDRNOTAVAIL);
-        if (rtc_ice_deadline(ice) <= now)
+        if (rtc_ice_deadline(ice) <= now) {
             rtc_ice_tick(ice, now, &out);
+            check(rtc_ice_deadline(ice) > now); /* no busy loop */
+        }
         for (size_t i = 0; i < out.cnt; i++) {
             check(out.dg[i].len > 0 && out.dg[i].len <= RTC_ICE_DGRAM_MAX);
             rtc_stun_msg_t m;
@@ -118,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         now = dl > now ? dl : now;
         rtc_ice_tick(ice, now, &out);
+        check(rtc_ice_deadline(ice) > now);
         out.cnt = 0;
     }
     rtc_ice_destroy(ice);

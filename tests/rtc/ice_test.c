@@ -331,6 +331,8 @@ static void sim_run(sim_t *s, uint64_t until_ns, bool (*done)(sim_t *))
             if (s->ice[i] && rtc_ice_deadline(s->ice[i]) <= s->now) {
                 rtc_ice_tick(s->ice[i], s->now, &out);
                 sim_flush(s, i, &out);
+                /* a tick consumes what was due: no busy loop */
+                cr_assert_gt(rtc_ice_deadline(s->ice[i]), s->now, "deadline stuck");
             }
         }
     }
@@ -728,4 +730,98 @@ Test(ice, bad_input_counted_and_answered)
     cr_assert_eq(none.cnt, 0);
     cr_assert_geq(rtc_ice_stats(ice)->out_dropped, 1);
     rtc_ice_destroy(ice);
+}
+
+Test(ice, ipv6_and_mixed_families)
+{
+    sim_t s;
+    sim_init(&s, 9);
+    rtc_ice_cfg_t ca = cfg_full(true, 10), cb = cfg_full(false, 20);
+    sim_add(&s, &ca, "10.0.0.1:5000", "[2001:db8::1]:5000");
+    sim_add(&s, &cb, "[2001:db8::2]:6000", NULL);
+    sim_connect(&s, 0, 1);
+    sim_run(&s, s.now + 5 * NET_NS_PER_SEC, both_completed);
+    cr_assert(both_completed(&s));
+    assert_same_pair(&s);
+    net_addr_t l, r;
+    cr_assert_eq(rtc_ice_selected(s.ice[0], &l, &r, NULL), 0);
+    cr_assert_eq(net_addr_family(&l), AF_INET6);
+    sim_fini(&s);
+}
+
+static void restart_creds(sim_t *s, int i)
+{
+    int o = 1 - i;
+    cr_assert_eq(rtc_ice_set_remote_creds(s->ice[i], rtc_ice_local_ufrag(s->ice[o]),
+                                          rtc_ice_local_pwd(s->ice[o]), s->now),
+                 0);
+    rtc_ice_cand_t c = {.component = 1,
+                        .transport = RTC_ICE_UDP,
+                        .type = RTC_ICE_HOST,
+                        .generation = -1,
+                        .foundation = "7"};
+    c.addr = s->addr[o][0];
+    c.priority = rtc_ice_priority(RTC_ICE_HOST, 60000, 1);
+    cr_assert_eq(rtc_ice_add_remote(s->ice[i], &c, s->now), 0);
+}
+
+Test(ice, full_lite_restart)
+{
+    sim_t s;
+    sim_init(&s, 10);
+    rtc_ice_cfg_t ca = cfg_full(true, 10), cb = {.lite = true};
+    sim_add(&s, &ca, "10.0.0.1:5000", NULL);
+    sim_add(&s, &cb, "10.0.0.2:6000", NULL);
+    sim_connect(&s, 0, 1);
+    sim_run(&s, s.now + 5 * NET_NS_PER_SEC, both_completed);
+    cr_assert(both_completed(&s));
+    s.trickle = false;
+    /* the browser (full) restarts; the server (lite) answers with new credentials */
+    cr_assert_eq(rtc_ice_restart(s.ice[0], NULL, NULL, s.now), 0);
+    sim_run(&s, s.now + 200 * NET_NS_PER_MS, NULL);
+    cr_assert_eq(rtc_ice_restart(s.ice[1], "s0x1", NULL, s.now), 0);
+    restart_creds(&s, 1);
+    sim_run(&s, s.now + 200 * NET_NS_PER_MS, NULL);
+    restart_creds(&s, 0);
+    s.state[0] = s.state[1] = RTC_ICE_NEW;
+    sim_run(&s, s.now + 5 * NET_NS_PER_SEC, both_completed);
+    cr_assert(both_completed(&s), "%s %s", rtc_ice_state_name(s.state[0]),
+              rtc_ice_state_name(s.state[1]));
+    cr_assert(!s.media_gap[0] && !s.media_gap[1]);
+    assert_same_pair(&s);
+    /* consent keeps working with the new credentials on both sides */
+    sim_run(&s, s.now + 45 * NET_NS_PER_SEC, NULL);
+    cr_assert(both_completed(&s), "%s %s", rtc_ice_state_name(s.state[0]),
+              rtc_ice_state_name(s.state[1]));
+    sim_fini(&s);
+}
+
+Test(ice, stalled_restart_keeps_consent_on_old_pair)
+{
+    /* B takes A's restart offer but A never gets B's answer: both keep the old pair alive with
+     * consent checks signed with the previous credentials, for longer than 30 s. */
+    sim_t s;
+    sim_init(&s, 11);
+    rtc_ice_cfg_t ca = cfg_full(true, 10), cb = cfg_full(false, 20);
+    sim_add(&s, &ca, "10.0.0.1:5000", NULL);
+    sim_add(&s, &cb, "10.0.0.2:6000", NULL);
+    sim_connect(&s, 0, 1);
+    sim_run(&s, s.now + 5 * NET_NS_PER_SEC, both_completed);
+    cr_assert(both_completed(&s));
+    s.trickle = false;
+    cr_assert_eq(rtc_ice_restart(s.ice[0], NULL, NULL, s.now), 0);
+    cr_assert_eq(rtc_ice_restart(s.ice[1], NULL, NULL, s.now), 0);
+    restart_creds(&s, 1);
+    uint64_t ok0 = rtc_ice_stats(s.ice[0])->consent_ok, ok1 = rtc_ice_stats(s.ice[1])->consent_ok;
+    sim_run(&s, s.now + 60 * NET_NS_PER_SEC, NULL);
+    cr_assert(!s.media_gap[0] && !s.media_gap[1]);
+    cr_assert_gt(rtc_ice_stats(s.ice[0])->consent_ok, ok0 + 5);
+    cr_assert_gt(rtc_ice_stats(s.ice[1])->consent_ok, ok1 + 5);
+    cr_assert_neq(s.state[0], RTC_ICE_FAILED);
+    cr_assert_neq(s.state[1], RTC_ICE_FAILED);
+    /* and when the old path dies during the restart, sending on it stops */
+    s.cut[0] = true;
+    sim_run(&s, s.now + 40 * NET_NS_PER_SEC, NULL);
+    cr_assert_eq(rtc_ice_selected(s.ice[1], NULL, NULL, NULL), -ENOTCONN);
+    sim_fini(&s);
 }
