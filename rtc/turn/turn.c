@@ -283,6 +283,55 @@ int rtc_turn_send(rtc_turn_t *t, const net_addr_t *peer, const uint8_t *data, si
     return n;
 }
 
+int rtc_turn_wrap_pkt(rtc_turn_t *t, const net_addr_t *peer, net_pkt_t *pkt, uint64_t now_ns,
+                      rtc_turn_out_t *out)
+{
+    if (t->state != RTC_TURN_ALLOCATED)
+        return -ENOTCONN;
+    int pi = find_peer(t, peer);
+    if (pi < 0) {
+        int r = rtc_turn_permit(t, peer, now_ns, out);
+        if (r < 0)
+            return r;
+        pi = find_peer(t, peer);
+    }
+    const turn_peer_t *p = &t->peers[pi];
+    uint32_t len = pkt->len;
+    if (p->chan_ok) {
+        uint8_t *h = net_pkt_headroom(pkt) >= 4 ? net_pkt_push(pkt, 4) : NULL;
+        if (!h || len > 0xFFFF)
+            return -ENOSPC;
+        net_wr16be(h, p->channel);
+        net_wr16be(h + 2, (uint16_t)len);
+    } else {
+        /* Send indication: header, XOR-PEER-ADDRESS, DATA header; payload; padding */
+        bool v6 = peer->sa.sa_family == AF_INET6;
+        uint32_t addr_len = v6 ? 20 : 8, front = RTC_STUN_HDR_LEN + 4 + addr_len + 4;
+        uint32_t pad = (4 - (len & 3)) & 3;
+        if (net_pkt_headroom(pkt) < front || net_pkt_tailroom(pkt) < pad ||
+            front + len + pad - RTC_STUN_HDR_LEN > 0xFFFF)
+            return -ENOSPC;
+        uint8_t *tail = pad ? net_pkt_put(pkt, pad) : NULL;
+        if (pad)
+            memset(tail, 0, pad);
+        uint8_t *h = net_pkt_push(pkt, front);
+        uint8_t txid[RTC_STUN_TXID_LEN];
+        if (rtc_random(txid, sizeof txid) < 0)
+            memset(txid, 0x42, sizeof txid);
+        rtc_stun_wr_t w;
+        rtc_stun_wr_init(&w, h, front - 4, RTC_STUN_SEND, RTC_STUN_INDICATION, txid);
+        rtc_stun_wr_xor_addr(&w, RTC_STUN_A_XOR_PEER_ADDRESS, peer);
+        if (rtc_stun_wr_finish(&w) != (int)(front - 4))
+            return -EINVAL;
+        net_wr16be(h + front - 4, RTC_STUN_A_DATA);
+        net_wr16be(h + front - 2, (uint16_t)len);
+        net_wr16be(h + 2, (uint16_t)(front + len + pad - RTC_STUN_HDR_LEN));
+    }
+    pkt->addr = t->server;
+    t->st.data_out++;
+    return 0;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Input
  */

@@ -82,6 +82,13 @@ WARN_UNUSED int rtc_turn_send(rtc_turn_t *t, const net_addr_t *peer, const uint8
                               size_t len, uint8_t *buf, size_t cap, uint64_t now_ns,
                               rtc_turn_out_t *out);
 
+/* The same in place on a packet buffer, without copying the payload: the ChannelData header
+ * (4 bytes) or the Send indication header (36 or 48 bytes) goes into @pkt's headroom, the
+ * indication's padding into its tailroom. pkt->addr is set to the server. 0, -ENOSPC (not
+ * enough head/tailroom), -ENOTCONN. Borrows @pkt. */
+WARN_UNUSED int rtc_turn_wrap_pkt(rtc_turn_t *t, const net_addr_t *peer, net_pkt_t *pkt,
+                                  uint64_t now_ns, rtc_turn_out_t *out);
+
 /* Feeds a datagram that arrived from the server. Returns 1 with @peer and @payload (a view
  * into @b) for relayed data (Data indication or ChannelData), 0 for a control message that was
  * consumed, -EBADMSG for a malformed one (counted), -ENOENT for a response to no transaction

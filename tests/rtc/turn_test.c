@@ -301,3 +301,46 @@ Test(turn, garbage_never_crashes, .init = setup)
     }
     rtc_turn_destroy(t);
 }
+
+Test(turn, wrap_pkt_in_headroom, .init = setup)
+{
+    rtc_turn_msg_t msgs[8];
+    rtc_turn_out_t out = {msgs, 8, 0};
+    rtc_turn_t *t = allocate(0, &out);
+    net_pool_t *pool = net_pool_create(4);
+    cr_assert(pool);
+    net_pkt_t *pkt = net_pkt_copy_in(pool, "hello", 5);
+    cr_assert(pkt);
+    const uint8_t *payload = pkt->data;
+    /* no channel yet: Send indication around the payload, which is not moved */
+    cr_assert_eq(rtc_turn_wrap_pkt(t, &peer, pkt, 0, &out), 0);
+    cr_assert_eq(out.cnt, 2); /* CreatePermission + ChannelBind */
+    cr_assert(net_addr_eq(&pkt->addr, &srv));
+    rtc_stun_msg_t m;
+    cr_assert_eq(rtc_stun_parse(pkt->data, pkt->len, &m), (int)pkt->len);
+    cr_assert_eq(m.method, RTC_STUN_SEND);
+    cr_assert_eq(m.cls, RTC_STUN_INDICATION);
+    cr_assert(net_addr_eq(&m.xor_peer, &peer));
+    cr_assert(net_view_eq_str(m.data, "hello"));
+    cr_assert_eq(m.data.p, payload);
+    /* bind the channel: ChannelData */
+    rtc_stun_msg_t chan;
+    cr_assert_gt(rtc_stun_parse(out.msg[1].data, out.msg[1].len, &chan), 0);
+    out.cnt = 0;
+    cr_assert_eq(reply(t, &chan, RTC_STUN_SUCCESS, 0, NULL, true, 0, 0, &out), 0);
+    net_pkt_t *p2 = net_pkt_copy_in(pool, "abc", 3);
+    cr_assert_eq(rtc_turn_wrap_pkt(t, &peer, p2, 0, &out), 0);
+    cr_assert_eq(p2->len, 7);
+    cr_assert_eq(net_rd16be(p2->data), 0x4000);
+    cr_assert_eq(net_rd16be(p2->data + 2), 3);
+    cr_assert(!memcmp(p2->data + 4, "abc", 3));
+    /* no headroom left: -ENOSPC */
+    net_pkt_t *p3 = net_pkt_copy_in(pool, "x", 1);
+    cr_assert(net_pkt_push(p3, net_pkt_headroom(p3)));
+    cr_assert_eq(rtc_turn_wrap_pkt(t, &peer, p3, 0, &out), -ENOSPC);
+    net_pkt_free(pkt);
+    net_pkt_free(p2);
+    net_pkt_free(p3);
+    net_pool_destroy(pool);
+    rtc_turn_destroy(t);
+}
