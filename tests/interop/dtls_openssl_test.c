@@ -31,6 +31,14 @@ static uint64_t mono_ns(void)
 static char dir[] = "/tmp/urtc-dtls-XXXXXX";
 static char cert[256], key[256];
 
+static void cleanup_dir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        cr_log_warn("could not remove %s", dir);
+}
+
 static void netns_and_cert(void)
 {
     if (unshare(CLONE_NEWNET) != 0)
@@ -242,6 +250,7 @@ Test(dtls_openssl, urtc_client_to_openssl_s_server, .timeout = 40)
     kill(p, SIGTERM);
     waitpid(p, NULL, 0);
     close(out_fd);
+    cleanup_dir();
     rtc_dtls_ctx_destroy(ctx);
     rtc_dtls_ctx_destroy(peer_ctx);
 }
@@ -312,6 +321,7 @@ Test(dtls_openssl, openssl_s_client_to_urtc_server, .timeout = 40)
     kill(p, SIGTERM);
     waitpid(p, NULL, 0);
     close(out_fd);
+    cleanup_dir();
     rtc_dtls_ctx_destroy(ctx);
     rtc_dtls_ctx_destroy(peer_ctx);
 }
@@ -361,5 +371,6 @@ Test(dtls_openssl, wrong_fingerprint_rejects_real_peer, .timeout = 40)
     kill(p, SIGTERM);
     waitpid(p, NULL, 0);
     close(out_fd);
+    cleanup_dir();
     rtc_dtls_ctx_destroy(ctx);
 }
