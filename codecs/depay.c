@@ -631,14 +631,26 @@ int codec_depay_push(codec_depay_t *d, const uint8_t *payload, size_t len, uint1
 static void slot_emit(codec_depay_t *d, depay_slot_t *s, unsigned first, unsigned last, bool gap,
                       codec_frame_t *f)
 {
+    /* Packets that arrived in order sit back to back in the slot already: hand out a view of
+     * the slot (it stays intact until the next push). Otherwise gather them in order. */
     size_t o = 0;
-    for (unsigned i = first; i <= last; i++) {
-        memcpy(d->out + o, s->buf + s->pkts[i].off, s->pkts[i].len);
+    bool contiguous = true;
+    for (unsigned i = first; i <= last && contiguous; i++) {
+        contiguous = s->pkts[i].off == s->pkts[first].off + o;
         o += s->pkts[i].len;
+    }
+    const uint8_t *data = s->buf + s->pkts[first].off;
+    if (!contiguous) {
+        o = 0;
+        for (unsigned i = first; i <= last; i++) {
+            memcpy(d->out + o, s->buf + s->pkts[i].off, s->pkts[i].len);
+            o += s->pkts[i].len;
+        }
+        data = d->out;
     }
     *f = s->meta;
     f->codec = d->cfg.codec;
-    f->data = d->out;
+    f->data = data;
     f->len = o;
     f->rtp_ts = s->ts;
     f->first_seq = (uint16_t)s->pkts[first].seq;
