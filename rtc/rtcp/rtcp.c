@@ -309,9 +309,16 @@ int rtc_rtcp_twcc_parse(const rtc_rtcp_fb_t *fb, rtc_rtcp_twcc_t *t, rtc_rtcp_tw
 int rtc_rtcp_twcc_from_arrivals(const int64_t *arr, size_t n, rtc_rtcp_twcc_t *t,
                                 rtc_rtcp_twcc_pkt_t *pkts)
 {
-    if (n == 0 || n > UINT16_MAX || arr[0] < 0)
+    if (n == 0 || n > UINT16_MAX)
         return -EINVAL;
-    int64_t ref = arr[0] / 64000, last = ref * 64000;
+    size_t first = 0;
+    while (first < n && arr[first] < 0)
+        first++;
+    if (first == n)
+        return -EINVAL; /* nothing received: no reference time */
+    /* draft-holmer-...-01 §3.1: the reference time is that of the first received packet in
+     * the feedback, in 64 ms steps; its delta is taken from the reference time. */
+    int64_t ref = arr[first] / 64000, last = ref * 64000;
     t->status_cnt = (uint16_t)n;
     uint32_t r24 = (uint32_t)ref & 0xffffff;
     t->ref_time = (r24 & 0x800000) ? (int32_t)r24 - 0x1000000 : (int32_t)r24;

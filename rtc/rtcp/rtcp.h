@@ -179,10 +179,11 @@ WARN_UNUSED int rtc_rtcp_twcc_parse(const rtc_rtcp_fb_t *fb, rtc_rtcp_twcc_t *t,
                                     rtc_rtcp_twcc_pkt_t *pkts, size_t cap);
 
 /* Fills @pkts and t->ref_time from @n arrival times in us on the receiver's clock (< 0: not
- * received; the first entry must be received) for packets base_seq .. base_seq+n-1.
+ * received; at least one must be received) for packets base_seq .. base_seq+n-1. The
+ * reference time is the first received packet's arrival in 64 ms steps.
  * Deltas are rounded to 250 us ticks without drift (each is taken from the previous
- * reported time). 0, -EINVAL, -ERANGE when a gap exceeds a signed 16-bit tick count (8 s):
- * the caller sends feedback up to there and starts a new one. */
+ * reported time). 0, -EINVAL (n is 0 or too big, nothing received), -ERANGE when a gap exceeds a
+ * signed 16-bit tick count (8 s): the caller sends feedback up to there and starts a new one. */
 WARN_UNUSED int rtc_rtcp_twcc_from_arrivals(const int64_t *arrival_us, size_t n, rtc_rtcp_twcc_t *t,
                                             rtc_rtcp_twcc_pkt_t *pkts);
 

@@ -490,4 +490,37 @@ static inline uint32_t rtc_rtp_nack_gen_missing(const rtc_rtp_nack_gen_t *g)
     return g->missing_cnt;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Transport-wide congestion control, receive side (draft-holmer-rmcat-transport-wide-cc-
+ * extensions-01): records the arrival time of every packet carrying the transport-wide
+ * sequence number extension and builds the feedback the sender's bandwidth estimator needs
+ * (Chromium lowers its send rate without it). One per transport (the sequence space is
+ * shared by all media streams of the transport).
+ */
+#define RTC_RTP_TWCC_WINDOW 2048u   /* sequence numbers kept while unreported */
+#define RTC_RTP_TWCC_MAX_PER_FB 256 /* statuses per feedback packet: <= ~600 bytes */
+
+typedef struct rtc_rtp_twcc_rec {
+    rtc_rtp_unwrap_t unwrap;
+    bool init;
+    int64_t base; /* first sequence number not yet reported */
+    int64_t hi;   /* highest received */
+    uint8_t fb_cnt;
+    uint32_t sender_ssrc, media_ssrc;
+    uint64_t late, dropped; /* arrived after being reported lost; unreported and overwritten */
+    int64_t seq[RTC_RTP_TWCC_WINDOW];
+    int64_t arrival_us[RTC_RTP_TWCC_WINDOW];
+} rtc_rtp_twcc_rec_t;
+
+/* @sender_ssrc: our RTCP SSRC; @media_ssrc: one of the sender's media SSRCs (the feedback is
+ * per transport, libwebrtc puts the first media SSRC there). */
+void rtc_rtp_twcc_rec_init(rtc_rtp_twcc_rec_t *r, uint32_t sender_ssrc, uint32_t media_ssrc);
+/* A packet with transport-wide sequence number @seq arrived at engine time @now_ns. */
+void rtc_rtp_twcc_rec_on_packet(rtc_rtp_twcc_rec_t *r, uint16_t seq, uint64_t now_ns);
+/* Appends one transport-cc feedback packet for the oldest unreported sequence numbers (at
+ * most RTC_RTP_TWCC_MAX_PER_FB, through the highest received) to @w. Returns 1 if one was
+ * written and more remain, 0 if written and nothing remains or if there was nothing to report,
+ * or the writer's error. Call it every 50-100 ms (libwebrtc: 100 ms, or per 1/4 RTT). */
+WARN_UNUSED int rtc_rtp_twcc_rec_feedback(rtc_rtp_twcc_rec_t *r, rtc_rtcp_wr_t *w);
+
 #endif /* URTC_RTC_RTP_RTP_H */

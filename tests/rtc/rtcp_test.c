@@ -343,8 +343,15 @@ Test(rtcp, twcc_round_trip_from_arrivals)
     }
     int64_t gap[] = {0, 9000000};
     cr_assert_eq(rtc_rtcp_twcc_from_arrivals(gap, 2, &t, pk), -ERANGE);
-    int64_t lost_first[] = {-1, 5};
-    cr_assert_eq(rtc_rtcp_twcc_from_arrivals(lost_first, 2, &t, pk), -EINVAL);
+    int64_t none[] = {-1, -1};
+    cr_assert_eq(rtc_rtcp_twcc_from_arrivals(none, 2, &t, pk), -EINVAL);
+    /* The first packet lost: the reference comes from the first received one. */
+    int64_t lost_first[] = {-1, 200000, 200300};
+    cr_assert_eq(rtc_rtcp_twcc_from_arrivals(lost_first, 3, &t, pk), 0);
+    cr_assert_eq(t.ref_time, 3); /* 192 ms */
+    cr_assert_eq(pk[0].status, RTC_RTCP_TWCC_NOT_RECEIVED);
+    cr_assert_eq(pk[1].delta, 32); /* 8 ms */
+    cr_assert_eq(pk[2].delta, 1);  /* 300 us, rounded to 250 */
 }
 
 Test(rtcp, app_is_split_and_skippable)

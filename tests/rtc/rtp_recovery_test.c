@@ -525,3 +525,97 @@ Test(rtp, nack_rtx_recovery_with_10_percent_loss)
                 lost_first, rtx_sent, dup, (unsigned long long)ng.nacks_sent);
     rtc_rtp_history_fini(&hist);
 }
+
+/* Parses one transport-cc packet from @b and checks it against the arrival times @arr_us
+ * (indexed by seq - @seq0; < 0 lost). Returns the number of statuses. */
+static int check_twcc_fb(const uint8_t *b, size_t len, uint16_t seq0, const int64_t *arr_us,
+                         size_t arr_cnt, uint8_t want_fb_cnt)
+{
+    rtc_rtcp_hdr_t h[1];
+    rtc_rtcp_fb_t fb;
+    rtc_rtcp_twcc_t t;
+    static rtc_rtcp_twcc_pkt_t pk[RTC_RTP_TWCC_MAX_PER_FB];
+    cr_assert_eq(rtc_rtcp_split(b, len, 0, h, 1), 1);
+    cr_assert_eq(rtc_rtcp_fb_parse(&h[0], &fb), 0);
+    cr_assert_eq(fb.fmt, RTC_RTCP_FMT_TWCC);
+    cr_assert_eq(fb.sender_ssrc, 0x3333);
+    cr_assert_eq(fb.media_ssrc, 0x1111);
+    int n = rtc_rtcp_twcc_parse(&fb, &t, pk, RTC_RTP_TWCC_MAX_PER_FB);
+    cr_assert_gt(n, 0);
+    cr_assert_eq(t.fb_cnt, want_fb_cnt);
+    int64_t at = (int64_t)t.ref_time * 64000;
+    for (int i = 0; i < n; i++) {
+        size_t idx = (uint16_t)(t.base_seq + i - seq0);
+        cr_assert_lt(idx, arr_cnt);
+        if (arr_us[idx] < 0) {
+            cr_assert_eq(pk[i].status, RTC_RTCP_TWCC_NOT_RECEIVED, "seq idx %zu", idx);
+            continue;
+        }
+        cr_assert_neq(pk[i].status, RTC_RTCP_TWCC_NOT_RECEIVED, "seq idx %zu", idx);
+        at += pk[i].delta * 250;
+        cr_assert_leq(llabs(at - arr_us[idx]), 125, "seq idx %zu", idx);
+    }
+    return n;
+}
+
+Test(rtp, twcc_feedback_from_recorded_arrivals)
+{
+    static rtc_rtp_twcc_rec_t r;
+    rtc_rtp_twcc_rec_init(&r, 0x3333, 0x1111);
+    enum { N = 700 };
+    static int64_t arr[N];
+    uint16_t seq0 = 65400; /* wraps */
+    uint32_t x = 99;
+    uint64_t now = 5 * NET_NS_PER_SEC;
+    uint8_t buf[1500];
+    rtc_rtcp_wr_t w;
+    int fbs = 0;
+    size_t reported = 0;
+    for (int i = 0; i < N; i++) {
+        now += (uint64_t)(xorshift(&x) % 4000) * NET_NS_PER_US; /* 0-4 ms apart */
+        arr[i] = (i % 7 == 3) ? -1 : (int64_t)(now / NET_NS_PER_US);
+        if (arr[i] >= 0)
+            rtc_rtp_twcc_rec_on_packet(&r, (uint16_t)(seq0 + i), now);
+        if (i == 99 || i == N - 1) { /* feedback after 100 packets, then for all the rest */
+            int more;
+            do {
+                rtc_rtcp_wr_init(&w, buf, sizeof buf);
+                more = rtc_rtp_twcc_rec_feedback(&r, &w);
+                cr_assert_geq(more, 0);
+                int len = rtc_rtcp_wr_finish(&w);
+                cr_assert_gt(len, 0);
+                cr_assert_leq(len, 1200, "feedback of %d bytes", len);
+                reported += (size_t)check_twcc_fb(buf, (size_t)len, seq0, arr, N, (uint8_t)fbs++);
+            } while (more == 1);
+        }
+    }
+    cr_assert_eq(reported, N); /* through the last (received) packet */
+    rtc_rtcp_wr_init(&w, buf, sizeof buf);
+    cr_assert_eq(rtc_rtp_twcc_rec_feedback(&r, &w), 0); /* nothing left */
+    cr_assert_eq(rtc_rtcp_wr_finish(&w), 0);
+    cr_assert_eq(fbs, 1 + 3); /* 100, then 599 in batches of 256 */
+
+    /* A packet reported lost that turns up later is counted, not reported again. */
+    rtc_rtp_twcc_rec_on_packet(&r, (uint16_t)(seq0 + 3), now);
+    cr_assert_eq(r.late, 1);
+
+    /* No room in the buffer: nothing is consumed. */
+    rtc_rtp_twcc_rec_on_packet(&r, (uint16_t)(seq0 + N), now);
+    rtc_rtcp_wr_init(&w, buf, 10);
+    cr_assert_eq(rtc_rtp_twcc_rec_feedback(&r, &w), -ENOSPC);
+    rtc_rtcp_wr_init(&w, buf, sizeof buf);
+    cr_assert_eq(rtc_rtp_twcc_rec_feedback(&r, &w), 0);
+    cr_assert_gt(rtc_rtcp_wr_finish(&w), 0);
+
+    /* A long outage (300 lost) does not stall the recorder. */
+    rtc_rtp_twcc_rec_on_packet(&r, (uint16_t)(seq0 + N + 301), now);
+    int more, rounds = 0;
+    do {
+        rtc_rtcp_wr_init(&w, buf, sizeof buf);
+        more = rtc_rtp_twcc_rec_feedback(&r, &w);
+        cr_assert_geq(more, 0);
+        cr_assert_lt(++rounds, 5);
+    } while (more == 1);
+    cr_assert_eq(r.dropped, RTC_RTP_TWCC_MAX_PER_FB); /* the all-lost batch */
+    cr_assert_eq(r.base, r.hi + 1);
+}
