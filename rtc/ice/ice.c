@@ -655,6 +655,19 @@ bool rtc_ice_controlling(const rtc_ice_t *ice)
     return ice->controlling;
 }
 
+int rtc_ice_set_controlling(rtc_ice_t *ice, bool controlling)
+{
+    if (ice->cfg.lite)
+        return controlling ? -EINVAL : 0;
+    if (ice->controlling == controlling)
+        return 0;
+    if (ice->state != RTC_ICE_NEW || ice->checked_once || ice->st.responses_sent)
+        return -EBUSY;
+    ice->controlling = controlling;
+    recompute_prios(ice);
+    return 0;
+}
+
 rtc_ice_state_t rtc_ice_state(const rtc_ice_t *ice)
 {
     return ice->state;

@@ -130,6 +130,10 @@ void rtc_ice_destroy(rtc_ice_t *ice);
 const char *rtc_ice_local_ufrag(const rtc_ice_t *ice);
 const char *rtc_ice_local_pwd(const rtc_ice_t *ice);
 bool rtc_ice_controlling(const rtc_ice_t *ice);
+/* Sets the initial role of a full agent (JSEP: the offerer controls) as long as no check was
+ * sent or answered (state NEW). 0, -EBUSY (too late: role conflicts take over), -EINVAL
+ * (lite agents are always controlled). */
+WARN_UNUSED int rtc_ice_set_controlling(rtc_ice_t *ice, bool controlling);
 rtc_ice_state_t rtc_ice_state(const rtc_ice_t *ice);
 
 /* Sets the remote ufrag and pwd (from the SDP). Changed values after the first call mean the

@@ -825,3 +825,25 @@ Test(ice, stalled_restart_keeps_consent_on_old_pair)
     cr_assert_eq(rtc_ice_selected(s.ice[1], NULL, NULL, NULL), -ENOTCONN);
     sim_fini(&s);
 }
+
+Test(ice, set_role_before_checks)
+{
+    sim_t s;
+    sim_init(&s, 12);
+    rtc_ice_cfg_t ca = cfg_full(false, 10), cb = cfg_full(false, 2000);
+    sim_add(&s, &ca, "10.0.0.1:5000", NULL);
+    sim_add(&s, &cb, "10.0.0.2:6000", NULL);
+    /* A turns out to be the offerer: controlling, although its tie-breaker is smaller */
+    cr_assert_eq(rtc_ice_set_controlling(s.ice[0], true), 0);
+    sim_connect(&s, 0, 1);
+    sim_run(&s, s.now + 5 * NET_NS_PER_SEC, both_completed);
+    cr_assert(both_completed(&s));
+    cr_assert(rtc_ice_controlling(s.ice[0]) && !rtc_ice_controlling(s.ice[1]));
+    cr_assert_eq(s.role_events[0] + s.role_events[1], 0);
+    cr_assert_eq(rtc_ice_set_controlling(s.ice[0], false), -EBUSY);
+    sim_fini(&s);
+    rtc_ice_cfg_t cl = {.lite = true};
+    rtc_ice_t *lite = rtc_ice_create(&cl);
+    cr_assert_eq(rtc_ice_set_controlling(lite, true), -EINVAL);
+    rtc_ice_destroy(lite);
+}
