@@ -158,18 +158,22 @@
         continue;
       }
       const now = performance.now();
-      let bytes = 0, lost = 0, recv = 0, frames = 0, rtt = null;
+      let bytes = 0, lost = 0, recv = 0, frames = 0, rtt = null, remoteRtt = null;
       report.forEach((s) => {
         if (s.type === 'inbound-rtp') {
           bytes += s.bytesReceived || 0;
           lost += Math.max(0, s.packetsLost || 0);
           recv += s.packetsReceived || 0;
           if (s.kind === 'video') frames += s.framesDecoded || 0;
-        } else if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' &&
-                   s.currentRoundTripTime !== undefined) {
-          rtt = s.currentRoundTripTime;
+        } else if (s.type === 'candidate-pair' && (s.nominated || s.selected) &&
+                   s.state === 'succeeded' && s.currentRoundTripTime !== undefined) {
+          rtt = s.currentRoundTripTime;  // Firefox marks the pair `selected`
+        } else if (s.type === 'remote-inbound-rtp' && rtt === null &&
+                   s.roundTripTime !== undefined) {
+          remoteRtt = s.roundTripTime;  // from RTCP, where the pair has no RTT
         }
       });
+      if (rtt === null) rtt = remoteRtt;
       let kbps = 0;
       if (peer.last) kbps = ((bytes - peer.last.bytes) * 8) / Math.max(1, now - peer.last.t);
       peer.last = {bytes, t: now};

@@ -265,3 +265,62 @@ Test(signaling_program, starts_serves_and_stops_on_sigterm, .timeout = 30)
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "clean exit on SIGTERM (status %d)", st);
     close(out[0]);
 }
+
+/* A raw WebSocket client: connects and completes the handshake. */
+static int ws_connect(const net_addr_t *a)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect(fd, &a->sa, a->len), 0);
+    const char req[] = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                       "Sec-WebSocket-Version: 13\r\n\r\n";
+    cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)sizeof req - 1);
+    char buf[512];
+    size_t got = 0;
+    while (!memmem(buf, got, "\r\n\r\n", 4)) {
+        ssize_t n = read(fd, buf + got, sizeof buf - got);
+        cr_assert_gt(n, 0);
+        got += (size_t)n;
+    }
+    cr_assert(memmem(buf, got, "101 Switching Protocols", 23) != NULL);
+    return fd;
+}
+
+Test(signaling_server, stop_sends_1001_to_websocket_clients)
+{
+    fixture_t f;
+    sig_cfg_t cfg = {0};
+    start(&f, &cfg);
+    net_addr_t a;
+    sig_server_addr(f.sig, &a);
+    int fd = ws_connect(&a);
+    sig_server_stop(f.sig); /* returns once every connection is closed */
+    uint8_t buf[64];
+    ssize_t n = read(fd, buf, sizeof buf);
+    cr_assert_geq(n, 4);
+    cr_expect_eq(buf[0], 0x88, "a Close frame");
+    cr_expect_eq(net_rd16be(buf + 2), 1001);
+    cr_expect_eq(read(fd, buf, sizeof buf), 0, "then the server closes TCP");
+    close(fd);
+    eng_destroy(f.eng);
+}
+
+Test(signaling_server, http_connection_without_a_request_is_closed_after_the_idle_time)
+{
+    fixture_t f;
+    sig_cfg_t cfg = {.http_idle_ms = 200};
+    start(&f, &cfg);
+    net_addr_t a;
+    sig_server_addr(f.sig, &a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(connect(fd, &a.sa, a.len), 0);
+    const char part[] = "GET / HTTP/1.1\r\nHost: x\r\n"; /* never finished */
+    cr_assert_eq(write(fd, part, sizeof part - 1), (ssize_t)sizeof part - 1);
+    uint64_t t0 = net_clock_ns();
+    char buf[64];
+    cr_expect_eq(read(fd, buf, sizeof buf), 0, "closed without an answer");
+    uint64_t dt_ms = (net_clock_ns() - t0) / NET_NS_PER_MS;
+    cr_expect(dt_ms >= 150 && dt_ms < 2000, "after %lu ms", (unsigned long)dt_ms);
+    close(fd);
+    stop(&f);
+}
