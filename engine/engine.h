@@ -61,6 +61,8 @@ typedef struct eng_cfg {
     uint32_t rx_bufs;       /* of which lent to the kernel for receiving; 0: 1024 */
     uint32_t cmd_queue_len; /* commands in flight per shard; 0: 4096 */
     uint32_t max_peers;     /* peers per shard; 0: 4096 */
+    const char *cert_pem;   /* DTLS certificate and key (PEM files); both NULL: a fresh */
+    const char *key_pem;    /* ECDSA P-256 certificate for this process */
     bool pin;               /* pin shard i to CPU i modulo the online CPUs */
     bool no_multishot;      /* force the single-shot receive path (tests) */
     bool no_gso;            /* one sendmsg per packet (tests, benchmarks) */
@@ -83,6 +85,8 @@ void eng_destroy(eng_t *e);
 int eng_wait_signal(uint64_t timeout_ns);
 
 uint32_t eng_shard_count(const eng_t *e);
+/* The DTLS certificate's fingerprint for SDP, "sha-256 AB:CD:...". Any thread. */
+const char *eng_fingerprint(const eng_t *e);
 /* The UDP address shard @i listens on. */
 void eng_shard_addr(const eng_t *e, uint32_t i, net_addr_t *out);
 /* A consistent-per-field snapshot of shard @i's counters. Any thread. */

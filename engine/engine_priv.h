@@ -7,7 +7,9 @@
 
 #include <pthread.h>
 
+#include "rtc/dtls/dtls.h"
 #include "rtc/ice/ice.h"
+#include "rtc/srtp/srtp.h"
 
 typedef struct eng_peer eng_peer_t;
 
@@ -20,6 +22,13 @@ typedef struct eng_route {
 } eng_route_t;
 
 #define ENG_ICE_OUT_CAP 16
+
+/* Counters of what a shard's peers dropped, by cause. Shard thread. */
+typedef struct eng_peer_drops {
+    uint64_t dtls_before_start; /* DTLS before eng_peer_start_dtls() */
+    uint64_t srtp_before_keys;  /* RTP/RTCP before the handshake ended */
+    uint64_t srtp_rejected;     /* failed authentication, replay, or malformed */
+} eng_peer_drops_t;
 
 struct eng_cmd {
     eng_cmd_fn fn;
@@ -63,6 +72,8 @@ struct eng_shard {
     uint32_t route_mask;
     net_list_t reap;
     rtc_ice_dgram_t ice_out[ENG_ICE_OUT_CAP];
+    rtc_dtls_out_t dtls_out;
+    eng_peer_drops_t peer_drops;
 };
 
 /* engine/peer.c, shard thread only */
@@ -77,6 +88,7 @@ void eng_peers_reap(eng_shard_t *sh);
 
 struct eng {
     eng_cfg_t cfg;
+    rtc_dtls_ctx_t *dtls_ctx; /* read-only once the shards run */
     uint32_t cnt;
     eng_shard_t *shards;
     /* Start-up hand-shake. */
@@ -94,9 +106,12 @@ typedef struct eng_peer_cbs {
     void (*on_ice_state)(eng_peer_t *p, rtc_ice_state_t state, void *user);
     /* A local candidate line ("candidate:..."), or NULL for end-of-candidates. */
     void (*on_candidate)(eng_peer_t *p, const char *cand, void *user);
-    /* A datagram that is not STUN (DTLS, RTP, RTCP) from the peer's selected remote. Takes
-     * ownership of @pkt. */
-    void (*on_packet)(eng_peer_t *p, net_pkt_t *pkt, void *user);
+    /* DTLS state changes: RTC_DTLS_CONNECTED (SRTP keys installed), CLOSED, FAILED. */
+    void (*on_dtls_state)(eng_peer_t *p, rtc_dtls_state_t state, void *user);
+    /* DTLS application data (SCTP packets), borrowed for the call. */
+    void (*on_dtls_data)(eng_peer_t *p, const uint8_t *data, size_t len, void *user);
+    /* A decrypted RTP or RTCP packet from the peer. Takes ownership of @pkt. */
+    void (*on_rtp)(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user);
 } eng_peer_cbs_t;
 
 typedef struct eng_peer_cfg {
@@ -115,6 +130,12 @@ eng_peer_t *eng_peer_create(eng_shard_t *sh, const eng_peer_cfg_t *cfg);
 void eng_peer_close(eng_peer_t *p);
 /* The peer with this id, or NULL if it is gone (stale generation) or closing. */
 eng_peer_t *eng_peer_get(eng_shard_t *sh, eng_peer_id_t id);
+/* eng_peer_close(), and @fn(@p, @arg) once the peer is reaped: its owner's memory may go then
+ * (no callback of the peer runs after eng_peer_close()). */
+void eng_peer_close_with(eng_peer_t *p, void (*fn)(eng_peer_t *p, void *arg), void *arg);
+/* A full agent's role before checks start: JSEP makes the offerer controlling, and the first
+ * remote offer may come before anything else. 0, or -EBUSY once checks are under way. */
+WARN_UNUSED int eng_peer_set_controlling(eng_peer_t *p, bool controlling);
 eng_peer_id_t eng_peer_id(const eng_peer_t *p);
 const char *eng_peer_ufrag(const eng_peer_t *p);
 const char *eng_peer_pwd(const eng_peer_t *p);
@@ -124,8 +145,19 @@ WARN_UNUSED int eng_peer_set_remote_creds(eng_peer_t *p, const char *ufrag, cons
 /* A remote candidate line ("candidate:..." with or without "a="), or NULL/"" for
  * end-of-candidates. 0, -EBADMSG, -ENOSPC. */
 WARN_UNUSED int eng_peer_add_candidate(eng_peer_t *p, const char *line);
-/* Sends @pkt to the selected remote. Takes ownership of @pkt, even on error. 0, -ENOTCONN (no
- * pair, or consent lost), -ENOBUFS. */
+/* Sends @pkt as it is to the selected remote. Takes ownership of @pkt, even on error. 0,
+ * -ENOTCONN (no pair, or consent lost), -ENOBUFS. */
 int eng_peer_send(eng_peer_t *p, net_pkt_t *pkt);
+
+/* Starts DTLS once the negotiation fixed the roles (RFC 8842: a=setup:active is the client)
+ * and the peer's fingerprint ("sha-256 AB:..."). A client sends its ClientHello as soon as ICE
+ * has a pair. 0, -EALREADY, -EINVAL (bad fingerprint), -ENOMEM. */
+WARN_UNUSED int eng_peer_start_dtls(eng_peer_t *p, bool client, const char *remote_fp);
+rtc_dtls_state_t eng_peer_dtls_state(const eng_peer_t *p);
+/* Sends DTLS application data (an SCTP packet). 0, -ENOTCONN, -EMSGSIZE. */
+WARN_UNUSED int eng_peer_send_dtls_data(eng_peer_t *p, const void *data, size_t len);
+/* Encrypts (in place: the pool slot has the tailroom) and sends an RTP or RTCP packet. Takes
+ * ownership of @pkt, even on error. 0, -ENOTCONN (no SRTP keys yet, or no pair), -EIO. */
+int eng_peer_send_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp);
 
 #endif

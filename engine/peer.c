@@ -29,7 +29,15 @@ struct eng_peer {
     net_list_t reap_node;
     net_timer_t timer;
     rtc_ice_t *ice;
+    rtc_dtls_t dtls;
+    bool dtls_on;      /* rtc_dtls_init() done */
+    bool dtls_started; /* a client's first flight went out */
+    bool dtls_final;   /* CLOSED or FAILED reported: nothing more from DTLS */
+    rtc_srtp_t srtp;
+    bool srtp_on;
     eng_peer_cfg_t cfg;
+    void (*reaped_fn)(eng_peer_t *p, void *arg);
+    void *reaped_arg;
     net_addr_t routes[PEER_ROUTES_MAX];
     uint32_t route_cnt;
     char id_str[24];
@@ -166,6 +174,68 @@ static void peer_send_dgrams(eng_peer_t *p, rtc_ice_out_t *out)
     out->cnt = 0;
 }
 
+static void peer_dtls_report(eng_peer_t *p, rtc_dtls_state_t st)
+{
+    if (p->dtls_final || p->closing)
+        return;
+    if (st == RTC_DTLS_CLOSED || st == RTC_DTLS_FAILED)
+        p->dtls_final = true;
+    if (p->cfg.cbs.on_dtls_state)
+        p->cfg.cbs.on_dtls_state(p, st, p->cfg.user);
+}
+
+/* After every call into DTLS: its datagrams go out on the ICE pair, its application data up,
+ * and a finished handshake installs the SRTP keys (RFC 5764 §4.2). */
+static void peer_after_dtls(eng_peer_t *p, int ret)
+{
+    eng_shard_t *sh = p->sh;
+    rtc_dtls_out_t *out = &sh->dtls_out;
+    for (size_t i = 0; i < out->tx_cnt; i++) {
+        net_pkt_t *pkt = net_pkt_copy_in(sh->pool, out->tx[i].p, out->tx[i].len);
+        if (!pkt) {
+            sh->drop[ENG_DROP_TX_FULL]++;
+            continue;
+        }
+        eng_peer_send(p, pkt);
+    }
+    for (size_t i = 0; i < out->rx_cnt && !p->closing; i++)
+        if (p->cfg.cbs.on_dtls_data)
+            p->cfg.cbs.on_dtls_data(p, out->rx[i].p, out->rx[i].len, p->cfg.user);
+    out->tx_cnt = out->rx_cnt = 0;
+    if (ret < 0) {
+        LOGP_INFO(p->id_str, "DTLS failed: %s", strerror(-ret));
+        peer_dtls_report(p, RTC_DTLS_FAILED);
+        return;
+    }
+    if ((ret & RTC_DTLS_EV_CONNECTED) && !p->srtp_on) {
+        rtc_srtp_keys_t keys;
+        int r = rtc_dtls_srtp_keys(&p->dtls, &keys);
+        if (r == 0 && (r = rtc_srtp_init(&p->srtp, &keys)) == 0)
+            p->srtp_on = true;
+        memset(&keys, 0, sizeof keys);
+        if (r < 0) {
+            LOGP_WARN(p->id_str, "no SRTP keys after the DTLS handshake: %s", strerror(-r));
+            peer_dtls_report(p, RTC_DTLS_FAILED);
+            return;
+        }
+        peer_dtls_report(p, RTC_DTLS_CONNECTED);
+    }
+    if (ret & RTC_DTLS_EV_CLOSED)
+        peer_dtls_report(p, RTC_DTLS_CLOSED);
+}
+
+/* A DTLS client speaks first, once ICE has a pair to speak on. */
+static void peer_dtls_kick(eng_peer_t *p)
+{
+    if (!p->dtls_on || p->dtls_started || p->dtls.role != RTC_DTLS_CLIENT || p->closing)
+        return;
+    net_addr_t local, remote;
+    if (rtc_ice_selected(p->ice, &local, &remote, NULL) < 0)
+        return;
+    p->dtls_started = true;
+    peer_after_dtls(p, rtc_dtls_start(&p->dtls, p->sh->now_ns, &p->sh->dtls_out));
+}
+
 static void peer_events(eng_peer_t *p)
 {
     rtc_ice_event_t ev;
@@ -189,6 +259,7 @@ static void peer_events(eng_peer_t *p)
         case RTC_ICE_EV_SELECTED:
             if (!route_add(p, &ev.remote))
                 LOGP_DEBUG(p->id_str, "selected remote already owned by another peer");
+            peer_dtls_kick(p);
             break;
         case RTC_ICE_EV_ROLE:
             break;
@@ -201,6 +272,8 @@ static void peer_rearm(eng_peer_t *p)
     if (p->closing)
         return;
     uint64_t due = rtc_ice_deadline(p->ice);
+    if (p->dtls_on && !p->dtls_final)
+        due = NET_MIN(due, rtc_dtls_deadline(&p->dtls));
     if (due == UINT64_MAX)
         net_timer_cancel(&p->sh->timers, &p->timer);
     else if (!net_timer_armed(&p->timer) || net_timer_due(&p->timer) != due)
@@ -224,8 +297,13 @@ static void peer_timer_fired(net_timer_t *t, uint64_t now_ns)
 {
     eng_peer_t *p = container_of(t, eng_peer_t, timer);
     rtc_ice_out_t out = ice_out(p->sh);
-    rtc_ice_tick(p->ice, now_ns, &out);
+    if (rtc_ice_deadline(p->ice) <= now_ns)
+        rtc_ice_tick(p->ice, now_ns, &out);
     peer_after_ice(p, &out);
+    if (p->dtls_on && !p->dtls_final && !p->closing && rtc_dtls_deadline(&p->dtls) <= now_ns) {
+        peer_after_dtls(p, rtc_dtls_handle_timeout(&p->dtls, now_ns, &p->sh->dtls_out));
+        peer_rearm(p);
+    }
 }
 
 static void random_chars(char *dst, size_t n)
@@ -282,6 +360,12 @@ void eng_peer_close(eng_peer_t *p)
 {
     if (!p || p->closing || !p->used)
         return;
+    if (p->dtls_on && p->dtls.state == RTC_DTLS_CONNECTED) {
+        /* RFC 6347 §4.2.7 via TLS: a close_notify, so the peer stops at once. */
+        int ret = rtc_dtls_close(&p->dtls, &p->sh->dtls_out);
+        p->dtls_final = true; /* no callbacks from here on */
+        peer_after_dtls(p, ret < 0 ? 0 : ret);
+    }
     p->closing = true;
     net_timer_cancel(&p->sh->timers, &p->timer);
     routes_clear(p);
@@ -300,11 +384,53 @@ void eng_peers_reap(eng_shard_t *sh)
             sh->peer_cnt--;
         rtc_ice_destroy(p->ice);
         p->ice = NULL;
+        if (p->srtp_on)
+            rtc_srtp_fini(&p->srtp);
+        if (p->dtls_on)
+            rtc_dtls_fini(&p->dtls);
+        p->srtp_on = p->dtls_on = false;
+        if (p->reaped_fn)
+            p->reaped_fn(p, p->reaped_arg);
+        p->reaped_fn = NULL;
         p->used = false;
         p->closing = false;
         p->gen++; /* ids and ufrags of the old peer miss from now on */
         sh->peer_free[sh->peer_free_cnt++] = p->slot;
     }
+}
+
+void eng_peer_close_with(eng_peer_t *p, void (*fn)(eng_peer_t *p, void *arg), void *arg)
+{
+    eng_peer_close(p);
+    p->reaped_fn = fn;
+    p->reaped_arg = arg;
+}
+
+int eng_peer_set_controlling(eng_peer_t *p, bool controlling)
+{
+    if (p->cfg.ice_lite || p->cfg.controlling == controlling)
+        return 0;
+    if (rtc_ice_state(p->ice) != RTC_ICE_NEW)
+        return -EBUSY;
+    /* The agent has no role switch of its own before checks: start a new one with the same
+     * credentials and host candidate, and drop its events (already reported once). */
+    rtc_ice_cfg_t icfg = {.controlling = controlling,
+                          .ufrag = rtc_ice_local_ufrag(p->ice),
+                          .pwd = rtc_ice_local_pwd(p->ice)};
+    rtc_ice_t *ice = rtc_ice_create(&icfg);
+    if (!ice || rtc_ice_add_host(ice, &p->sh->addr, p->sh->now_ns) < 0) {
+        rtc_ice_destroy(ice);
+        return -ENOMEM;
+    }
+    rtc_ice_gather_done(ice, p->sh->now_ns);
+    rtc_ice_event_t ev;
+    while (rtc_ice_poll(ice, &ev))
+        ;
+    rtc_ice_destroy(p->ice);
+    p->ice = ice;
+    p->cfg.controlling = controlling;
+    peer_rearm(p);
+    return 0;
 }
 
 eng_peer_t *eng_peer_get(eng_shard_t *sh, eng_peer_id_t id)
@@ -376,6 +502,50 @@ int eng_peer_send(eng_peer_t *p, net_pkt_t *pkt)
     return eng_shard_send(p->sh, pkt);
 }
 
+int eng_peer_start_dtls(eng_peer_t *p, bool client, const char *remote_fp)
+{
+    if (p->dtls_on)
+        return -EALREADY;
+    int ret = rtc_dtls_init(&p->dtls, p->sh->e->dtls_ctx,
+                            client ? RTC_DTLS_CLIENT : RTC_DTLS_SERVER, remote_fp, p->sh->now_ns);
+    if (ret < 0) {
+        rtc_dtls_fini(&p->dtls);
+        return ret;
+    }
+    p->dtls_on = true;
+    peer_dtls_kick(p);
+    peer_rearm(p);
+    return 0;
+}
+
+rtc_dtls_state_t eng_peer_dtls_state(const eng_peer_t *p)
+{
+    return p->dtls_on ? p->dtls.state : RTC_DTLS_NEW;
+}
+
+int eng_peer_send_dtls_data(eng_peer_t *p, const void *data, size_t len)
+{
+    if (!p->dtls_on || p->dtls.state != RTC_DTLS_CONNECTED || p->closing)
+        return -ENOTCONN;
+    int ret = rtc_dtls_send(&p->dtls, data, len, &p->sh->dtls_out);
+    peer_after_dtls(p, ret < 0 ? 0 : ret);
+    return ret < 0 ? ret : 0;
+}
+
+int eng_peer_send_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp)
+{
+    if (!p->srtp_on || p->closing) {
+        net_pkt_free(pkt);
+        return -ENOTCONN;
+    }
+    int ret = rtcp ? rtc_srtp_protect_rtcp_pkt(&p->srtp, pkt) : rtc_srtp_protect_pkt(&p->srtp, pkt);
+    if (ret < 0) {
+        net_pkt_free(pkt);
+        return -EIO;
+    }
+    return eng_peer_send(p, pkt);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Dispatch
  */
@@ -440,10 +610,35 @@ void eng_peers_dispatch(eng_shard_t *sh, net_pkt_t *pkt)
         dispatch_stun(sh, p, pkt);
         return;
     }
-    if (!p || p->closing || !p->cfg.cbs.on_packet) {
+    if (!p || p->closing) {
         sh->drop[ENG_DROP_UNKNOWN_PEER]++;
         net_pkt_free(pkt);
         return;
     }
-    p->cfg.cbs.on_packet(p, pkt, p->cfg.user);
+    if (kind == RTC_DEMUX_DTLS) {
+        if (!p->dtls_on || p->dtls_final) {
+            sh->peer_drops.dtls_before_start++;
+        } else {
+            peer_after_dtls(
+                p, rtc_dtls_input(&p->dtls, pkt->data, pkt->len, sh->now_ns, &sh->dtls_out));
+            peer_rearm(p);
+        }
+        net_pkt_free(pkt);
+        return;
+    }
+    bool rtcp = kind == RTC_DEMUX_RTCP;
+    if (!p->srtp_on) {
+        sh->peer_drops.srtp_before_keys++;
+        net_pkt_free(pkt);
+        return;
+    }
+    int ret =
+        rtcp ? rtc_srtp_unprotect_rtcp_pkt(&p->srtp, pkt) : rtc_srtp_unprotect_pkt(&p->srtp, pkt);
+    if (ret < 0 || !p->cfg.cbs.on_rtp) {
+        if (ret < 0)
+            sh->peer_drops.srtp_rejected++; /* the srtp counters say which cause */
+        net_pkt_free(pkt);
+        return;
+    }
+    p->cfg.cbs.on_rtp(p, pkt, rtcp, p->cfg.user);
 }

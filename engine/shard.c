@@ -260,6 +260,14 @@ static void *shard_main(void *arg)
 /* ---------------------------------------------------------------------------------------------
  * Engine
  */
+static pthread_once_t srtp_once = PTHREAD_ONCE_INIT;
+static int srtp_init_ret;
+
+static void srtp_init_once(void)
+{
+    srtp_init_ret = rtc_srtp_global_init(RTC_SRTP_BACKEND_OPENSSL);
+}
+
 eng_t *eng_create(const eng_cfg_t *cfg_in)
 {
     eng_t *e = calloc(1, sizeof *e);
@@ -294,6 +302,17 @@ eng_t *eng_create(const eng_cfg_t *cfg_in)
     }
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->cond, NULL);
+    /* Process-wide and read-only afterwards: libsrtp's tables, the DTLS context and its
+     * certificate. */
+    pthread_once(&srtp_once, srtp_init_once);
+    if (srtp_init_ret < 0) {
+        LOG_ERROR("libsrtp initialisation failed");
+        goto fail;
+    }
+    rtc_dtls_ctx_cfg_t dcfg = {.cert_pem_path = cfg->cert_pem, .key_pem_path = cfg->key_pem};
+    e->dtls_ctx = rtc_dtls_ctx_create(&dcfg);
+    if (!e->dtls_ctx)
+        goto fail;
     e->cnt = cfg->shards;
     e->shards = calloc(e->cnt, sizeof *e->shards);
     if (!e->shards)
@@ -356,6 +375,7 @@ void eng_destroy(eng_t *e)
         net_queue_destroy(sh->cmdq);
     }
     free(e->shards);
+    rtc_dtls_ctx_destroy(e->dtls_ctx);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->cond);
     free(e);
@@ -367,6 +387,11 @@ int eng_post(eng_t *e, uint32_t i, eng_cmd_fn fn, void *arg, uint64_t u64)
         return -EINVAL;
     struct eng_cmd cmd = {fn, arg, u64};
     return net_queue_push(e->shards[i].cmdq, &cmd);
+}
+
+const char *eng_fingerprint(const eng_t *e)
+{
+    return rtc_dtls_ctx_fingerprint(e->dtls_ctx);
 }
 
 uint32_t eng_shard_count(const eng_t *e)

@@ -1,10 +1,24 @@
 /* urtc/urtc.h: the public API of liburtc. Every exported symbol starts with urtc_.
  *
- * This header grows with the peer-connection API (docs/api.md). Today it holds the version
- * and the engine's lifecycle.
+ * An engine runs N shard threads. A peer connection lives on one shard: every urtc_pc_*
+ * function must be called on that shard's thread, which is where its callbacks run. Other
+ * threads get there with urtc_engine_post() (to create a peer connection on a shard) or
+ * urtc_pc_post() (to act on an existing one). Posting is single-producer: one thread (the
+ * application's control thread) posts at a time.
+ *
+ * The peer-connection model follows W3C RTCPeerConnection: create_offer / create_answer,
+ * set_local_description / set_remote_description, add_ice_candidate, transceivers with a kind,
+ * a direction and a mid. BUNDLE and rtcp-mux only: one ICE/DTLS transport per connection.
+ *
+ * Errors: functions return >= 0 on success and a negative errno on failure;
+ * urtc_pc_last_error() says why in words.
  */
 #ifndef URTC_URTC_H
 #define URTC_URTC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,6 +32,165 @@ extern "C" {
 
 /* "0.1.0". Any thread. */
 URTC_API const char *urtc_version(void);
+
+/* ---- Engine ------------------------------------------------------------------------------ */
+
+typedef struct urtc_engine urtc_engine_t;
+typedef struct urtc_shard urtc_shard_t;
+typedef struct urtc_pc urtc_pc_t;
+
+typedef struct urtc_engine_config {
+    unsigned shards;      /* 0: one per online CPU */
+    const char *media_ip; /* the address peers' host candidates carry; NULL: 127.0.0.1 */
+    uint16_t udp_port;    /* shard i listens on udp_port + i; 0: ports the kernel picks */
+    unsigned max_peers;   /* peer connections per shard; 0: 4096 */
+    const char *cert_pem; /* DTLS certificate and key (PEM files); NULL: a fresh ECDSA */
+    const char *key_pem;  /* P-256 certificate for this process */
+} urtc_engine_config_t;
+
+/* Starts the shards. NULL on failure (logged). Main thread. */
+URTC_API urtc_engine_t *urtc_engine_create(const urtc_engine_config_t *cfg);
+/* Closes every peer connection, stops the shards, frees everything. Main thread. */
+URTC_API void urtc_engine_destroy(urtc_engine_t *e);
+URTC_API unsigned urtc_engine_shards(const urtc_engine_t *e);
+/* Runs @fn(shard, @arg) on shard @shard's thread (-1: the next shard in turn). 0, -EAGAIN
+ * (queue full: retry), -EINVAL. */
+URTC_API int urtc_engine_post(urtc_engine_t *e, int shard, void (*fn)(urtc_shard_t *sh, void *arg),
+                              void *arg);
+/* Waits for SIGINT or SIGTERM (or @timeout_ms, 0: forever); returns the signal or 0. */
+URTC_API int urtc_engine_wait_signal(unsigned timeout_ms);
+URTC_API unsigned urtc_shard_index(const urtc_shard_t *sh);
+
+/* ---- Peer connection --------------------------------------------------------------------- */
+
+typedef enum urtc_sdp_type {
+    URTC_SDP_OFFER = 0,
+    URTC_SDP_ANSWER = 1,
+    URTC_SDP_ROLLBACK = 2,
+} urtc_sdp_type_t;
+
+typedef enum urtc_kind {
+    URTC_KIND_AUDIO = 1,
+    URTC_KIND_VIDEO = 2,
+} urtc_kind_t;
+
+typedef enum urtc_direction {
+    URTC_SENDRECV = 1,
+    URTC_SENDONLY = 2,
+    URTC_RECVONLY = 3,
+    URTC_INACTIVE = 4,
+} urtc_direction_t;
+
+/* W3C RTCIceConnectionState, RTCDtlsTransportState and RTCPeerConnectionState. */
+typedef enum urtc_ice_state {
+    URTC_ICE_NEW = 0,
+    URTC_ICE_CHECKING,
+    URTC_ICE_CONNECTED,
+    URTC_ICE_COMPLETED,
+    URTC_ICE_FAILED,
+    URTC_ICE_DISCONNECTED,
+    URTC_ICE_CLOSED,
+} urtc_ice_state_t;
+
+typedef enum urtc_dtls_state {
+    URTC_DTLS_NEW = 0,
+    URTC_DTLS_CONNECTING,
+    URTC_DTLS_CONNECTED,
+    URTC_DTLS_CLOSED,
+    URTC_DTLS_FAILED,
+} urtc_dtls_state_t;
+
+typedef enum urtc_pc_state {
+    URTC_PC_NEW = 0,
+    URTC_PC_CONNECTING,
+    URTC_PC_CONNECTED,
+    URTC_PC_DISCONNECTED,
+    URTC_PC_FAILED,
+    URTC_PC_CLOSED,
+} urtc_pc_state_t;
+
+URTC_API const char *urtc_pc_state_name(urtc_pc_state_t s);
+
+/* One RTP packet received on a transceiver, decrypted. Borrowed for the callback. */
+typedef struct urtc_rtp_packet {
+    const uint8_t *data; /* the whole RTP packet, header included */
+    size_t len;
+    uint8_t payload_type;
+    uint16_t seq;
+    uint32_t timestamp;
+    uint32_t ssrc;
+    bool marker;
+    const uint8_t *payload;
+    size_t payload_len;
+    const char *codec; /* "opus", "VP8", ... as negotiated; NULL if the PT is unknown */
+} urtc_rtp_packet_t;
+
+/* Callbacks run on the connection's shard thread. Any may be NULL. */
+typedef struct urtc_pc_callbacks {
+    /* A local candidate line ("candidate:...") for @mid, or NULL at end-of-candidates. */
+    void (*on_ice_candidate)(urtc_pc_t *pc, const char *candidate, const char *mid, void *user);
+    void (*on_ice_state)(urtc_pc_t *pc, urtc_ice_state_t state, void *user);
+    void (*on_dtls_state)(urtc_pc_t *pc, urtc_dtls_state_t state, void *user);
+    void (*on_state)(urtc_pc_t *pc, urtc_pc_state_t state, void *user);
+    /* A transceiver appeared because of a remote description (W3C ontrack). */
+    void (*on_track)(urtc_pc_t *pc, int transceiver, urtc_kind_t kind, const char *mid, void *user);
+    /* An RTP packet arrived on @transceiver. */
+    void (*on_rtp)(urtc_pc_t *pc, int transceiver, const urtc_rtp_packet_t *pkt, void *user);
+    /* An RTCP compound packet arrived (decrypted). */
+    void (*on_rtcp)(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user);
+    /* The connection's DTLS application data: SCTP packets (for the data-channel layer). */
+    void (*on_dtls_data)(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user);
+} urtc_pc_callbacks_t;
+
+typedef struct urtc_pc_config {
+    bool ice_lite; /* a server: answers checks only, never sends them (RFC 8445 §2.5) */
+    const char *cname;
+} urtc_pc_config_t;
+
+/* Creates a peer connection on shard @sh (call it on that shard's thread, e.g. from a function
+ * passed to urtc_engine_post). NULL when the shard is full. */
+URTC_API urtc_pc_t *urtc_pc_create(urtc_shard_t *sh, const urtc_pc_config_t *cfg,
+                                   const urtc_pc_callbacks_t *cbs, void *user);
+/* Closes the connection (a DTLS close_notify goes out) and frees it at the end of the shard's
+ * tick: @pc must not be used afterwards. No callback runs after this returns. */
+URTC_API void urtc_pc_close(urtc_pc_t *pc);
+/* Runs @fn(pc, @arg) on @pc's shard (from another thread). 0, -EAGAIN, -EINVAL. The caller
+ * guarantees @pc stays open until @fn has run. */
+URTC_API int urtc_pc_post(urtc_engine_t *e, urtc_pc_t *pc, void (*fn)(urtc_pc_t *pc, void *arg),
+                          void *arg);
+URTC_API void *urtc_pc_user(const urtc_pc_t *pc);
+
+/* Adds a transceiver (W3C addTransceiver). Returns its index, or a negative errno. */
+URTC_API int urtc_pc_add_transceiver(urtc_pc_t *pc, urtc_kind_t kind, urtc_direction_t dir,
+                                     const char *stream_id, const char *track_id);
+/* Adds an m=application section for data channels to the next offer. */
+URTC_API void urtc_pc_enable_data_channels(urtc_pc_t *pc);
+
+/* Writes a description (NUL-terminated) into @sdp. Returns its length or a negative errno:
+ * -ENOSPC (too small), -EPROTO (wrong signaling state). */
+URTC_API int urtc_pc_create_offer(urtc_pc_t *pc, char *sdp, size_t cap);
+URTC_API int urtc_pc_create_answer(urtc_pc_t *pc, char *sdp, size_t cap);
+/* Applies a description. 0, -EBADMSG (malformed: see urtc_pc_last_error), -EPROTO (not
+ * allowed in this signaling state), -EINVAL. */
+URTC_API int urtc_pc_set_local_description(urtc_pc_t *pc, urtc_sdp_type_t type, const char *sdp);
+URTC_API int urtc_pc_set_remote_description(urtc_pc_t *pc, urtc_sdp_type_t type, const char *sdp);
+/* A remote candidate line (with or without "a="), or NULL/"" for end-of-candidates. */
+URTC_API int urtc_pc_add_ice_candidate(urtc_pc_t *pc, const char *candidate);
+
+/* Sends an RTP packet on @transceiver: urtc writes the transceiver's SSRC, the negotiated
+ * payload type of @codec (NULL: the first negotiated one) and its own sequence number, then
+ * encrypts. @timestamp and @marker as given. 0, -ENOTCONN, -EINVAL, -ENOENT (no such codec). */
+URTC_API int urtc_pc_send_rtp(urtc_pc_t *pc, int transceiver, const char *codec, uint32_t timestamp,
+                              bool marker, const uint8_t *payload, size_t len);
+/* Sends DTLS application data (an SCTP packet). 0 or a negative errno. */
+URTC_API int urtc_pc_send_dtls_data(urtc_pc_t *pc, const uint8_t *data, size_t len);
+
+URTC_API urtc_pc_state_t urtc_pc_state(const urtc_pc_t *pc);
+/* The reason for the last failed call on @pc ("" if none). */
+URTC_API const char *urtc_pc_last_error(const urtc_pc_t *pc);
+/* Statistics as a JSON array of W3C webrtc-stats objects (transport, candidate-pair,
+ * inbound-rtp, outbound-rtp). Returns the length, or -ENOSPC. */
+URTC_API int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap);
 
 #ifdef __cplusplus
 }

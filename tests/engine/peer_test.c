@@ -16,7 +16,6 @@ static struct {
     char cand[512];
     bool end_of_cands;
     rtc_ice_state_t state;
-    uint32_t echoed;
 } srv;
 
 static void on_ice_state(eng_peer_t *p, rtc_ice_state_t st, void *user)
@@ -38,23 +37,33 @@ static void on_candidate(eng_peer_t *p, const char *cand, void *user)
     pthread_mutex_unlock(&mu);
 }
 
-static void on_packet(eng_peer_t *p, net_pkt_t *pkt, void *user)
+static uint64_t drops_seen[3];
+
+static void read_drops_cmd(eng_shard_t *sh, void *arg, uint64_t u64)
 {
-    (void)user;
-    if (eng_peer_send(p, pkt) == 0) { /* echo media back on the selected pair */
-        pthread_mutex_lock(&mu);
-        srv.echoed++;
-        pthread_mutex_unlock(&mu);
-    }
+    (void)arg, (void)u64;
+    pthread_mutex_lock(&mu);
+    drops_seen[0] = sh->peer_drops.dtls_before_start;
+    drops_seen[1] = sh->peer_drops.srtp_before_keys;
+    drops_seen[2] = sh->peer_drops.srtp_rejected;
+    pthread_mutex_unlock(&mu);
+}
+
+static uint64_t peer_drop(eng_t *e, uint32_t shard, int which)
+{
+    cr_assert_eq(eng_post(e, shard, read_drops_cmd, NULL, 0), 0);
+    usleep(50000);
+    pthread_mutex_lock(&mu);
+    uint64_t v = drops_seen[which];
+    pthread_mutex_unlock(&mu);
+    return v;
 }
 
 static void create_cmd(eng_shard_t *sh, void *arg, uint64_t u64)
 {
     (void)arg, (void)u64;
     eng_peer_cfg_t cfg = {.ice_lite = true,
-                          .cbs = {.on_ice_state = on_ice_state,
-                                  .on_candidate = on_candidate,
-                                  .on_packet = on_packet}};
+                          .cbs = {.on_ice_state = on_ice_state, .on_candidate = on_candidate}};
     eng_peer_t *p = eng_peer_create(sh, &cfg);
     pthread_mutex_lock(&mu);
     if (p) {
@@ -188,20 +197,15 @@ Test(engine_peer, lite_peer_connects_routes_media_and_forgets_on_close)
                  rtc_ice_state_name(rtc_ice_state(ice)));
     wait_for(srv_connected, "the server peer to connect");
 
-    /* Media (first byte 128: RTP) goes to the peer by address, and comes back. */
+    /* Media (first byte 128: RTP) reaches the peer by address; without SRTP keys it is
+     * dropped there, and counted as such, not as an unknown peer. */
     net_addr_t dst;
     eng_shard_addr(e, 0, &dst);
-    uint8_t rtp[100] = {0x80, 96}, back[2048];
-    for (size_t i = 2; i < sizeof rtp; i++)
-        rtp[i] = (uint8_t)i;
+    uint8_t rtp[100] = {0x80, 96};
+    uint64_t before = peer_drop(e, 0, 1);
     cr_assert_eq(sendto(fd, rtp, sizeof rtp, 0, &dst.sa, dst.len), (ssize_t)sizeof rtp);
-    size_t back_len = 0;
-    int got = 0;
-    for (int i = 0; i < 50 && !got; i++)
-        got = drive(ice, fd, &local, 20, back, &back_len);
-    cr_assert_eq(got, 1, "the echo came back");
-    cr_assert_eq(back_len, sizeof rtp);
-    cr_assert_arr_eq(back, rtp, sizeof rtp);
+    usleep(100000);
+    cr_assert_eq(peer_drop(e, 0, 1) - before, 1, "the peer saw the RTP packet");
 
     /* From an address no check authenticated: dropped and counted. */
     net_addr_t other_addr;
@@ -224,12 +228,183 @@ Test(engine_peer, lite_peer_connects_routes_media_and_forgets_on_close)
     drive(ice, fd, &local, 300, NULL, NULL); /* consent checks with the old ufrag go out too */
     eng_counters_get(e, 0, &c1);
     cr_assert_geq(c1.drop[ENG_DROP_UNKNOWN_PEER] - c0.drop[ENG_DROP_UNKNOWN_PEER], 1);
-    pthread_mutex_lock(&mu);
-    cr_assert_eq(srv.echoed, 1, "nothing echoed after close");
-    pthread_mutex_unlock(&mu);
 
     rtc_ice_destroy(ice);
     eng_destroy(e);
     close(fd);
     close(other);
+}
+
+/* ---- Two peers of one engine, on two shards: ICE, DTLS, SRTP and DTLS data both ways ---- */
+
+struct side {
+    eng_peer_id_t id;
+    char ufrag[64], pwd[80], cand[512];
+    bool ready;
+    rtc_ice_state_t ice;
+    rtc_dtls_state_t dtls;
+    uint32_t rtp_ok, rtcp_ok, data_ok;
+};
+static struct side side[2];
+
+static struct side *side_of(eng_peer_t *p)
+{
+    return &side[eng_peer_id(p).shard];
+}
+
+static void s_ice(eng_peer_t *p, rtc_ice_state_t st, void *user)
+{
+    (void)user;
+    pthread_mutex_lock(&mu);
+    side_of(p)->ice = st;
+    pthread_mutex_unlock(&mu);
+}
+
+static void s_cand(eng_peer_t *p, const char *cand, void *user)
+{
+    (void)user;
+    pthread_mutex_lock(&mu);
+    if (cand)
+        snprintf(side_of(p)->cand, sizeof side_of(p)->cand, "%s", cand);
+    pthread_mutex_unlock(&mu);
+}
+
+static void s_dtls(eng_peer_t *p, rtc_dtls_state_t st, void *user)
+{
+    (void)user;
+    pthread_mutex_lock(&mu);
+    side_of(p)->dtls = st;
+    pthread_mutex_unlock(&mu);
+}
+
+static const char data_msg[] = "an SCTP packet, as far as DTLS knows";
+
+static void s_data(eng_peer_t *p, const uint8_t *data, size_t len, void *user)
+{
+    (void)user;
+    bool ok = len == sizeof data_msg && memcmp(data, data_msg, len) == 0;
+    pthread_mutex_lock(&mu);
+    side_of(p)->data_ok += ok;
+    pthread_mutex_unlock(&mu);
+}
+
+/* RTP: 12-byte header, SSRC = shard + 1, payload 0..99. */
+static void s_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
+{
+    (void)user;
+    bool ok;
+    if (rtcp) {
+        ok = pkt->len == 8 && pkt->data[1] == 201; /* an empty RR */
+    } else {
+        ok = pkt->len == 112 && net_rd32be(pkt->data + 8) == 2u - eng_peer_id(p).shard;
+        for (uint32_t i = 12; ok && i < pkt->len; i++)
+            ok = pkt->data[i] == (uint8_t)(i - 12);
+    }
+    pthread_mutex_lock(&mu);
+    if (rtcp)
+        side_of(p)->rtcp_ok += ok;
+    else
+        side_of(p)->rtp_ok += ok;
+    pthread_mutex_unlock(&mu);
+    net_pkt_free(pkt);
+}
+
+static void s_create_cmd(eng_shard_t *sh, void *arg, uint64_t lite)
+{
+    (void)arg;
+    eng_peer_cfg_t cfg = {.ice_lite = lite,
+                          .controlling = !lite,
+                          .cbs = {.on_ice_state = s_ice,
+                                  .on_candidate = s_cand,
+                                  .on_dtls_state = s_dtls,
+                                  .on_dtls_data = s_data,
+                                  .on_rtp = s_rtp}};
+    eng_peer_t *p = eng_peer_create(sh, &cfg);
+    cr_assert_not_null(p);
+    struct side *me = &side[eng_shard_index(sh)];
+    pthread_mutex_lock(&mu);
+    me->id = eng_peer_id(p);
+    snprintf(me->ufrag, sizeof me->ufrag, "%s", eng_peer_ufrag(p));
+    snprintf(me->pwd, sizeof me->pwd, "%s", eng_peer_pwd(p));
+    me->ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
+/* Applies the other side's description: credentials, candidate, DTLS role and fingerprint. */
+static void s_remote_cmd(eng_shard_t *sh, void *arg, uint64_t u64)
+{
+    (void)u64;
+    const char *fp = arg;
+    uint32_t me = eng_shard_index(sh), other = 1 - me;
+    eng_peer_t *p = eng_peer_get(sh, side[me].id);
+    cr_assert_eq(eng_peer_set_remote_creds(p, side[other].ufrag, side[other].pwd), 0);
+    cr_assert_eq(eng_peer_add_candidate(p, side[other].cand), 0);
+    cr_assert_eq(eng_peer_add_candidate(p, NULL), 0);
+    /* The full agent (shard 0) is the DTLS client, as an offerer facing a lite server is. */
+    cr_assert_eq(eng_peer_start_dtls(p, me == 0, fp), 0);
+    cr_assert_eq(eng_peer_start_dtls(p, me == 0, fp), -EALREADY);
+}
+
+static void s_send_cmd(eng_shard_t *sh, void *arg, uint64_t u64)
+{
+    (void)arg, (void)u64;
+    uint32_t me = eng_shard_index(sh);
+    eng_peer_t *p = eng_peer_get(sh, side[me].id);
+    for (int n = 0; n < 10; n++) {
+        net_pkt_t *pkt = eng_shard_pkt_alloc(sh);
+        uint8_t *b = pkt->data;
+        memset(b, 0, 12);
+        b[0] = 0x80;
+        b[1] = 96;
+        net_wr16be(b + 2, (uint16_t)n);
+        net_wr32be(b + 8, me + 1);
+        for (int i = 0; i < 100; i++)
+            b[12 + i] = (uint8_t)i;
+        pkt->len = 112;
+        cr_assert_eq(eng_peer_send_rtp(p, pkt, false), 0);
+    }
+    net_pkt_t *rr = eng_shard_pkt_alloc(sh);
+    static const uint8_t rr_bytes[8] = {0x80, 201, 0, 1};
+    memcpy(rr->data, rr_bytes, 8);
+    net_wr32be(rr->data + 4, me + 1);
+    rr->len = 8;
+    cr_assert_eq(eng_peer_send_rtp(p, rr, true), 0);
+    cr_assert_eq(eng_peer_send_dtls_data(p, data_msg, sizeof data_msg), 0);
+}
+
+static bool both_ready(void)
+{
+    return side[0].ready && side[1].ready && side[0].cand[0] && side[1].cand[0];
+}
+
+static bool both_dtls(void)
+{
+    return side[0].dtls == RTC_DTLS_CONNECTED && side[1].dtls == RTC_DTLS_CONNECTED;
+}
+
+static bool all_arrived(void)
+{
+    return side[0].rtp_ok == 10 && side[1].rtp_ok == 10 && side[0].rtcp_ok == 1 &&
+           side[1].rtcp_ok == 1 && side[0].data_ok == 1 && side[1].data_ok == 1;
+}
+
+Test(engine_peer, dtls_srtp_between_a_full_and_a_lite_peer)
+{
+    eng_cfg_t cfg = {.shards = 2};
+    eng_t *e = eng_create(&cfg);
+    cr_assert_not_null(e);
+    const char *fp = eng_fingerprint(e);
+    cr_assert(strncmp(fp, "sha-256 ", 8) == 0, "fingerprint %s", fp);
+    cr_assert_eq(eng_post(e, 0, s_create_cmd, NULL, 0), 0);
+    cr_assert_eq(eng_post(e, 1, s_create_cmd, NULL, 1), 0);
+    wait_for(both_ready, "both peers");
+    cr_assert_eq(eng_post(e, 1, s_remote_cmd, (void *)fp, 0), 0);
+    cr_assert_eq(eng_post(e, 0, s_remote_cmd, (void *)fp, 0), 0);
+    wait_for(both_dtls, "DTLS on both sides");
+    cr_assert(side[0].ice == RTC_ICE_COMPLETED || side[0].ice == RTC_ICE_CONNECTED);
+    cr_assert_eq(eng_post(e, 0, s_send_cmd, NULL, 0), 0);
+    cr_assert_eq(eng_post(e, 1, s_send_cmd, NULL, 0), 0);
+    wait_for(all_arrived, "RTP, RTCP and DTLS data both ways");
+    cr_assert_eq(peer_drop(e, 0, 2) + peer_drop(e, 1, 2), 0, "no SRTP rejections");
+    eng_destroy(e);
 }

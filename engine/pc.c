@@ -1,0 +1,675 @@
+/* engine/pc.c: the public peer-connection API (include/urtc/urtc.h).
+ *
+ * A urtc_pc_t joins the JSEP state machine (rtc/pc: descriptions, transceivers, codecs) and
+ * the engine peer (engine/peer.c: ICE, DTLS, SRTP on the shard's socket). Applying
+ * descriptions feeds the peer its remote credentials, candidates, ICE role, DTLS role and
+ * fingerprint; the peer's events come back as the W3C callbacks.
+ */
+#include "urtc/urtc.h"
+
+#include "engine/engine_priv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "rtc/pc/pc.h"
+#include "rtc/rtp/rtp.h"
+#include "rtc/sdp/sdp.h"
+
+struct urtc_engine {
+    eng_t *e;
+    unsigned next;
+};
+
+struct urtc_pc {
+    eng_shard_t *sh;
+    eng_peer_t *peer;
+    rtc_pc_t jsep;
+    urtc_pc_config_t cfg;
+    urtc_pc_callbacks_t cbs;
+    void *user;
+    bool role_fixed; /* the ICE role was chosen by the first offer */
+    bool dtls_started;
+    bool remote_applied;
+    urtc_ice_state_t ice;
+    urtc_dtls_state_t dtls;
+    urtc_pc_state_t state;
+    uint16_t seq[RTC_PC_MAX_TRANSCEIVERS];
+    struct {
+        uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+    } st[RTC_PC_MAX_TRANSCEIVERS];
+    uint64_t rx_unrouted;
+    char err[256];
+};
+
+/* ---- Engine ------------------------------------------------------------------------------ */
+
+urtc_engine_t *urtc_engine_create(const urtc_engine_config_t *cfg)
+{
+    urtc_engine_t *ue = calloc(1, sizeof *ue);
+    if (!ue)
+        return NULL;
+    eng_cfg_t ecfg = {
+        .shards = cfg ? cfg->shards : 0,
+        .media_ip = cfg ? cfg->media_ip : NULL,
+        .udp_port = cfg ? cfg->udp_port : 0,
+        .max_peers = cfg ? cfg->max_peers : 0,
+        .cert_pem = cfg ? cfg->cert_pem : NULL,
+        .key_pem = cfg ? cfg->key_pem : NULL,
+    };
+    ue->e = eng_create(&ecfg);
+    if (!ue->e) {
+        free(ue);
+        return NULL;
+    }
+    return ue;
+}
+
+void urtc_engine_destroy(urtc_engine_t *ue)
+{
+    if (!ue)
+        return;
+    eng_destroy(ue->e); /* closes every peer; the urtc_pc_t go with their peers */
+    free(ue);
+}
+
+unsigned urtc_engine_shards(const urtc_engine_t *ue)
+{
+    return eng_shard_count(ue->e);
+}
+
+struct post_arg {
+    void (*fn)(urtc_shard_t *, void *);
+    void *arg;
+};
+
+static void post_shard_cmd(eng_shard_t *sh, void *arg, uint64_t u64)
+{
+    (void)u64;
+    /* The function pointer travels in u64, its argument in arg: no allocation per post. */
+    void (*fn)(urtc_shard_t *, void *);
+    memcpy(&fn, &u64, sizeof fn);
+    fn((urtc_shard_t *)sh, arg);
+}
+
+int urtc_engine_post(urtc_engine_t *ue, int shard, void (*fn)(urtc_shard_t *sh, void *arg),
+                     void *arg)
+{
+    unsigned n = eng_shard_count(ue->e);
+    unsigned i = shard < 0 ? ue->next++ % n : (unsigned)shard;
+    uint64_t u64 = 0;
+    _Static_assert(sizeof fn <= sizeof u64, "function pointers fit in 64 bits");
+    memcpy(&u64, &fn, sizeof fn);
+    return eng_post(ue->e, i, post_shard_cmd, arg, u64);
+}
+
+int urtc_engine_wait_signal(unsigned timeout_ms)
+{
+    return eng_wait_signal((uint64_t)timeout_ms * NET_NS_PER_MS);
+}
+
+unsigned urtc_shard_index(const urtc_shard_t *sh)
+{
+    return eng_shard_index((const eng_shard_t *)sh);
+}
+
+/* ---- Helpers ----------------------------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4))) static int fail(urtc_pc_t *pc, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pc->err, sizeof pc->err, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+static void set_state(urtc_pc_t *pc, urtc_pc_state_t st)
+{
+    if (pc->state == st)
+        return;
+    pc->state = st;
+    if (pc->cbs.on_state)
+        pc->cbs.on_state(pc, st, pc->user);
+}
+
+/* W3C RTCPeerConnectionState from the ICE and DTLS transport states (one transport). */
+static void update_state(urtc_pc_t *pc)
+{
+    if (pc->state == URTC_PC_CLOSED)
+        return;
+    urtc_pc_state_t st;
+    if (pc->ice == URTC_ICE_FAILED || pc->dtls == URTC_DTLS_FAILED)
+        st = URTC_PC_FAILED;
+    else if (pc->ice == URTC_ICE_DISCONNECTED)
+        st = URTC_PC_DISCONNECTED;
+    else if ((pc->ice == URTC_ICE_CONNECTED || pc->ice == URTC_ICE_COMPLETED) &&
+             pc->dtls == URTC_DTLS_CONNECTED)
+        st = URTC_PC_CONNECTED;
+    else if (pc->ice == URTC_ICE_NEW && pc->dtls == URTC_DTLS_NEW)
+        st = URTC_PC_NEW;
+    else
+        st = URTC_PC_CONNECTING;
+    set_state(pc, st);
+}
+
+static const char *first_mid(const urtc_pc_t *pc)
+{
+    const rtc_pc_t *j = &pc->jsep;
+    for (unsigned i = 0; i < j->mline_cnt; i++)
+        if (!j->mlines[i].rejected && j->mlines[i].mid[0])
+            return j->mlines[i].mid;
+    return "0";
+}
+
+/* ---- Peer callbacks (shard thread) ------------------------------------------------------- */
+
+static void pc_on_ice_state(eng_peer_t *p, rtc_ice_state_t st, void *user)
+{
+    (void)p;
+    urtc_pc_t *pc = user;
+    pc->ice = (urtc_ice_state_t)st; /* the enums match, in order */
+    if (pc->cbs.on_ice_state)
+        pc->cbs.on_ice_state(pc, pc->ice, pc->user);
+    update_state(pc);
+}
+
+static void pc_on_candidate(eng_peer_t *p, const char *cand, void *user)
+{
+    (void)p;
+    urtc_pc_t *pc = user;
+    if (cand) {
+        /* Descriptions hold the attribute value: a=candidate:<value>. */
+        const char *value = strncmp(cand, "candidate:", 10) == 0 ? cand + 10 : cand;
+        if (rtc_pc_add_local_candidate(&pc->jsep, value) < 0)
+            LOG_DEBUG("pc: local candidate not kept in descriptions: %s", cand);
+    } else {
+        rtc_pc_set_end_of_candidates(&pc->jsep, true);
+    }
+    if (pc->cbs.on_ice_candidate)
+        pc->cbs.on_ice_candidate(pc, cand, first_mid(pc), pc->user);
+}
+
+static void pc_on_dtls_state(eng_peer_t *p, rtc_dtls_state_t st, void *user)
+{
+    (void)p;
+    urtc_pc_t *pc = user;
+    switch (st) {
+    case RTC_DTLS_CONNECTED:
+        pc->dtls = URTC_DTLS_CONNECTED;
+        break;
+    case RTC_DTLS_CLOSED:
+        pc->dtls = URTC_DTLS_CLOSED;
+        break;
+    case RTC_DTLS_FAILED:
+        pc->dtls = URTC_DTLS_FAILED;
+        break;
+    default:
+        return;
+    }
+    if (pc->cbs.on_dtls_state)
+        pc->cbs.on_dtls_state(pc, pc->dtls, pc->user);
+    update_state(pc);
+}
+
+static void pc_on_dtls_data(eng_peer_t *p, const uint8_t *data, size_t len, void *user)
+{
+    (void)p;
+    urtc_pc_t *pc = user;
+    if (pc->cbs.on_dtls_data)
+        pc->cbs.on_dtls_data(pc, data, len, pc->user);
+}
+
+/* The transceiver a received packet belongs to: by the SSRC the remote description announced,
+ * else the only receiving transceiver whose negotiated payload types include the packet's. */
+static int route_rtp(urtc_pc_t *pc, uint32_t ssrc, uint8_t pt, const char **codec)
+{
+    const rtc_pc_t *j = &pc->jsep;
+    int found = -1, candidates = 0;
+    for (unsigned i = 0; i < j->tr_cnt; i++) {
+        const rtc_pc_transceiver_t *t = &j->tr[i];
+        if (t->stopped || t->mline < 0)
+            continue;
+        for (unsigned k = 0; k < t->neg_cnt; k++) {
+            if (t->neg[k].pt != pt)
+                continue;
+            const rtc_pc_codec_t *cap = rtc_pc_neg_codec_cap(j, t, &t->neg[k]);
+            if (t->remote_ssrc == ssrc) {
+                *codec = cap ? cap->name : NULL;
+                return (int)i;
+            }
+            if (!t->remote_ssrc) {
+                found = (int)i;
+                candidates++;
+                *codec = cap ? cap->name : NULL;
+            }
+        }
+    }
+    return candidates == 1 ? found : -1;
+}
+
+static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
+{
+    (void)p;
+    urtc_pc_t *pc = user;
+    if (rtcp) {
+        if (pc->cbs.on_rtcp)
+            pc->cbs.on_rtcp(pc, pkt->data, pkt->len, pc->user);
+        net_pkt_free(pkt);
+        return;
+    }
+    rtc_rtp_pkt_t r;
+    const char *codec = NULL;
+    int t;
+    if (rtc_rtp_parse(pkt->data, pkt->len, &r) < 0 ||
+        (t = route_rtp(pc, r.ssrc, r.pt, &codec)) < 0) {
+        pc->rx_unrouted++;
+        net_pkt_free(pkt);
+        return;
+    }
+    pc->st[t].rx_pkts++;
+    pc->st[t].rx_bytes += pkt->len;
+    if (pc->cbs.on_rtp) {
+        urtc_rtp_packet_t up = {
+            .data = pkt->data,
+            .len = pkt->len,
+            .payload_type = r.pt,
+            .seq = r.seq,
+            .timestamp = r.ts,
+            .ssrc = r.ssrc,
+            .marker = r.marker,
+            .payload = r.buf + r.hdr_len,
+            .payload_len = r.payload_len,
+            .codec = codec,
+        };
+        pc->cbs.on_rtp(pc, t, &up, pc->user);
+    }
+    net_pkt_free(pkt);
+}
+
+/* ---- Peer connection --------------------------------------------------------------------- */
+
+/* "sha-256 AB:CD:..." into the SDP model. */
+static int fp_from_string(const char *s, rtc_sdp_fingerprint_t *fp)
+{
+    static const struct {
+        const char *name;
+        rtc_sdp_hash_t hash;
+    } hashes[] = {{"sha-1 ", RTC_SDP_HASH_SHA1},
+                  {"sha-256 ", RTC_SDP_HASH_SHA256},
+                  {"sha-384 ", RTC_SDP_HASH_SHA384},
+                  {"sha-512 ", RTC_SDP_HASH_SHA512}};
+    for (size_t h = 0; h < NET_ARRAY_LEN(hashes); h++) {
+        size_t n = strlen(hashes[h].name);
+        if (strncmp(s, hashes[h].name, n) != 0)
+            continue;
+        fp->hash = hashes[h].hash;
+        fp->len = 0;
+        for (const char *c = s + n; *c && fp->len < RTC_SDP_FP_MAX_LEN; c += 3) {
+            unsigned v;
+            if (sscanf(c, "%2x", &v) != 1)
+                return -EINVAL;
+            fp->value[fp->len++] = (uint8_t)v;
+            if (c[2] != ':')
+                break;
+        }
+        return fp->len == rtc_sdp_hash_len(fp->hash) ? 0 : -EINVAL;
+    }
+    return -EINVAL;
+}
+
+static void fp_to_string(const rtc_sdp_fingerprint_t *fp, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "%s ", rtc_sdp_hash_name(fp->hash));
+    for (unsigned i = 0; i < fp->len && n + 4 <= cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, i ? ":%02X" : "%02X", fp->value[i]);
+}
+
+urtc_pc_t *urtc_pc_create(urtc_shard_t *ush, const urtc_pc_config_t *cfg,
+                          const urtc_pc_callbacks_t *cbs, void *user)
+{
+    eng_shard_t *sh = (eng_shard_t *)ush;
+    urtc_pc_t *pc = calloc(1, sizeof *pc);
+    if (!pc)
+        return NULL;
+    pc->sh = sh;
+    if (cfg)
+        pc->cfg = *cfg;
+    if (cbs)
+        pc->cbs = *cbs;
+    pc->user = user;
+    eng_peer_cfg_t pcfg = {
+        .ice_lite = pc->cfg.ice_lite,
+        .controlling = !pc->cfg.ice_lite, /* an offerer; the first remote offer says otherwise */
+        .cbs = {.on_ice_state = pc_on_ice_state,
+                .on_candidate = pc_on_candidate,
+                .on_dtls_state = pc_on_dtls_state,
+                .on_dtls_data = pc_on_dtls_data,
+                .on_rtp = pc_on_rtp},
+        .user = pc,
+    };
+    /* The peer reports its host candidate at once: the JSEP side must exist first. */
+    rtc_pc_cfg_t jcfg = {
+        .ice_ufrag = "placeholder", .ice_pwd = "placeholderplaceholder00", .cname = pc->cfg.cname};
+    if (fp_from_string(eng_fingerprint(sh->e), &jcfg.fingerprint) < 0 ||
+        rtc_pc_init(&pc->jsep, &jcfg) < 0) {
+        free(pc);
+        return NULL;
+    }
+    pc->peer = eng_peer_create(sh, &pcfg);
+    if (!pc->peer) {
+        rtc_pc_fini(&pc->jsep);
+        free(pc);
+        return NULL;
+    }
+    /* The real credentials are the peer's (its ufrag routes checks to it). */
+    snprintf(pc->jsep.ice_ufrag, sizeof pc->jsep.ice_ufrag, "%s", eng_peer_ufrag(pc->peer));
+    snprintf(pc->jsep.ice_pwd, sizeof pc->jsep.ice_pwd, "%s", eng_peer_pwd(pc->peer));
+    return pc;
+}
+
+static void pc_free(eng_peer_t *p, void *user)
+{
+    (void)p;
+    urtc_pc_t *pc = user;
+    rtc_pc_fini(&pc->jsep);
+    free(pc);
+}
+
+void urtc_pc_close(urtc_pc_t *pc)
+{
+    if (!pc || pc->state == URTC_PC_CLOSED)
+        return;
+    pc->state = URTC_PC_CLOSED;
+    pc->cbs = (urtc_pc_callbacks_t){0}; /* W3C: no events after close() */
+    eng_peer_close_with(pc->peer, pc_free, pc);
+}
+
+struct pc_post {
+    void (*fn)(urtc_pc_t *, void *);
+    urtc_pc_t *pc;
+    void *arg;
+};
+
+static void pc_post_cmd(eng_shard_t *sh, void *arg, uint64_t u64)
+{
+    (void)sh, (void)u64;
+    struct pc_post *post = arg;
+    post->fn(post->pc, post->arg);
+    free(post);
+}
+
+int urtc_pc_post(urtc_engine_t *ue, urtc_pc_t *pc, void (*fn)(urtc_pc_t *pc, void *arg), void *arg)
+{
+    /* Control plane: one small allocation per post carries the three words. */
+    struct pc_post *post = malloc(sizeof *post);
+    if (!post)
+        return -ENOMEM;
+    *post = (struct pc_post){fn, pc, arg};
+    int ret = eng_post(ue->e, eng_shard_index(pc->sh), pc_post_cmd, post, 0);
+    if (ret < 0)
+        free(post);
+    return ret;
+}
+
+void *urtc_pc_user(const urtc_pc_t *pc)
+{
+    return pc->user;
+}
+
+int urtc_pc_add_transceiver(urtc_pc_t *pc, urtc_kind_t kind, urtc_direction_t dir,
+                            const char *stream_id, const char *track_id)
+{
+    if (kind != URTC_KIND_AUDIO && kind != URTC_KIND_VIDEO)
+        return fail(pc, -EINVAL, "kind must be audio or video");
+    if (dir < URTC_SENDRECV || dir > URTC_INACTIVE)
+        return fail(pc, -EINVAL, "bad direction");
+    int ret = rtc_pc_add_transceiver(
+        &pc->jsep, kind == URTC_KIND_AUDIO ? RTC_SDP_KIND_AUDIO : RTC_SDP_KIND_VIDEO,
+        (rtc_sdp_dir_t)dir, stream_id, track_id, 0);
+    if (ret < 0)
+        return fail(pc, ret, "cannot add a transceiver (%s)", strerror(-ret));
+    return ret;
+}
+
+void urtc_pc_enable_data_channels(urtc_pc_t *pc)
+{
+    rtc_pc_add_data_channel(&pc->jsep);
+}
+
+static int sdp_err(urtc_pc_t *pc, int ret, const rtc_sdp_err_t *err, const char *what)
+{
+    if (err->reason)
+        return fail(pc, ret, "%s: line %u: %s", what, err->line, err->reason);
+    return fail(pc, ret, "%s: %s", what, strerror(-ret));
+}
+
+int urtc_pc_create_offer(urtc_pc_t *pc, char *sdp, size_t cap)
+{
+    rtc_sdp_err_t err = {0};
+    int ret = rtc_pc_create_offer(&pc->jsep, sdp, cap, &err);
+    return ret < 0 ? sdp_err(pc, ret, &err, "create_offer") : ret;
+}
+
+int urtc_pc_create_answer(urtc_pc_t *pc, char *sdp, size_t cap)
+{
+    rtc_sdp_err_t err = {0};
+    int ret = rtc_pc_create_answer(&pc->jsep, sdp, cap, &err);
+    return ret < 0 ? sdp_err(pc, ret, &err, "create_answer") : ret;
+}
+
+/* Once both descriptions are in place, DTLS starts with the negotiated roles and the remote
+ * fingerprint (RFC 8842 §5: a=setup decides who is the client). */
+static int maybe_start_dtls(urtc_pc_t *pc)
+{
+    const rtc_pc_t *j = &pc->jsep;
+    if (pc->dtls_started || !j->negotiated || !j->remote_fp)
+        return 0;
+    char fp[RTC_DTLS_FP_STRLEN + 16];
+    fp_to_string(j->remote_fp, fp, sizeof fp);
+    int ret = eng_peer_start_dtls(pc->peer, j->dtls_client, fp);
+    if (ret < 0)
+        return fail(pc, ret, "cannot start DTLS (%s)", strerror(-ret));
+    pc->dtls_started = true;
+    pc->dtls = URTC_DTLS_CONNECTING;
+    if (pc->cbs.on_dtls_state)
+        pc->cbs.on_dtls_state(pc, pc->dtls, pc->user);
+    update_state(pc);
+    return 0;
+}
+
+/* The remote transport from a description: ICE credentials and its candidates. */
+static int apply_remote_transport(urtc_pc_t *pc, const rtc_sdp_t *s)
+{
+    const rtc_sdp_media_t *m = NULL;
+    for (unsigned i = 0; i < s->media_cnt && !m; i++)
+        if (s->media[i]->port)
+            m = s->media[i];
+    if (!m)
+        return 0; /* everything rejected: nothing to connect */
+    const char *ufrag = rtc_sdp_ice_ufrag(s, m), *pwd = rtc_sdp_ice_pwd(s, m);
+    if (!ufrag || !pwd)
+        return fail(pc, -EINVAL, "remote description has no ice-ufrag/ice-pwd");
+    int ret = eng_peer_set_remote_creds(pc->peer, ufrag, pwd);
+    if (ret < 0)
+        return fail(pc, ret, "remote ICE credentials refused");
+    /* BUNDLE: the candidates of every section are for the one transport. */
+    for (unsigned i = 0; i < s->media_cnt; i++) {
+        for (unsigned c = 0; c < s->media[i]->candidate_cnt; c++) {
+            char line[512];
+            snprintf(line, sizeof line, "candidate:%s", s->media[i]->candidates[c]);
+            if ((ret = eng_peer_add_candidate(pc->peer, line)) < 0)
+                LOG_DEBUG("pc: remote candidate ignored (%s): %s", strerror(-ret), line);
+        }
+        if (s->media[i]->end_of_candidates && eng_peer_add_candidate(pc->peer, NULL) < 0)
+            LOG_DEBUG("pc: end-of-candidates refused");
+    }
+    return 0;
+}
+
+int urtc_pc_set_local_description(urtc_pc_t *pc, urtc_sdp_type_t type, const char *sdp)
+{
+    rtc_sdp_err_t err = {0};
+    int ret =
+        rtc_pc_set_local(&pc->jsep, (rtc_pc_sdp_type_t)type, sdp, sdp ? strlen(sdp) : 0, &err);
+    if (ret < 0)
+        return sdp_err(pc, ret, &err, "set_local_description");
+    if (type == URTC_SDP_OFFER)
+        pc->role_fixed = true; /* we offered: controlling, as created */
+    return maybe_start_dtls(pc);
+}
+
+int urtc_pc_set_remote_description(urtc_pc_t *pc, urtc_sdp_type_t type, const char *sdp)
+{
+    if (!sdp && type != URTC_SDP_ROLLBACK)
+        return fail(pc, -EINVAL, "no description");
+    /* RFC 8445 §6.1.1: the offerer is controlling; facing a lite agent, a full one is. */
+    if (type == URTC_SDP_OFFER && !pc->role_fixed && !pc->cfg.ice_lite) {
+        pc->role_fixed = true;
+        bool remote_lite = strstr(sdp, "a=ice-lite") != NULL;
+        int ret = eng_peer_set_controlling(pc->peer, remote_lite);
+        if (ret < 0)
+            return fail(pc, ret, "cannot change the ICE role after checks started");
+    }
+    rtc_sdp_err_t err = {0};
+    int ret =
+        rtc_pc_set_remote(&pc->jsep, (rtc_pc_sdp_type_t)type, sdp, sdp ? strlen(sdp) : 0, &err);
+    if (ret < 0)
+        return sdp_err(pc, ret, &err, "set_remote_description");
+    if (type == URTC_SDP_ROLLBACK)
+        return 0;
+    const rtc_sdp_t *s = pc->jsep.pend_remote ? pc->jsep.pend_remote : pc->jsep.cur_remote;
+    if (s && (ret = apply_remote_transport(pc, s)) < 0)
+        return ret;
+    /* New remote tracks (W3C ontrack) for transceivers the offer created. */
+    /* The offer's sections are associated with transceivers in the pending plan; mids are
+     * committed with the answer. */
+    if (type == URTC_SDP_OFFER && pc->cbs.on_track) {
+        for (unsigned i = 0; i < pc->jsep.pend_cnt; i++) {
+            const rtc_pc_mline_t *m = &pc->jsep.pend[i];
+            if (m->owner < 0 || m->rejected || !pc->jsep.tr[m->owner].from_remote)
+                continue;
+            const rtc_pc_transceiver_t *t = &pc->jsep.tr[m->owner];
+            pc->cbs.on_track(pc, m->owner,
+                             t->kind == RTC_SDP_KIND_AUDIO ? URTC_KIND_AUDIO : URTC_KIND_VIDEO,
+                             m->mid, pc->user);
+        }
+    }
+    return maybe_start_dtls(pc);
+}
+
+int urtc_pc_add_ice_candidate(urtc_pc_t *pc, const char *candidate)
+{
+    int ret = eng_peer_add_candidate(pc->peer, candidate);
+    if (ret < 0)
+        return fail(pc, ret, "candidate refused (%s)", strerror(-ret));
+    return 0;
+}
+
+int urtc_pc_send_rtp(urtc_pc_t *pc, int transceiver, const char *codec, uint32_t timestamp,
+                     bool marker, const uint8_t *payload, size_t len)
+{
+    rtc_pc_t *j = &pc->jsep;
+    if (transceiver < 0 || (unsigned)transceiver >= j->tr_cnt)
+        return fail(pc, -EINVAL, "no transceiver %d", transceiver);
+    rtc_pc_transceiver_t *t = &j->tr[transceiver];
+    const rtc_pc_neg_codec_t *neg = NULL;
+    for (unsigned k = 0; k < t->neg_cnt && !neg; k++) {
+        const rtc_pc_codec_t *cap = rtc_pc_neg_codec_cap(j, t, &t->neg[k]);
+        if (!codec || (cap && strcasecmp(cap->name, codec) == 0))
+            neg = &t->neg[k];
+    }
+    if (!neg)
+        return fail(pc, -ENOENT, "codec %s not negotiated on transceiver %d",
+                    codec ? codec : "(any)", transceiver);
+    if (len + 12 > NET_PKT_MAX_LEN - RTC_SRTP_TAILROOM)
+        return fail(pc, -EMSGSIZE, "payload of %zu bytes does not fit a packet", len);
+    net_pkt_t *pkt = eng_shard_pkt_alloc(pc->sh);
+    if (!pkt)
+        return fail(pc, -ENOBUFS, "packet pool empty");
+    /* RFC 3550 §5.1: V=2, no padding, no extension, no CSRC. */
+    uint8_t *b = pkt->data;
+    b[0] = 0x80;
+    b[1] = (uint8_t)(neg->pt | (marker ? 0x80 : 0));
+    net_wr16be(b + 2, pc->seq[transceiver]++);
+    net_wr32be(b + 4, timestamp);
+    net_wr32be(b + 8, t->ssrc);
+    memcpy(b + 12, payload, len);
+    pkt->len = (uint32_t)(12 + len);
+    int ret = eng_peer_send_rtp(pc->peer, pkt, false);
+    if (ret < 0)
+        return fail(pc, ret, "cannot send RTP (%s)", strerror(-ret));
+    pc->st[transceiver].tx_pkts++;
+    pc->st[transceiver].tx_bytes += 12 + len;
+    return 0;
+}
+
+int urtc_pc_send_dtls_data(urtc_pc_t *pc, const uint8_t *data, size_t len)
+{
+    int ret = eng_peer_send_dtls_data(pc->peer, data, len);
+    return ret < 0 ? fail(pc, ret, "cannot send DTLS data (%s)", strerror(-ret)) : 0;
+}
+
+urtc_pc_state_t urtc_pc_state(const urtc_pc_t *pc)
+{
+    return pc->state;
+}
+
+const char *urtc_pc_last_error(const urtc_pc_t *pc)
+{
+    return pc->err;
+}
+
+const char *urtc_pc_state_name(urtc_pc_state_t s)
+{
+    static const char *const names[] = {"new",          "connecting", "connected",
+                                        "disconnected", "failed",     "closed"};
+    return (unsigned)s < NET_ARRAY_LEN(names) ? names[s] : "?";
+}
+
+int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap)
+{
+    static const char *const ice_names[] = {"new",    "checking",     "connected", "completed",
+                                            "failed", "disconnected", "closed"};
+    static const char *const dtls_names[] = {"new", "connecting", "connected", "closed", "failed"};
+    size_t n = 0;
+#define OUT(...)                                                                                   \
+    do {                                                                                           \
+        int m_ = snprintf(json + n, n < cap ? cap - n : 0, __VA_ARGS__);                           \
+        if (m_ < 0)                                                                                \
+            return -EIO;                                                                           \
+        n += (size_t)m_;                                                                           \
+    } while (0)
+    OUT("[{\"type\": \"transport\", \"id\": \"T01\", \"iceState\": \"%s\", "
+        "\"dtlsState\": \"%s\"}",
+        ice_names[pc->ice], dtls_names[pc->dtls]);
+    net_addr_t local, remote;
+    if (rtc_ice_selected(eng_peer_ice(pc->peer), &local, &remote, NULL) == 0) {
+        char l[NET_ADDR_STRLEN], r[NET_ADDR_STRLEN];
+        OUT(", {\"type\": \"candidate-pair\", \"id\": \"CP01\", \"transportId\": \"T01\", "
+            "\"state\": \"succeeded\", \"nominated\": true, \"local\": \"%s\", \"remote\": "
+            "\"%s\"}",
+            net_addr_fmt(&local, l, sizeof l), net_addr_fmt(&remote, r, sizeof r));
+    }
+    const rtc_pc_t *j = &pc->jsep;
+    for (unsigned i = 0; i < j->tr_cnt; i++) {
+        const rtc_pc_transceiver_t *t = &j->tr[i];
+        const char *kind = t->kind == RTC_SDP_KIND_AUDIO ? "audio" : "video";
+        if (pc->st[i].rx_pkts || t->remote_ssrc)
+            OUT(", {\"type\": \"inbound-rtp\", \"id\": \"IT%u\", \"kind\": \"%s\", \"mid\": "
+                "\"%s\", "
+                "\"ssrc\": %u, \"packetsReceived\": %llu, \"bytesReceived\": %llu}",
+                i, kind, t->mid, t->remote_ssrc, (unsigned long long)pc->st[i].rx_pkts,
+                (unsigned long long)pc->st[i].rx_bytes);
+        if (pc->st[i].tx_pkts)
+            OUT(", {\"type\": \"outbound-rtp\", \"id\": \"OT%u\", \"kind\": \"%s\", \"mid\": "
+                "\"%s\", "
+                "\"ssrc\": %u, \"packetsSent\": %llu, \"bytesSent\": %llu}",
+                i, kind, t->mid, t->ssrc, (unsigned long long)pc->st[i].tx_pkts,
+                (unsigned long long)pc->st[i].tx_bytes);
+    }
+    OUT("]");
+#undef OUT
+    return n < cap ? (int)n : -ENOSPC;
+}

@@ -1,0 +1,202 @@
+/* tests/engine/pc_test.c: the public API end to end: two peer connections on two shards of one
+ * engine negotiate (offer/answer), connect (ICE, DTLS) and exchange RTP both ways. */
+#include "urtc/urtc.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct end {
+    urtc_pc_t *pc;
+    int tr;
+    char sdp[16384];
+    bool sdp_ready;
+    urtc_pc_state_t state;
+    int tracks;
+    uint32_t rtp_ok, rtp_bad;
+    char stats[4096];
+    bool stats_ready;
+};
+static struct end ends[2];
+
+static struct end *end_of(urtc_pc_t *pc)
+{
+    return urtc_pc_user(pc);
+}
+
+static void on_state(urtc_pc_t *pc, urtc_pc_state_t st, void *user)
+{
+    (void)pc;
+    pthread_mutex_lock(&mu);
+    ((struct end *)user)->state = st;
+    pthread_mutex_unlock(&mu);
+}
+
+static void on_track(urtc_pc_t *pc, int tr, urtc_kind_t kind, const char *mid, void *user)
+{
+    (void)pc, (void)mid;
+    struct end *me = user;
+    cr_assert_eq(kind, URTC_KIND_AUDIO);
+    me->tr = tr;
+    me->tracks++;
+}
+
+static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user)
+{
+    (void)pc;
+    struct end *me = user;
+    bool ok = tr == me->tr && p->codec && strcmp(p->codec, "opus") == 0 && p->payload_len == 80 &&
+              p->payload[0] == (uint8_t)p->seq && p->timestamp == 960u * p->seq;
+    pthread_mutex_lock(&mu);
+    if (ok)
+        me->rtp_ok++;
+    else
+        me->rtp_bad++;
+    pthread_mutex_unlock(&mu);
+}
+
+static const urtc_pc_callbacks_t cbs = {
+    .on_state = on_state, .on_track = on_track, .on_rtp = on_rtp};
+
+static void offerer_cmd(urtc_shard_t *sh, void *arg)
+{
+    struct end *me = arg;
+    urtc_pc_config_t cfg = {.cname = "offerer"};
+    me->pc = urtc_pc_create(sh, &cfg, &cbs, me);
+    cr_assert_not_null(me->pc);
+    me->tr = urtc_pc_add_transceiver(me->pc, URTC_KIND_AUDIO, URTC_SENDRECV, "s0", "a0");
+    cr_assert_geq(me->tr, 0);
+    int n = urtc_pc_create_offer(me->pc, me->sdp, sizeof me->sdp);
+    cr_assert_gt(n, 0, "%s", urtc_pc_last_error(me->pc));
+    cr_assert_eq(urtc_pc_set_local_description(me->pc, URTC_SDP_OFFER, me->sdp), 0, "%s",
+                 urtc_pc_last_error(me->pc));
+    /* Misuse is refused with a reason: an answer in have-local-offer. */
+    char tmp[16384];
+    cr_assert_lt(urtc_pc_create_answer(me->pc, tmp, sizeof tmp), 0);
+    cr_assert_neq(urtc_pc_last_error(me->pc)[0], '\0');
+    pthread_mutex_lock(&mu);
+    me->sdp_ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
+static void answerer_cmd(urtc_shard_t *sh, void *arg)
+{
+    struct end *me = arg;
+    urtc_pc_config_t cfg = {.cname = "answerer"};
+    me->pc = urtc_pc_create(sh, &cfg, &cbs, me);
+    cr_assert_not_null(me->pc);
+    cr_assert_eq(urtc_pc_set_remote_description(me->pc, URTC_SDP_OFFER, ends[0].sdp), 0, "%s",
+                 urtc_pc_last_error(me->pc));
+    cr_assert_eq(me->tracks, 1, "ontrack for the offered audio");
+    int n = urtc_pc_create_answer(me->pc, me->sdp, sizeof me->sdp);
+    cr_assert_gt(n, 0, "%s", urtc_pc_last_error(me->pc));
+    cr_assert_eq(urtc_pc_set_local_description(me->pc, URTC_SDP_ANSWER, me->sdp), 0, "%s",
+                 urtc_pc_last_error(me->pc));
+    pthread_mutex_lock(&mu);
+    me->sdp_ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
+static void apply_answer_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)arg;
+    cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_ANSWER, ends[1].sdp), 0, "%s",
+                 urtc_pc_last_error(pc));
+}
+
+static void send_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)arg;
+    struct end *me = end_of(pc);
+    uint8_t payload[80];
+    for (uint16_t seq = 0; seq < 20; seq++) {
+        memset(payload, seq, sizeof payload); /* the sequence number starts at 0 */
+        cr_assert_eq(
+            urtc_pc_send_rtp(pc, me->tr, "opus", 960u * seq, false, payload, sizeof payload), 0,
+            "%s", urtc_pc_last_error(pc));
+    }
+    cr_assert_eq(urtc_pc_send_rtp(pc, me->tr, "VP8", 0, false, payload, 10), -ENOENT);
+}
+
+static void stats_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)arg;
+    struct end *me = end_of(pc);
+    cr_assert_gt(urtc_pc_get_stats(pc, me->stats, sizeof me->stats), 0);
+    pthread_mutex_lock(&mu);
+    me->stats_ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
+static void close_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)arg;
+    urtc_pc_close(pc);
+}
+
+static bool wait_until(bool (*cond)(void))
+{
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&mu);
+        bool ok = cond();
+        pthread_mutex_unlock(&mu);
+        if (ok)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static bool offer_ready(void)
+{
+    return ends[0].sdp_ready;
+}
+static bool answer_ready(void)
+{
+    return ends[1].sdp_ready;
+}
+static bool connected(void)
+{
+    return ends[0].state == URTC_PC_CONNECTED && ends[1].state == URTC_PC_CONNECTED;
+}
+static bool media_done(void)
+{
+    return ends[0].rtp_ok + ends[0].rtp_bad >= 20 && ends[1].rtp_ok + ends[1].rtp_bad >= 20;
+}
+static bool stats_ready(void)
+{
+    return ends[1].stats_ready;
+}
+
+Test(urtc_pc, offer_answer_connect_and_rtp_both_ways)
+{
+    urtc_engine_config_t cfg = {.shards = 2};
+    urtc_engine_t *e = urtc_engine_create(&cfg);
+    cr_assert_not_null(e);
+    cr_assert_eq(urtc_engine_post(e, 0, offerer_cmd, &ends[0]), 0);
+    cr_assert(wait_until(offer_ready), "offer");
+    cr_assert_not_null(strstr(ends[0].sdp, "a=setup:actpass"));
+    cr_assert_not_null(strstr(ends[0].sdp, "a=candidate:"), "the host candidate is in the offer");
+    cr_assert_eq(urtc_engine_post(e, 1, answerer_cmd, &ends[1]), 0);
+    cr_assert(wait_until(answer_ready), "answer");
+    cr_assert_eq(urtc_pc_post(e, ends[0].pc, apply_answer_cmd, NULL), 0);
+    cr_assert(wait_until(connected), "both connected (states %s, %s)",
+              urtc_pc_state_name(ends[0].state), urtc_pc_state_name(ends[1].state));
+    cr_assert_eq(urtc_pc_post(e, ends[0].pc, send_cmd, NULL), 0);
+    cr_assert_eq(urtc_pc_post(e, ends[1].pc, send_cmd, NULL), 0);
+    cr_assert(wait_until(media_done), "RTP both ways (%u, %u)", ends[0].rtp_ok, ends[1].rtp_ok);
+    cr_assert_eq(ends[0].rtp_ok, 20);
+    cr_assert_eq(ends[1].rtp_ok, 20);
+    cr_assert_eq(urtc_pc_post(e, ends[1].pc, stats_cmd, NULL), 0);
+    cr_assert(wait_until(stats_ready));
+    cr_assert_not_null(strstr(ends[1].stats, "\"type\": \"inbound-rtp\""), "%s", ends[1].stats);
+    cr_assert_not_null(strstr(ends[1].stats, "\"packetsReceived\": 20"), "%s", ends[1].stats);
+    cr_assert_not_null(strstr(ends[1].stats, "\"type\": \"candidate-pair\""), "%s", ends[1].stats);
+    cr_assert_eq(urtc_pc_post(e, ends[0].pc, close_cmd, NULL), 0);
+    urtc_engine_destroy(e); /* closes the other one */
+}
