@@ -410,27 +410,10 @@ int eng_peer_set_controlling(eng_peer_t *p, bool controlling)
 {
     if (p->cfg.ice_lite || p->cfg.controlling == controlling)
         return 0;
-    if (rtc_ice_state(p->ice) != RTC_ICE_NEW)
-        return -EBUSY;
-    /* The agent has no role switch of its own before checks: start a new one with the same
-     * credentials and host candidate, and drop its events (already reported once). */
-    rtc_ice_cfg_t icfg = {.controlling = controlling,
-                          .ufrag = rtc_ice_local_ufrag(p->ice),
-                          .pwd = rtc_ice_local_pwd(p->ice)};
-    rtc_ice_t *ice = rtc_ice_create(&icfg);
-    if (!ice || rtc_ice_add_host(ice, &p->sh->addr, p->sh->now_ns) < 0) {
-        rtc_ice_destroy(ice);
-        return -ENOMEM;
-    }
-    rtc_ice_gather_done(ice, p->sh->now_ns);
-    rtc_ice_event_t ev;
-    while (rtc_ice_poll(ice, &ev))
-        ;
-    rtc_ice_destroy(p->ice);
-    p->ice = ice;
-    p->cfg.controlling = controlling;
-    peer_rearm(p);
-    return 0;
+    int ret = rtc_ice_set_controlling(p->ice, controlling);
+    if (ret == 0)
+        p->cfg.controlling = controlling;
+    return ret;
 }
 
 eng_peer_t *eng_peer_get(eng_shard_t *sh, eng_peer_id_t id)
