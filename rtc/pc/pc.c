@@ -501,6 +501,8 @@ static int put_rejected(rtc_sdp_t *s, const char *media, const char *proto, cons
     if (m->rtp && rtc_sdp_codec_add(s, m, (uint8_t)(pt >= 0 ? pt : 0), NULL, 0, 0, NULL) < 0)
         return -ENOMEM;
     m->a.conn = (rtc_sdp_conn_t){"IN", "IP4", "0.0.0.0"};
+    if (!mid || !*mid) /* a rejected offer section may lack a mid: mirror that */
+        return 0;
     m->mid = rtc_sdp_strdup(s, mid);
     return m->mid ? 0 : -ENOMEM;
 }
@@ -1072,7 +1074,7 @@ int rtc_pc_set_local(rtc_pc_t *pc, rtc_pc_sdp_type_t type, const char *text, siz
             return rc;
         bool same = s->media_cnt == pc->pend_cnt;
         for (unsigned i = 0; same && i < s->media_cnt; i++)
-            same = s->media[i]->mid && !strcmp(s->media[i]->mid, pc->pend[i].mid);
+            same = !strcmp(s->media[i]->mid ? s->media[i]->mid : "", pc->pend[i].mid);
         if (!same || (rc = check_desc(s, false, err)) < 0) {
             rtc_sdp_destroy(s);
             return rc < 0 ? rc : pc_fail(err, -EPROTO, 0, "offer was not made by create_offer");

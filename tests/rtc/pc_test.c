@@ -615,3 +615,39 @@ Test(pc, h264_intersection_keeps_offer_pts)
     free(buf);
     free(text);
 }
+
+/* Found by tests/fuzz/pc_fuzz.c: a rejected offer section without a=mid made us write an
+ * empty "a=mid:" (our own answer then failed to parse), and a re-offer with that section failed
+ * our own set_local. */
+Test(pc, rejected_offer_section_without_mid)
+{
+    size_t len;
+    char *text = (char *)tst_fixture("sdp/chromium-156.0.8078.108-offer-av-dc.sdp", &len);
+    char *t1 = edit(text, "a=group:BUNDLE 0 1 2", "a=group:BUNDLE 0 2");
+    char *t2 = edit(t1, "m=video 56380", "m=video 0");
+    char *off = edit(t2, "a=mid:1\r\n", "");
+    rtc_pc_t *pc = calloc(1, sizeof *pc);
+    pc_setup(pc, "ansr", 1, 1);
+    rtc_pc_add_data_channel(pc);
+    rtc_sdp_err_t err;
+    cr_assert_eq(rtc_pc_set_remote(pc, RTC_PC_OFFER, off, strlen(off), &err), 0, "%s", err.reason);
+    char *buf = malloc(BUF_LEN);
+    int n = rtc_pc_create_answer(pc, buf, BUF_LEN, &err);
+    cr_assert_gt(n, 0);
+    cr_expect_null(strstr(buf, "a=mid:\r\n"));
+    cr_assert_eq(rtc_pc_set_local(pc, RTC_PC_ANSWER, buf, (size_t)n, &err), 0, "%s", err.reason);
+    rtc_sdp_t *ans = must_parse(buf);
+    cr_expect_eq(ans->media[1]->port, 0);
+    cr_expect_null(ans->media[1]->mid);
+    rtc_sdp_destroy(ans);
+    n = rtc_pc_create_offer(pc, buf, BUF_LEN, &err);
+    cr_assert_gt(n, 0);
+    cr_expect_eq(rtc_pc_set_local(pc, RTC_PC_OFFER, buf, (size_t)n, &err), 0, "%s", err.reason);
+    rtc_pc_fini(pc);
+    free(pc);
+    free(buf);
+    free(off);
+    free(t1);
+    free(t2);
+    free(text);
+}
