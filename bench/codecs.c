@@ -8,8 +8,8 @@
  * called directly.
  * RTP: VP8 and H.264 packetize (1200-byte payloads) and depacketize (push + pop) in MB/s of
  * frame data, against a plain memcpy of the same bytes in the same chunks.
- * Options: --frames N (video frames per measurement, default 60), --opus N (Opus frames,
- * default 3000), --reps N (packetizer passes, default 300).
+ * Options: --frames N (video frames per measurement, default 40), --opus N (Opus frames,
+ * default 2000), --reps N (packetizer passes, default 300).
  */
 #include "bench/bench.h"
 
@@ -346,8 +346,8 @@ static int bench_rtp(codec_id_t codec, const uint8_t *stream, const size_t *off,
 
 static int bench_codecs(int argc, char **argv, bool json)
 {
-    int frames = (int)bench_opt_long(argc, argv, "--frames", 60);
-    int opus_n = (int)bench_opt_long(argc, argv, "--opus", 3000);
+    int frames = (int)bench_opt_long(argc, argv, "--frames", 40);
+    int opus_n = (int)bench_opt_long(argc, argv, "--opus", 2000);
     int reps = (int)bench_opt_long(argc, argv, "--reps", 300);
     if (frames < 2 || opus_n < 1 || reps < 1) {
         fprintf(stderr, "codecs bench: bad option\n");
@@ -479,6 +479,6 @@ static int bench_codecs(int argc, char **argv, bool json)
 BENCH_REGISTER(codecs,
                "VP8/VP9 realtime encode+decode fps at 640x360 and 1280x720, Opus frames/s, and "
                "VP8/H.264 RTP packetize/depacketize MB/s, each against a same-run baseline "
-               "(libvpx/libopus called directly; memcpy of the same bytes). --frames N (60), "
-               "--opus N (3000), --reps N (300).",
+               "(libvpx/libopus called directly; memcpy of the same bytes). --frames N (40), "
+               "--opus N (2000), --reps N (300).",
                bench_codecs)
