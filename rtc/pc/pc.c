@@ -351,6 +351,7 @@ int rtc_pc_init(rtc_pc_t *pc, const rtc_pc_cfg_t *cfg)
     copy_str(pc->ice_pwd, sizeof pc->ice_pwd, cfg->ice_pwd);
     copy_str(pc->cname, sizeof pc->cname, cfg->cname ? cfg->cname : "urtc");
     pc->fingerprint = cfg->fingerprint;
+    pc->ice_lite = cfg->ice_lite;
     /* RFC 8829 §5.2.1: sess-id < 2^63 */
     snprintf(pc->sess_id, sizeof pc->sess_id, "%llu",
              (unsigned long long)(cfg->sess_id & 0x7fffffffffffffffull));
@@ -631,6 +632,7 @@ static rtc_sdp_t *desc_new(rtc_pc_t *pc)
     s->origin_addr = "0.0.0.0";
     s->msid_semantic = "WMS";
     s->msid_semantic_ids = "*";
+    s->a.ice_lite = pc->ice_lite;
     return s;
 }
 
@@ -849,6 +851,16 @@ static int answer_rtp_section(rtc_pc_t *pc, rtc_sdp_t *s, ext_tab_t *ext, const 
     }
     if (dir_send(m->a.dir) && put_ssrcs(pc, s, m, t, any_rtx) < 0)
         return -ENOMEM;
+    /* RFC 8853 §5.3: accept the offered send simulcast as recv, with the same stream list;
+     * rids need the rtp-stream-id extension (RFC 8852) to be usable. */
+    if (om->simulcast_send && om->rid_cnt && dir_recv(m->a.dir) &&
+        ext_tab_id(ext, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id")) {
+        for (unsigned i = 0; i < om->rid_cnt; i++)
+            if (om->rids[i].send && rtc_sdp_rid_add(s, m, om->rids[i].id, false, NULL) < 0)
+                return -ENOMEM;
+        if (!(m->simulcast_recv = rtc_sdp_strdup(s, om->simulcast_send)))
+            return -ENOMEM;
+    }
     return 0;
 }
 
@@ -969,6 +981,10 @@ static void apply(rtc_pc_t *pc, rtc_sdp_t *off, rtc_sdp_t *ans, bool we_offered)
             t->current_direction = we_offered ? dir_reverse(ad) : ad;
             neg_codecs(pc, t, am);
             remote_track(t, rm);
+            t->rid_cnt = 0;
+            for (unsigned k = 0; am->simulcast_recv && k < am->rid_cnt; k++)
+                if (!am->rids[k].send && t->rid_cnt < RTC_PC_MAX_RIDS)
+                    copy_str(t->rids[t->rid_cnt++], sizeof t->rids[0], am->rids[k].id);
         } else if (p->owner == RTC_PC_OWNER_DC) {
             if (p->rejected) {
                 p->owner = RTC_PC_OWNER_NONE;

@@ -14,6 +14,9 @@
  *    m-sections. A remote offer must carry a=group:BUNDLE over its accepted sections (or have
  *    only one) and a=rtcp-mux on every accepted RTP section; else -EPROTO.
  *  - Offers say a=setup:actpass; answers a=setup:active (or passive to an active offer).
+ *  - Simulcast: an offered a=simulcast:send with a=rid ... send is accepted when we receive on
+ *    that transceiver and rtp-stream-id is negotiated (answer: a=rid:<id> recv and
+ *    a=simulcast:recv with the offered list). We never offer simulcast ourselves.
  *  - One extmap id per URI across the whole BUNDLE group (RFC 8843 §9.2, Chromium enforces
  *    it): an answer leaves out an offered extension whose id or URI collides.
  *  - Rejected m-sections have port 0; stopped transceivers' m-sections are recycled by new
@@ -43,6 +46,8 @@
 #define RTC_PC_MAX_LOCAL_CANDS 16u /* local candidates written into descriptions */
 #define RTC_PC_MID_LEN 32u         /* longest mid we accept from a peer */
 #define RTC_PC_ID_LEN 64u          /* stream/track id, cname */
+#define RTC_PC_MAX_RIDS 8u         /* simulcast layers received per transceiver */
+#define RTC_PC_RID_LEN 16u
 
 typedef enum rtc_pc_state {
     RTC_PC_STABLE = 0,
@@ -106,6 +111,10 @@ typedef struct rtc_pc_transceiver {
     rtc_pc_neg_codec_t neg[RTC_PC_MAX_NEG_CODECS];
     uint32_t remote_ssrc, remote_rtx_ssrc; /* from the remote a=ssrc / FID group, 0 if none */
     char remote_stream_id[RTC_PC_ID_LEN], remote_track_id[RTC_PC_ID_LEN];
+    /* simulcast we receive (RFC 8853): the rids of the answer, in a=simulcast order as
+     * offered; 0 when not negotiated */
+    uint8_t rid_cnt;
+    char rids[RTC_PC_MAX_RIDS][RTC_PC_RID_LEN + 1];
 } rtc_pc_transceiver_t;
 
 typedef struct rtc_pc_mline { /* one m-section slot */
@@ -127,10 +136,12 @@ typedef struct rtc_pc_cfg {
     uint64_t sess_id;                   /* o= session id (random, < 2^63, RFC 8829 §5.2.1) */
     uint64_t ssrc_seed;                 /* SSRCs not given by the caller are derived from it */
     const rtc_pc_caps_t *audio, *video; /* NULL: rtc_pc_default_caps() */
+    bool ice_lite;                      /* write a=ice-lite (RFC 8839 §5.3), e.g. for a server */
 } rtc_pc_cfg_t;
 
 typedef struct rtc_pc {
     rtc_pc_state_t state;
+    bool ice_lite;
     char ice_ufrag[257], ice_pwd[257], cname[RTC_PC_ID_LEN];
     rtc_sdp_fingerprint_t fingerprint;
     char sess_id[24];
@@ -207,10 +218,11 @@ uint8_t rtc_pc_ext_id(const rtc_pc_t *pc, const char *uri);
 const rtc_pc_codec_t *rtc_pc_neg_codec_cap(const rtc_pc_t *pc, const rtc_pc_transceiver_t *t,
                                            const rtc_pc_neg_codec_t *n);
 
-/* Codec matching (exposed for tests): same name (case-insensitive), clock and channels, and for
- * H.264 the same profile (profile_idc + profile-iop of profile-level-id, default 42001f... RFC
- * 6184 §8.1 default 420010) and packetization-mode (default 0); VP9 the same profile-id
- * (default 0); AV1 the same profile (default 0). */
+/* Codec matching (exposed for tests): same name (case-insensitive), clock and channels (0 counts
+ * as 1), and for H.264 the same profile (profile_idc and profile-iop, the first two bytes of
+ * profile-level-id, default 420010 per RFC 6184 §8.1; the level may differ) and
+ * packetization-mode (default 0); VP9 the same profile-id (default 0); AV1 the same profile
+ * (default 0). */
 bool rtc_pc_codec_match(const char *name_a, uint32_t clock_a, uint16_t ch_a, const char *fmtp_a,
                         const char *name_b, uint32_t clock_b, uint16_t ch_b, const char *fmtp_b);
 

@@ -651,3 +651,75 @@ Test(pc, rejected_offer_section_without_mid)
     free(t2);
     free(text);
 }
+
+Test(pc, accepts_offered_simulcast_as_recv)
+{
+    static const char *files[] = {"sdp/chromium-156.0.8078.108-offer-simulcast.sdp",
+                                  "sdp/firefox-153.7.0esr-offer-simulcast.sdp"};
+    for (unsigned f = 0; f < 2; f++) {
+        size_t len;
+        char *text = (char *)tst_fixture(files[f], &len);
+        rtc_pc_t *pc = calloc(1, sizeof *pc);
+        pc_setup(pc, "ansr", 1, 1);
+        rtc_sdp_err_t err;
+        cr_assert_eq(rtc_pc_set_remote(pc, RTC_PC_OFFER, text, len, &err), 0, "%s", err.reason);
+        char *buf = malloc(BUF_LEN);
+        int n = rtc_pc_create_answer(pc, buf, BUF_LEN, &err);
+        cr_assert_gt(n, 0);
+        rtc_sdp_t *ans = must_parse(buf), *off = must_parse(text);
+        const rtc_sdp_media_t *v = NULL, *ov = NULL;
+        for (unsigned i = 0; i < ans->media_cnt; i++)
+            if (ans->media[i]->kind == RTC_SDP_KIND_VIDEO)
+                v = ans->media[i], ov = off->media[i];
+        cr_assert_not_null(v);
+        cr_expect_str_eq(v->simulcast_recv, ov->simulcast_send);
+        cr_expect_null(v->simulcast_send);
+        cr_assert_eq(v->rid_cnt, ov->rid_cnt);
+        for (unsigned i = 0; i < v->rid_cnt; i++) {
+            cr_expect_str_eq(v->rids[i].id, ov->rids[i].id);
+            cr_expect(!v->rids[i].send);
+        }
+        cr_expect_neq(ext_uri_id(v, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"), 0);
+        cr_assert_eq(rtc_pc_set_local(pc, RTC_PC_ANSWER, buf, (size_t)n, &err), 0);
+        const rtc_pc_transceiver_t *t = NULL;
+        for (unsigned i = 0; i < pc->tr_cnt; i++)
+            if (pc->tr[i].kind == RTC_SDP_KIND_VIDEO)
+                t = &pc->tr[i];
+        cr_assert_not_null(t);
+        cr_expect_eq(t->rid_cnt, 3);
+        cr_expect_str_eq(t->rids[0], "q");
+        cr_expect_str_eq(t->rids[2], "f");
+        rtc_sdp_destroy(ans);
+        rtc_sdp_destroy(off);
+        rtc_pc_fini(pc);
+        free(pc);
+        free(buf);
+        free(text);
+    }
+}
+
+Test(pc, ice_lite_written)
+{
+    rtc_pc_t *pc = calloc(1, sizeof *pc);
+    rtc_pc_cfg_t cfg = {.ice_ufrag = "lite", .ice_pwd = "abcdefghijklmnopqrstuv", .ice_lite = true};
+    cfg.fingerprint.hash = RTC_SDP_HASH_SHA1;
+    cfg.fingerprint.len = 20;
+    cr_assert_eq(rtc_pc_init(pc, &cfg), 0);
+    rtc_pc_add_data_channel(pc);
+    char *buf = malloc(BUF_LEN);
+    rtc_sdp_err_t err;
+    int n = rtc_pc_create_offer(pc, buf, BUF_LEN, &err);
+    cr_assert_gt(n, 0);
+    rtc_sdp_t *s = must_parse(buf);
+    cr_expect(s->a.ice_lite);
+    cr_expect_eq(s->media[0]->a.fingerprints[0].hash, RTC_SDP_HASH_SHA1);
+    rtc_sdp_destroy(s);
+    /* bad credentials and fingerprints are refused */
+    cfg.ice_pwd = "short";
+    cr_expect_eq(rtc_pc_init(pc, &cfg), -EINVAL);
+    cfg.ice_pwd = "abcdefghijklmnopqrstuv";
+    cfg.fingerprint.len = 32;
+    cr_expect_eq(rtc_pc_init(pc, &cfg), -EINVAL);
+    free(pc);
+    free(buf);
+}
