@@ -23,6 +23,10 @@
 #include <usrsctp.h>
 
 #define OUT_SLOT_LEN 1280u /* > RTC_SCTP_MTU, so a packet never needs two slots */
+/* Sends stop (messages wait in txq, counted as buffered) while fewer slots than this are free:
+ * what is left takes usrsctp's own bursts (SACK-clocked, max burst 4, RFC 4960 §6.1) and
+ * retransmissions, so an application sending fast fills the buffered amount, not the drops. */
+#define OUT_HEADROOM 64u
 #define RX_INITIAL_CAP 65536u
 #define RX_NOTIF_ROOM 8192u     /* room we keep free for a notification */
 #define SOCK_BUF_LEN (1u << 20) /* SO_SNDBUF and SO_RCVBUF */
@@ -322,8 +326,8 @@ rtc_sctp_t *rtc_sctp_create(const rtc_sctp_cfg_t *cfg)
         s->cfg.remote_port = RTC_SCTP_DEFAULT_PORT;
     if (!s->cfg.streams)
         s->cfg.streams = RTC_SCTP_DEFAULT_STREAMS;
-    if (!s->cfg.out_queue_cnt)
-        s->cfg.out_queue_cnt = 256;
+    if (s->cfg.out_queue_cnt < 2 * OUT_HEADROOM)
+        s->cfg.out_queue_cnt = s->cfg.out_queue_cnt ? 2 * OUT_HEADROOM : 256;
     s->local_max = s->cfg.local_max_msg ? s->cfg.local_max_msg : RTC_SCTP_LOCAL_MAX_MSG;
     s->local_max = NET_MIN(s->local_max, (size_t)MAX_MSG_CAP);
     /* RFC 8841 §6.1: absent means 65536; 0 in SDP means any size. */
@@ -443,6 +447,8 @@ bool rtc_sctp_out_peek(rtc_sctp_t *s, net_view_t *pkt)
     return any;
 }
 
+static void tx_flush(rtc_sctp_t *s);
+
 void rtc_sctp_out_pop(rtc_sctp_t *s)
 {
     pthread_mutex_lock(&s->out_mu);
@@ -451,7 +457,25 @@ void rtc_sctp_out_pop(rtc_sctp_t *s)
         s->out_cnt--;
         s->st.tx_pkt_cnt++;
     }
+    bool low = s->out_cnt == 0;
     pthread_mutex_unlock(&s->out_mu);
+    /* Messages held back for lack of queue room go now that the caller drained it; their
+     * packets join the queue the caller is draining. */
+    if (low && !net_list_empty(&s->txq) && !s->in_poll) {
+        rtc_sctp_t *prev = tls_owner;
+        tls_owner = s;
+        tx_flush(s);
+        tls_owner = prev;
+    }
+}
+
+/* Room in the output queue for a user send (leaves OUT_HEADROOM for usrsctp's own output). */
+static bool out_room(rtc_sctp_t *s)
+{
+    pthread_mutex_lock(&s->out_mu);
+    bool room = s->out_cnt + OUT_HEADROOM < s->out_cap;
+    pthread_mutex_unlock(&s->out_mu);
+    return room;
 }
 
 bool rtc_sctp_needs_poll(rtc_sctp_t *s)
@@ -665,6 +689,8 @@ static void tx_flush(rtc_sctp_t *s)
         sctp_chan_t *ch = chan_get(s, m->sid);
         ssize_t n = 0;
         if (ch && ch->state != CH_CLOSED) {
+            if (!out_room(s))
+                break;
             n = tx_sendv(s, m->sid, m->ppid, m->unordered, m->pr, m->pr_value, m->data + m->off,
                          m->len - m->off);
             if (n == -EAGAIN)
@@ -815,7 +841,7 @@ int rtc_sctp_send(rtc_sctp_t *s, uint16_t sid, const void *data, size_t len, boo
     /* RFC 8832 §6: before the ACK (or any message) arrives, user data goes ordered. */
     bool unordered = ch->unordered && ch->acked;
     size_t off = 0;
-    if (net_list_empty(&s->txq) && s->connected && ch->state == CH_OPEN) {
+    if (net_list_empty(&s->txq) && s->connected && ch->state == CH_OPEN && out_room(s)) {
         rtc_sctp_t *prev = tls_owner;
         tls_owner = s;
         ssize_t n = tx_sendv(s, sid, ppid, unordered, ch->pr, ch->pr_value, data, len);

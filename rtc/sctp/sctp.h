@@ -123,7 +123,7 @@ typedef struct rtc_sctp_cfg {
      * and counted (rx_oversize_cnt). */
     uint32_t local_max_msg;
     uint16_t streams;       /* INIT streams, both directions; 0: RTC_SCTP_DEFAULT_STREAMS */
-    uint32_t out_queue_cnt; /* output queue capacity in packets; 0: 256 */
+    uint32_t out_queue_cnt; /* output queue capacity in packets; 0: 256 (minimum 128) */
     /* Retransmission timeout bounds (RFC 4960 §6.3.1); 0: 1000 initial, 400 min, 10000 max. */
     uint32_t rto_initial_ms, rto_min_ms, rto_max_ms;
     /* Events, on the owning thread, from inside rtc_sctp_input()/rtc_sctp_poll() only. The
@@ -160,7 +160,10 @@ int rtc_sctp_poll(rtc_sctp_t *s, uint64_t now_ns);
 bool rtc_sctp_needs_poll(rtc_sctp_t *s);
 
 /* The output queue: the oldest packet to send, as a view valid until rtc_sctp_out_pop().
- * false when empty. Owning thread. */
+ * false when empty. Owning thread. When pop empties the queue, messages that were held back
+ * because the queue was nearly full are handed to usrsctp (their packets follow in the queue),
+ * so drain with `while (peek) { send; pop; }`. A full queue drops packets (out_drop_cnt) and
+ * SCTP retransmits them. */
 bool rtc_sctp_out_peek(rtc_sctp_t *s, net_view_t *pkt);
 void rtc_sctp_out_pop(rtc_sctp_t *s);
 
@@ -199,8 +202,9 @@ WARN_UNUSED int rtc_sctp_send(rtc_sctp_t *s, uint16_t sid, const void *data, siz
 /* Closes a channel (RFC 8831 §6.7): after its queued messages, resets our outgoing stream; the
  * peer resets its own; CHANNEL_CLOSED follows. 0 or -ENOENT. Owning thread. */
 WARN_UNUSED int rtc_sctp_channel_close(rtc_sctp_t *s, uint16_t sid);
-/* Bytes sent on @sid that usrsctp has not accepted yet (its send buffer, 1 MiB, was full);
- * like W3C bufferedAmount in Chromium. 0 for an unknown sid. */
+/* Bytes sent on @sid that usrsctp has not accepted yet (its send buffer, 1 MiB, was full, or
+ * the output queue was nearly full); like W3C bufferedAmount in Chromium. 0 for an unknown
+ * sid. */
 size_t rtc_sctp_buffered_amount(const rtc_sctp_t *s, uint16_t sid);
 /* BUFFERED_LOW fires when the amount falls from above @threshold to at or below it. 0 or
  * -ENOENT. */
