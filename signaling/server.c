@@ -1058,9 +1058,11 @@ static void *sig_thread(void *arg)
     net_timers_init(&s->timers, s->now_ns);
     set_ready(s, 1);
 
-    while (!s->stopping) {
+    for (;;) {
         s->now_ns = net_clock_ns();
         net_ring_process(s->ring, 256);
+        if (s->stopping) /* before waiting again: the stop came in with these completions */
+            break;
         s->now_ns = net_clock_ns();
         uint64_t wait_ns = net_timers_run(&s->timers, s->now_ns, NET_NS_PER_SEC);
         int ret = net_ring_submit_wait(s->ring, wait_ns);
@@ -1127,7 +1129,7 @@ sig_server_t *sig_server_start(const sig_cfg_t *cfg, eng_t *eng)
     sig_rooms_init(&s->rooms, s->cfg.max_rooms, s->cfg.max_peers, s->cfg.max_room_peers);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    s->stop_fd = eventfd(0, EFD_CLOEXEC);
+    s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!s->listen || !s->web_root || (cfg->secret && *cfg->secret && !s->secret) || !s->ips ||
         s->stop_fd < 0)
         goto fail;
