@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "codecs/codecs.h"
+#include "rtc/crypto/crypto.h"
 #include "rtc/pc/pc.h"
 #include "rtc/rtp/rtp.h"
 #include "rtc/sdp/sdp.h"
@@ -40,6 +42,12 @@ struct urtc_pc {
         uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
     } st[RTC_PC_MAX_TRANSCEIVERS];
     uint64_t rx_unrouted;
+    /* Per transceiver: a packetizer for frames we send, a depacketizer for frames we get
+     * (created on first use, for the codec in use). */
+    codec_pay_t pay[RTC_PC_MAX_TRANSCEIVERS];
+    codec_id_t pay_codec[RTC_PC_MAX_TRANSCEIVERS];
+    codec_depay_t *depay[RTC_PC_MAX_TRANSCEIVERS];
+    codec_id_t depay_codec[RTC_PC_MAX_TRANSCEIVERS];
     char err[256];
 };
 
@@ -134,7 +142,9 @@ static void set_state(urtc_pc_t *pc, urtc_pc_state_t st)
         pc->cbs.on_state(pc, st, pc->user);
 }
 
-/* W3C RTCPeerConnectionState from the ICE and DTLS transport states (one transport). */
+/* W3C RTCPeerConnectionState from the ICE and DTLS transport states (webrtc-pc §4.3.3, with
+ * one transport): a DTLS transport the peer closed counts as "closed", which does not make
+ * the connection leave "connected". */
 static void update_state(urtc_pc_t *pc)
 {
     if (pc->state == URTC_PC_CLOSED)
@@ -145,7 +155,7 @@ static void update_state(urtc_pc_t *pc)
     else if (pc->ice == URTC_ICE_DISCONNECTED)
         st = URTC_PC_DISCONNECTED;
     else if ((pc->ice == URTC_ICE_CONNECTED || pc->ice == URTC_ICE_COMPLETED) &&
-             pc->dtls == URTC_DTLS_CONNECTED)
+             (pc->dtls == URTC_DTLS_CONNECTED || pc->dtls == URTC_DTLS_CLOSED))
         st = URTC_PC_CONNECTED;
     else if (pc->ice == URTC_ICE_NEW && pc->dtls == URTC_DTLS_NEW)
         st = URTC_PC_NEW;
@@ -249,6 +259,37 @@ static int route_rtp(urtc_pc_t *pc, uint32_t ssrc, uint8_t pt, const char **code
     return candidates == 1 ? found : -1;
 }
 
+/* Feeds a packet to the transceiver's depacketizer and hands out the frames it completes. */
+static void depacketize(urtc_pc_t *pc, int t, const char *codec_name_, const rtc_rtp_pkt_t *r)
+{
+    codec_id_t c = codec_name_ ? codec_from_name(codec_name_) : CODEC_NONE;
+    if (c == CODEC_NONE)
+        return; /* rtx, red, ulpfec...: not media frames */
+    if (pc->depay[t] && pc->depay_codec[t] != c) {
+        codec_depay_destroy(pc->depay[t]);
+        pc->depay[t] = NULL;
+    }
+    if (!pc->depay[t]) {
+        codec_depay_cfg_t cfg = {.codec = c};
+        if (!(pc->depay[t] = codec_depay_create(&cfg)))
+            return;
+        pc->depay_codec[t] = c;
+    }
+    if (codec_depay_push(pc->depay[t], r->buf + r->hdr_len, r->payload_len, r->seq, r->ts,
+                         r->marker) < 0)
+        return; /* malformed, duplicate or late: counted by the depacketizer */
+    codec_frame_t f;
+    while (pc->cbs.on_frame && codec_depay_pop(pc->depay[t], &f) == 1) {
+        urtc_frame_t uf = {.codec = codec_name(f.codec),
+                           .data = f.data,
+                           .len = f.len,
+                           .timestamp = f.rtp_ts,
+                           .keyframe = f.flags & CODEC_FRAME_KEY,
+                           .after_gap = f.flags & CODEC_FRAME_GAP};
+        pc->cbs.on_frame(pc, t, &uf, pc->user);
+    }
+}
+
 static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
 {
     (void)p;
@@ -285,6 +326,8 @@ static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
         };
         pc->cbs.on_rtp(pc, t, &up, pc->user);
     }
+    if (pc->cbs.on_frame)
+        depacketize(pc, t, codec, &r);
     net_pkt_free(pkt);
 }
 
@@ -373,6 +416,8 @@ static void pc_free(eng_peer_t *p, void *user)
 {
     (void)p;
     urtc_pc_t *pc = user;
+    for (unsigned i = 0; i < RTC_PC_MAX_TRANSCEIVERS; i++)
+        codec_depay_destroy(pc->depay[i]);
     rtc_pc_fini(&pc->jsep);
     free(pc);
 }
@@ -425,9 +470,22 @@ int urtc_pc_add_transceiver(urtc_pc_t *pc, urtc_kind_t kind, urtc_direction_t di
         return fail(pc, -EINVAL, "kind must be audio or video");
     if (dir < URTC_SENDRECV || dir > URTC_INACTIVE)
         return fail(pc, -EINVAL, "bad direction");
-    int ret = rtc_pc_add_transceiver(
-        &pc->jsep, kind == URTC_KIND_AUDIO ? RTC_SDP_KIND_AUDIO : RTC_SDP_KIND_VIDEO,
-        (rtc_sdp_dir_t)dir, stream_id, track_id, 0);
+    rtc_sdp_kind_t k = kind == URTC_KIND_AUDIO ? RTC_SDP_KIND_AUDIO : RTC_SDP_KIND_VIDEO;
+    bool sends = dir == URTC_SENDRECV || dir == URTC_SENDONLY;
+    /* W3C addTrack: a transceiver a remote offer created, that nothing sends on yet, takes
+     * the track (so an answer can send on the offered m-section). */
+    for (unsigned i = 0; sends && i < pc->jsep.tr_cnt; i++) {
+        rtc_pc_transceiver_t *t = &pc->jsep.tr[i];
+        if (t->kind != k || t->stopped || t->stopping || t->track_id[0] ||
+            (t->direction != RTC_SDP_DIR_RECVONLY && t->direction != RTC_SDP_DIR_INACTIVE))
+            continue;
+        t->direction =
+            t->direction == RTC_SDP_DIR_RECVONLY ? RTC_SDP_DIR_SENDRECV : RTC_SDP_DIR_SENDONLY;
+        snprintf(t->stream_id, sizeof t->stream_id, "%s", stream_id ? stream_id : "-");
+        snprintf(t->track_id, sizeof t->track_id, "%s", track_id ? track_id : "track");
+        return (int)i;
+    }
+    int ret = rtc_pc_add_transceiver(&pc->jsep, k, (rtc_sdp_dir_t)dir, stream_id, track_id, 0);
     if (ret < 0)
         return fail(pc, ret, "cannot add a transceiver (%s)", strerror(-ret));
     return ret;
@@ -603,6 +661,47 @@ int urtc_pc_send_rtp(urtc_pc_t *pc, int transceiver, const char *codec, uint32_t
     pc->st[transceiver].tx_pkts++;
     pc->st[transceiver].tx_bytes += 12 + len;
     return 0;
+}
+
+int urtc_pc_send_frame(urtc_pc_t *pc, int transceiver, const urtc_frame_t *frame)
+{
+    if (transceiver < 0 || (unsigned)transceiver >= pc->jsep.tr_cnt)
+        return fail(pc, -EINVAL, "no transceiver %d", transceiver);
+    codec_id_t c = frame->codec ? codec_from_name(frame->codec) : CODEC_NONE;
+    if (c == CODEC_NONE)
+        return fail(pc, -EINVAL, "no packetizer for codec %s", frame->codec ? frame->codec : "?");
+    codec_pay_t *pay = &pc->pay[transceiver];
+    if (pc->pay_codec[transceiver] != c) {
+        uint16_t pid;
+        if (rtc_random(&pid, sizeof pid) < 0)
+            pid = 0;
+        /* 1200-byte datagrams (the DTLS MTU too): 12 of RTP header, the SRTP tag, headroom
+         * for header extensions. */
+        codec_pay_cfg_t cfg = {.codec = c, .max_payload_len = 1100, .picture_id = pid & 0x7fff};
+        int ret = codec_pay_init(pay, &cfg);
+        if (ret < 0)
+            return fail(pc, ret, "no packetizer for %s", frame->codec);
+        pc->pay_codec[transceiver] = c;
+    }
+    codec_frame_t f = {.codec = c,
+                       .data = frame->data,
+                       .len = frame->len,
+                       .rtp_ts = frame->timestamp,
+                       .flags = frame->keyframe ? CODEC_FRAME_KEY : 0,
+                       .tl0picidx = -1,
+                       .picture_id = -1};
+    int ret = codec_pay_frame(pay, &f);
+    if (ret < 0)
+        return fail(pc, ret, "cannot packetize a %zu-byte %s frame", frame->len, frame->codec);
+    uint8_t buf[1100];
+    bool marker;
+    while ((ret = codec_pay_next(pay, buf, sizeof buf, &marker)) > 0) {
+        int r = urtc_pc_send_rtp(pc, transceiver, frame->codec, frame->timestamp, marker, buf,
+                                 (size_t)ret);
+        if (r < 0)
+            return r;
+    }
+    return ret < 0 ? fail(pc, ret, "packetizer: %s", strerror(-ret)) : 0;
 }
 
 int urtc_pc_send_dtls_data(urtc_pc_t *pc, const uint8_t *data, size_t len)

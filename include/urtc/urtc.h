@@ -125,6 +125,17 @@ typedef struct urtc_rtp_packet {
     const char *codec; /* "opus", "VP8", ... as negotiated; NULL if the PT is unknown */
 } urtc_rtp_packet_t;
 
+/* An encoded frame: a VP8/VP9 frame, an H.264 access unit (Annex-B), an Opus or G.711
+ * packet. Borrowed for the call. */
+typedef struct urtc_frame {
+    const char *codec; /* "opus", "VP8", ... */
+    const uint8_t *data;
+    size_t len;
+    uint32_t timestamp; /* RTP timestamp */
+    bool keyframe;
+    bool after_gap; /* receive: something before this frame was lost */
+} urtc_frame_t;
+
 /* Callbacks run on the connection's shard thread. Any may be NULL. */
 typedef struct urtc_pc_callbacks {
     /* A local candidate line ("candidate:...") for @mid, or NULL at end-of-candidates. */
@@ -136,6 +147,9 @@ typedef struct urtc_pc_callbacks {
     void (*on_track)(urtc_pc_t *pc, int transceiver, urtc_kind_t kind, const char *mid, void *user);
     /* An RTP packet arrived on @transceiver. */
     void (*on_rtp)(urtc_pc_t *pc, int transceiver, const urtc_rtp_packet_t *pkt, void *user);
+    /* A whole frame assembled from the RTP packets of @transceiver (set this callback to have
+     * urtc depacketize; incomplete frames are dropped, never handed out). */
+    void (*on_frame)(urtc_pc_t *pc, int transceiver, const urtc_frame_t *frame, void *user);
     /* An RTCP compound packet arrived (decrypted). */
     void (*on_rtcp)(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user);
     /* The connection's DTLS application data: SCTP packets (for the data-channel layer). */
@@ -160,7 +174,9 @@ URTC_API int urtc_pc_post(urtc_engine_t *e, urtc_pc_t *pc, void (*fn)(urtc_pc_t 
                           void *arg);
 URTC_API void *urtc_pc_user(const urtc_pc_t *pc);
 
-/* Adds a transceiver (W3C addTransceiver). Returns its index, or a negative errno. */
+/* Adds a transceiver (W3C addTransceiver), or, as W3C addTrack does, gives a sending track to
+ * a transceiver a remote offer created that sends nothing yet (its direction gains "send").
+ * Returns the transceiver's index, or a negative errno. */
 URTC_API int urtc_pc_add_transceiver(urtc_pc_t *pc, urtc_kind_t kind, urtc_direction_t dir,
                                      const char *stream_id, const char *track_id);
 /* Adds an m=application section for data channels to the next offer. */
@@ -182,6 +198,9 @@ URTC_API int urtc_pc_add_ice_candidate(urtc_pc_t *pc, const char *candidate);
  * encrypts. @timestamp and @marker as given. 0, -ENOTCONN, -EINVAL, -ENOENT (no such codec). */
 URTC_API int urtc_pc_send_rtp(urtc_pc_t *pc, int transceiver, const char *codec, uint32_t timestamp,
                               bool marker, const uint8_t *payload, size_t len);
+/* Packetizes @frame for its codec (RFC 7587, 7741, 9628, 6184) and sends it on @transceiver
+ * as urtc_pc_send_rtp() does. 0, -ENOTCONN, -ENOENT (codec not negotiated), -EINVAL. */
+URTC_API int urtc_pc_send_frame(urtc_pc_t *pc, int transceiver, const urtc_frame_t *frame);
 /* Sends DTLS application data (an SCTP packet). 0 or a negative errno. */
 URTC_API int urtc_pc_send_dtls_data(urtc_pc_t *pc, const uint8_t *data, size_t len);
 

@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""tests/interop/pc_aiortc_peer.py: aiortc's side of tests/interop/pc_aiortc_test.c, a whole
+call (ICE, DTLS-SRTP, Opus and VP8 both ways) between aiortc 1.4 and the urtc peer-connection
+API. JSON lines on stdin/stdout; run inside a private network namespace (the test unshares).
+
+  aiortc-offers SECONDS: print {"offer": sdp}; read {"answer": sdp}
+  urtc-offers SECONDS:   read {"offer": sdp}; print {"answer": sdp}
+then send aiortc's own synthetic audio and video, decode what arrives for SECONDS, and print
+{"audio_frames": n, "video_frames": n, "video_sizes": [[w, h], ...], "state": ...}.
+"""
+import asyncio
+import json
+import sys
+
+import aioice.ice
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+# aioice 0.8 leaves loopback out of its host candidates; the namespace has nothing else.
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+
+counts = {"audio": 0, "video": 0}
+sizes = set()
+
+
+def out(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+async def readline():
+    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    return json.loads(line)
+
+
+async def consume(track):
+    while True:
+        try:
+            frame = await track.recv()  # decoded: av.AudioFrame / av.VideoFrame
+        except Exception:  # noqa: BLE001 - the track ended
+            return
+        counts[track.kind] += 1
+        if track.kind == "video":
+            sizes.add((frame.width, frame.height))
+
+
+async def main(mode, seconds):
+    pc = RTCPeerConnection()
+
+    @pc.on("track")
+    def on_track(track):
+        asyncio.ensure_future(consume(track))
+
+    if mode == "aiortc-offers":
+        pc.addTrack(AudioStreamTrack())
+        pc.addTrack(VideoStreamTrack())
+        await pc.setLocalDescription(await pc.createOffer())
+        out({"offer": pc.localDescription.sdp})
+        msg = await readline()
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=msg["answer"], type="answer"))
+    else:
+        msg = await readline()
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=msg["offer"], type="offer"))
+        pc.addTrack(AudioStreamTrack())
+        pc.addTrack(VideoStreamTrack())
+        await pc.setLocalDescription(await pc.createAnswer())
+        out({"answer": pc.localDescription.sdp})
+    await asyncio.sleep(seconds)
+    out({"audio_frames": counts["audio"], "video_frames": counts["video"],
+         "video_sizes": sorted(sizes), "state": pc.connectionState})
+    await pc.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(asyncio.wait_for(main(sys.argv[1], float(sys.argv[2])), 60))
