@@ -19,38 +19,6 @@
 #include "rtc/rtp/rtp.h"
 #include "rtc/sdp/sdp.h"
 
-struct urtc_engine {
-    eng_t *e;
-    unsigned next;
-};
-
-struct urtc_pc {
-    eng_shard_t *sh;
-    eng_peer_t *peer;
-    rtc_pc_t jsep;
-    urtc_pc_config_t cfg;
-    urtc_pc_callbacks_t cbs;
-    void *user;
-    bool role_fixed; /* the ICE role was chosen by the first offer */
-    bool dtls_started;
-    bool remote_applied;
-    urtc_ice_state_t ice;
-    urtc_dtls_state_t dtls;
-    urtc_pc_state_t state;
-    uint16_t seq[RTC_PC_MAX_TRANSCEIVERS];
-    struct {
-        uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
-    } st[RTC_PC_MAX_TRANSCEIVERS];
-    uint64_t rx_unrouted;
-    /* Per transceiver: a packetizer for frames we send, a depacketizer for frames we get
-     * (created on first use, for the codec in use). */
-    codec_pay_t pay[RTC_PC_MAX_TRANSCEIVERS];
-    codec_id_t pay_codec[RTC_PC_MAX_TRANSCEIVERS];
-    codec_depay_t *depay[RTC_PC_MAX_TRANSCEIVERS];
-    codec_id_t depay_codec[RTC_PC_MAX_TRANSCEIVERS];
-    char err[256];
-};
-
 /* ---- Engine ------------------------------------------------------------------------------ */
 
 urtc_engine_t *urtc_engine_create(const urtc_engine_config_t *cfg)
