@@ -33,9 +33,10 @@
 /* a=max-message-size:0 means "any size" (RFC 8841 §6); pass this for it. We still refuse
  * messages over 1 GiB. */
 #define RTC_SCTP_MAX_MSG_UNLIMITED UINT32_MAX
-/* Largest SCTP packet we emit: it must fit one DTLS record in a RTC_DTLS_MTU (1200) datagram:
- * 13-byte record header + 8-byte explicit nonce + 16-byte GCM tag = 37 bytes of overhead. */
-#define RTC_SCTP_MTU 1160u
+/* Largest SCTP packet we emit: it must fit one DTLS record in a RTC_DTLS_MTU (1200) datagram.
+ * rtc_dtls_send() accepts up to RTC_DTLS_MTU - 64 bytes (13-byte record header plus a
+ * conservative allowance for IV and tag; AES-GCM needs 8 + 16), so 1136. */
+#define RTC_SCTP_MTU 1136u
 /* Streams we ask for in INIT (both directions; the association uses the smaller of ours and
  * the peer's). Enough for 1,024 channels opened by one side (ids of one parity). */
 #define RTC_SCTP_DEFAULT_STREAMS 2048u

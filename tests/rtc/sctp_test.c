@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rtc/dtls/dtls.h"
 #include "tests/support/tst.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -827,5 +828,148 @@ Test(rtc_sctp, destroy_reports_nothing_and_peer_sees_abort)
     }
     rtc_sctp_destroy(n->b.s);
     n->b.s = NULL;
+    net_free(n);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * SCTP over two real rtc_dtls endpoints (RFC 8261): every SCTP packet is one DTLS record.
+ */
+#define DQ_CAP 1024
+typedef struct dgram_q {
+    uint8_t d[DQ_CAP][RTC_DTLS_MTU];
+    size_t len[DQ_CAP];
+    size_t head, cnt;
+    uint64_t dropped;
+} dgram_q_t;
+
+static void dq_push_out(dgram_q_t *q, const rtc_dtls_out_t *o)
+{
+    for (size_t i = 0; i < o->tx_cnt; i++) {
+        cr_assert_leq(o->tx[i].len, RTC_DTLS_MTU);
+        if (q->cnt == DQ_CAP) {
+            q->dropped++;
+            continue;
+        }
+        size_t t = (q->head + q->cnt) % DQ_CAP;
+        memcpy(q->d[t], o->tx[i].p, o->tx[i].len);
+        q->len[t] = o->tx[i].len;
+        q->cnt++;
+    }
+}
+
+/* Drains @s's SCTP output into DTLS records queued on @q. */
+static void sctp_to_dtls(rtc_sctp_t *s, rtc_dtls_t *d, dgram_q_t *q)
+{
+    static rtc_dtls_out_t o;
+    net_view_t v;
+    while (rtc_sctp_out_peek(s, &v)) {
+        cr_assert_eq(rtc_dtls_send(d, v.p, v.len, &o), 0, "SCTP packet of %zu bytes", v.len);
+        rtc_sctp_out_pop(s);
+        dq_push_out(q, &o);
+    }
+}
+
+/* Delivers one datagram from @q to DTLS endpoint @d (answering on @back); its application data
+ * goes to @s. */
+static void dtls_deliver(dgram_q_t *q, rtc_dtls_t *d, rtc_sctp_t *s, dgram_q_t *back)
+{
+    static rtc_dtls_out_t o;
+    size_t len = q->len[q->head];
+    static uint8_t buf[RTC_DTLS_MTU];
+    memcpy(buf, q->d[q->head], len);
+    q->head = (q->head + 1) % DQ_CAP;
+    q->cnt--;
+    int r = rtc_dtls_input(d, buf, len, net_clock_ns(), &o);
+    cr_assert_geq(r, 0, "DTLS input failed: %d", r);
+    dq_push_out(back, &o);
+    for (size_t i = 0; i < o.rx_cnt; i++) {
+        cr_assert_eq(rtc_sctp_input(s, o.rx[i].p, o.rx[i].len, net_clock_ns()), 0);
+        sctp_to_dtls(s, d, back);
+    }
+}
+
+Test(rtc_sctp, runs_over_two_real_dtls_endpoints)
+{
+    rtc_dtls_ctx_cfg_t dcfg = {.no_srtp = true}; /* data channels only */
+    rtc_dtls_ctx_t *cctx = rtc_dtls_ctx_create(&dcfg), *sctx = rtc_dtls_ctx_create(&dcfg);
+    cr_assert_not_null(cctx);
+    cr_assert_not_null(sctx);
+    static rtc_dtls_t dc, ds;
+    uint64_t now = net_clock_ns();
+    cr_assert_eq(rtc_dtls_init(&dc, cctx, RTC_DTLS_CLIENT, rtc_dtls_ctx_fingerprint(sctx), now), 0);
+    cr_assert_eq(rtc_dtls_init(&ds, sctx, RTC_DTLS_SERVER, rtc_dtls_ctx_fingerprint(cctx), now), 0);
+    tnet_t *n = net_new(NULL, NULL); /* a: DTLS client, b: DTLS server */
+    n->b.keep_last = true;
+    static dgram_q_t q_cs, q_sc;
+    static rtc_dtls_out_t o;
+    cr_assert_eq(rtc_dtls_start(&dc, now, &o), 0);
+    dq_push_out(&q_cs, &o);
+
+    bool started = false, sent = false;
+    int sid = -1;
+    /* A 64 KiB message in the seq format (seq 200 after the 200 small ones). */
+    static uint8_t big[65536];
+    net_wr32be(big, 200);
+    net_wr16be(big + 4, 0);
+    big[6] = 1;
+    big[7] = 0;
+    for (size_t i = HDR_LEN; i < sizeof big; i++)
+        big[i] = pat(200, 0, i);
+    uint64_t end = net_clock_ns() + 10 * NET_NS_PER_SEC;
+    while ((now = net_clock_ns()) < end) {
+        if (sent && n->b.ch[sid].cnt == 201 && n->a.ch[sid].cnt == 200)
+            break;
+        bool busy = q_cs.cnt || q_sc.cnt;
+        if (q_cs.cnt)
+            dtls_deliver(&q_cs, &ds, n->b.s, &q_sc);
+        if (q_sc.cnt)
+            dtls_deliver(&q_sc, &dc, n->a.s, &q_cs);
+        if (!started && dc.state == RTC_DTLS_CONNECTED && ds.state == RTC_DTLS_CONNECTED) {
+            /* RFC 8261 §6: SCTP starts once DTLS is up; the DTLS client's ids are even. */
+            cr_assert_eq(rtc_sctp_start(n->a.s, now), 0);
+            cr_assert_eq(rtc_sctp_start(n->b.s, now), 0);
+            sid = rtc_sctp_channel_open(n->a.s, &(rtc_sctp_channel_cfg_t){.label = "over-dtls"});
+            cr_assert_eq(sid, 0);
+            started = true;
+        }
+        if (started && !sent && n->b.ch[sid].open) {
+            for (uint32_t q = 0; q < 200; q++) {
+                cr_assert_eq(send_seq(&n->a, (uint16_t)sid, q, true), 0);
+                cr_assert_eq(send_seq(&n->b, (uint16_t)sid, q, false), 0);
+            }
+            cr_assert_eq(rtc_sctp_send(n->a.s, (uint16_t)sid, big, sizeof big, true), 0);
+            sent = true;
+        }
+        if (started) {
+            sctp_to_dtls(n->a.s, &dc, &q_cs);
+            sctp_to_dtls(n->b.s, &ds, &q_sc);
+            rtc_sctp_timers_run(now);
+            if (rtc_sctp_needs_poll(n->a.s))
+                (void)rtc_sctp_poll(n->a.s, now);
+            if (rtc_sctp_needs_poll(n->b.s))
+                (void)rtc_sctp_poll(n->b.s, now);
+        }
+        if (now >= rtc_dtls_deadline(&dc) && rtc_dtls_handle_timeout(&dc, now, &o) == 0)
+            dq_push_out(&q_cs, &o);
+        if (now >= rtc_dtls_deadline(&ds) && rtc_dtls_handle_timeout(&ds, now, &o) == 0)
+            dq_push_out(&q_sc, &o);
+        if (!busy)
+            nanosleep(&(struct timespec){0, 200000}, NULL);
+    }
+    cr_assert(started, "DTLS did not connect: %s / %s", rtc_dtls_state_name(dc.state),
+              rtc_dtls_state_name(ds.state));
+    cr_assert(n->a.connected && n->b.connected);
+    cr_assert_str_eq(n->b.ch[0].label, "over-dtls");
+    cr_assert_eq(n->b.ch[0].cnt, 201);
+    cr_assert_eq(n->a.ch[0].cnt, 200);
+    cr_assert_eq(n->a.ch[0].bad_order + n->b.ch[0].bad_order, 0);
+    cr_assert_eq(n->a.ch[0].bad_content + n->b.ch[0].bad_content, 0);
+    cr_assert_eq(n->b.ch[0].last_len, sizeof big);
+    cr_assert_arr_eq(n->b.ch[0].last, big, sizeof big);
+    cr_assert_eq(dc.bad_cnt + ds.bad_cnt, 0);
+    rtc_dtls_fini(&dc);
+    rtc_dtls_fini(&ds);
+    rtc_dtls_ctx_destroy(cctx);
+    rtc_dtls_ctx_destroy(sctx);
     net_free(n);
 }
