@@ -37,7 +37,7 @@ PREFIX ?= /usr/local
 DEB_PKGS := gcc make pkg-config liburing-dev libssl-dev libsrtp2-dev libusrsctp-dev \
 	libopus-dev libvpx-dev libopenh264-dev libck-dev libcriterion-dev libjansson-dev \
 	clang libclang-rt-14-dev clang-format iproute2 python3 \
-	python3-aioice coturn python3-websockets python3-aiortc chromium
+	python3-aioice coturn python3-websockets python3-aiortc chromium firefox-esr
 
 # pkg-config names. Evaluated once, at first use (after `deps` has run on a fresh machine).
 PKGS := liburing libssl libcrypto libsrtp2 usrsctp opus vpx openh264 jansson
