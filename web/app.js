@@ -113,7 +113,15 @@
       state.chat.push({from: id, name: peer.name, text: String(e.data), via: 'datachannel'});
       logChat(peer.name, String(e.data));
     };
-    dc.onopen = () => logChat(null, peer.name + ': chat channel open', 'sys');
+    dc.onopen = () => {
+      logChat(null, peer.name + ': chat channel open', 'sys');
+      const say = params.get('say');  // test hook: greet every member once the channel opens
+      if (say) {
+        dc.send(say);
+        state.chat.push({from: state.id, name: state.name, text: say, via: 'datachannel'});
+        logChat(state.name, say);
+      }
+    };
     peer.dc = dc;
     return peer;
   }
@@ -180,6 +188,14 @@
       const loss = recv + lost ? (100 * lost) / (recv + lost) : 0;
       peer.stats = {kbps: Math.round(kbps), lossPct: +loss.toFixed(1),
                     rttMs: rtt === null ? null : Math.round(rtt * 1000), framesDecoded: frames};
+      // Test hook (?selftest=1): tell the peer over the data channel once its video decodes and
+      // its chat arrived, so a test driving only the other browser can see both directions.
+      if (params.get('selftest') && !peer.selftestSent && frames >= 30 &&
+          peer.dc.readyState === 'open' &&
+          state.chat.some((c) => c.from === peer.id && c.via === 'datachannel')) {
+        peer.dc.send(`selftest ok ${frames}`);
+        peer.selftestSent = true;
+      }
       peer.tile.querySelector('.stats').textContent =
           `${peer.stats.kbps} kbit/s · loss ${peer.stats.lossPct}% · rtt ` +
           `${peer.stats.rttMs === null ? '–' : peer.stats.rttMs + ' ms'} · ${frames} frames`;

@@ -5,7 +5,9 @@
  * (framesDecoded >= 30) and receive the other's chat over the data channel
  * (tests/signaling/browser/p2p_call.js). Everything runs in a private network namespace
  * (unshare(CLONE_NEWNET), then `ip link set lo up`), so Chromium can only reach loopback. The
- * test is skipped when Chromium, node, playwright-core or the namespace is unavailable. */
+ * second test calls from Debian firefox-esr to Chromium the same way
+ * (tests/signaling/browser/firefox_chromium.js). Each test is skipped when a browser, node,
+ * playwright-core or the namespace is unavailable. */
 #include "signaling/signaling.h"
 
 #include "tests/support/tst.h"
@@ -24,10 +26,13 @@ static bool enter_netns(void)
     return system("ip link set lo up") == 0;
 }
 
-Test(signaling_browser, two_chromium_pages_call_p2p_through_the_demo_page, .timeout = 150)
+/* Starts a server in a fresh network namespace and runs @script against it; its exit status. */
+static void run_in_netns(const char *script, bool firefox)
 {
     if (access("/usr/bin/chromium", X_OK) != 0 || access("/usr/bin/node", X_OK) != 0)
         cr_skip_test("needs Debian chromium and node");
+    if (firefox && access("/usr/bin/firefox-esr", X_OK) != 0)
+        cr_skip_test("needs Debian firefox-esr");
     char pw[1024];
     snprintf(pw, sizeof pw, "%s",
              tst_src_path("tests/signaling/browser/node_modules/playwright-core"));
@@ -45,10 +50,20 @@ Test(signaling_browser, two_chromium_pages_call_p2p_through_the_demo_page, .time
     net_addr_t a;
     sig_server_addr(sig, &a);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "timeout 120 /usr/bin/node %s http://127.0.0.1:%u",
-             tst_src_path("tests/signaling/browser/p2p_call.js"), net_addr_port(&a));
+    snprintf(cmd, sizeof cmd, "timeout 130 /usr/bin/node %s http://127.0.0.1:%u",
+             tst_src_path(script), net_addr_port(&a));
     int st = system(cmd);
-    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "p2p_call.js failed (status %d)", st);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed (status %d)", script, st);
     sig_server_stop(sig);
     eng_destroy(eng);
+}
+
+Test(signaling_browser, two_chromium_pages_call_p2p_through_the_demo_page, .timeout = 150)
+{
+    run_in_netns("tests/signaling/browser/p2p_call.js", false);
+}
+
+Test(signaling_browser, firefox_and_chromium_call_p2p_through_the_demo_page, .timeout = 150)
+{
+    run_in_netns("tests/signaling/browser/firefox_chromium.js", true);
 }

@@ -1,0 +1,87 @@
+// tests/signaling/browser/firefox_chromium.js: Firefox ESR and Chromium (both headless) call
+// each other p2p through the demo page. Chromium is driven by playwright-core; Firefox (Debian
+// firefox-esr, fresh profile from firefox-user.js: fake media, loopback ICE) just opens the page
+// with ?selftest=1, and tells Chromium over the data channel once it has decoded 30 frames of
+// Chromium's video and received Chromium's chat. Chromium checks the other direction itself.
+// Run by tests/signaling/browser_test.c inside a private network namespace.
+// Usage: node firefox_chromium.js http://127.0.0.1:PORT. Exit 0 on success.
+'use strict';
+const { chromium } = require('playwright-core');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const BASE = process.argv[2];
+const FLAGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-default-apps', '--disable-extensions', '--disable-domain-reliability',
+  '--no-proxy-server',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
+let firefox = null, profile = null;
+function cleanup() {
+  if (firefox) {
+    try { process.kill(-firefox.pid, 'SIGKILL'); } catch (e) { /* gone */ }
+    firefox = null;
+  }
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+}
+function fail(what) {
+  console.log('FAIL: ' + what);
+  if (profile && fs.existsSync(path.join(profile, 'stderr.log')))
+    console.log(fs.readFileSync(path.join(profile, 'stderr.log'), 'utf8').slice(-2000));
+  cleanup();
+  process.exit(1);
+}
+const guard = setTimeout(() => fail('110 s wall-clock guard'), 110000);
+
+async function main() {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+                                          args: FLAGS, timeout: 30000 });
+  const room = 'fx' + process.pid;
+  const page = await (await browser.newContext()).newPage();
+  page.on('pageerror', (e) => console.log(`[chromium] pageerror ${e.message}`));
+  await page.goto(`${BASE}/?room=${room}&name=chromium&say=hello%20from%20chromium`);
+  await page.waitForFunction(() => window.urtc.joined, null, { timeout: 10000 });
+
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'urtc-fx-'));
+  fs.copyFileSync(path.join(__dirname, 'firefox-user.js'), path.join(profile, 'user.js'));
+  const env = { ...process.env, HOME: profile, MOZ_HEADLESS: '1', MOZ_CRASHREPORTER_DISABLE: '1' };
+  firefox = spawn('/usr/bin/firefox-esr',
+                  ['--headless', '--no-remote', '--profile', profile,
+                   `${BASE}/?room=${room}&name=firefox&say=hello%20from%20firefox&selftest=1`],
+                  { env, detached: true, stdio: ['ignore', 'ignore', fs.openSync(path.join(profile, 'stderr.log'), 'w')] });
+
+  await page.waitForFunction(() => {
+    const p = [...window.urtc.peers.values()][0];
+    return p && p.name === 'firefox' && p.pc.connectionState === 'connected';
+  }, null, { timeout: 60000, polling: 250 }).catch(() => fail('chromium: firefox never connected'));
+  await page.waitForFunction(() => {
+    const p = [...window.urtc.peers.values()][0];
+    return p && p.stats.framesDecoded >= 30;
+  }, null, { timeout: 40000, polling: 250 }).catch(() => fail('chromium: < 30 frames from firefox'));
+  await page.waitForFunction(() => window.urtc.chat.some(
+      (c) => c.name === 'firefox' && c.text === 'hello from firefox' && c.via === 'datachannel'),
+      null, { timeout: 20000 }).catch(() => fail('chromium: no chat from firefox'));
+  await page.waitForFunction(() => window.urtc.chat.some(
+      (c) => c.name === 'firefox' && /^selftest ok \d+$/.test(c.text)),
+      null, { timeout: 40000 }).catch(() => fail('firefox did not report decoding chromium + chat'));
+  const summary = await page.evaluate(() => {
+    const p = [...window.urtc.peers.values()][0];
+    return { peer: p.name, state: p.pc.connectionState, stats: p.stats,
+             chat: window.urtc.chat.map((c) => `${c.name}:${c.text}`) };
+  });
+  console.log(JSON.stringify(summary));
+  await browser.close();
+  cleanup();
+  clearTimeout(guard);
+  console.log('ok firefox <-> chromium p2p');
+}
+
+main().catch((e) => fail(e.stack || String(e)));
