@@ -753,8 +753,6 @@ static int check_desc(const rtc_sdp_t *s, bool answer, rtc_sdp_err_t *err)
         /* RFC 8842 §5.3: the answerer MUST NOT say actpass */
         if (answer && st == RTC_SDP_SETUP_ACTPASS)
             return pc_fail(err, -EPROTO, 0, "setup:actpass in an answer");
-        if (!m->rtp && !proto_is_sctp(m->proto) && m->kind != RTC_SDP_KIND_OTHER)
-            return pc_fail(err, -EPROTO, 0, "unsupported protocol");
         if (accepted > 1 || b) {
             bool in = false;
             for (unsigned k = 0; b && k < b->mid_cnt; k++)
@@ -1043,10 +1041,30 @@ static int check_answer(const rtc_sdp_t *off, const rtc_sdp_t *ans, rtc_sdp_err_
             return pc_fail(err, -EPROTO, 0, "answer accepts a rejected m-section");
         if (!om->mid || !am->mid || strcmp(om->mid, am->mid))
             return pc_fail(err, -EPROTO, 0, "answer mids differ from the offer");
-        if (am->rtp)
-            for (unsigned k = 0; k < am->codec_cnt; k++)
-                if (!rtc_sdp_codec_find(om, am->codecs[k].pt))
-                    return pc_fail(err, -EPROTO, 0, "answer uses a payload type not offered");
+        if (!am->rtp)
+            continue;
+        for (unsigned k = 0; k < am->codec_cnt; k++)
+            if (!rtc_sdp_codec_find(om, am->codecs[k].pt))
+                return pc_fail(err, -EPROTO, 0, "answer uses a payload type not offered");
+        /* RFC 8829 §5.11: feedback not in the offer MUST result in an error */
+        for (unsigned k = 0; k < am->fb_cnt; k++) {
+            bool found = false;
+            for (unsigned j = 0; j < om->fb_cnt && !found; j++)
+                found = (om->fbs[j].pt == am->fbs[k].pt || om->fbs[j].pt < 0) &&
+                        !strcmp(om->fbs[j].value, am->fbs[k].value);
+            if (!found)
+                return pc_fail(err, -EPROTO, 0, "answer uses rtcp-fb not offered");
+        }
+        /* RFC 8285 §7: the answer can only accept extensions that were offered */
+        for (unsigned k = 0; k < am->a.extmap_cnt; k++) {
+            bool found = false;
+            for (unsigned j = 0; j < om->a.extmap_cnt && !found; j++)
+                found = !strcmp(om->a.extmaps[j].uri, am->a.extmaps[k].uri);
+            for (unsigned j = 0; j < off->a.extmap_cnt && !found; j++)
+                found = !strcmp(off->a.extmaps[j].uri, am->a.extmaps[k].uri);
+            if (!found)
+                return pc_fail(err, -EPROTO, 0, "answer uses a header extension not offered");
+        }
     }
     return check_desc(ans, true, err);
 }

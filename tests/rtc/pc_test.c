@@ -518,6 +518,13 @@ Test(pc, refuses_bad_answers)
     cr_expect_eq(apply_answer_edit("a=group:BUNDLE 0 1", "a=group:BUNDLE 0", &err), -EPROTO);
     cr_expect_eq(apply_answer_edit("m=video", "m=audio", &err), -EPROTO);
     cr_expect_eq(apply_answer_edit("a=ice-pwd:", "a=x-ice-pwd:", &err), -EPROTO);
+    cr_expect_eq(apply_answer_edit("a=rtcp-fb:96 nack pli", "a=rtcp-fb:96 nack foo", &err),
+                 -EPROTO);
+    cr_expect_str_eq(err.reason, "answer uses rtcp-fb not offered");
+    cr_expect_eq(
+        apply_answer_edit("urn:ietf:params:rtp-hdrext:sdes:mid", "urn:x-not-offered", &err),
+        -EPROTO);
+    cr_expect_str_eq(err.reason, "answer uses a header extension not offered");
     /* sanity: an unedited answer is accepted */
     cr_expect_eq(apply_answer_edit("a=setup:active", "a=setup:active", &err), 0);
     /* passive answer: we (the offerer) are the DTLS client */
