@@ -324,3 +324,12 @@ Test(signaling_server, http_connection_without_a_request_is_closed_after_the_idl
     close(fd);
     stop(&f);
 }
+
+Test(signaling_server, churn_of_120_clients_frees_every_member_and_room, .timeout = 90)
+{
+    fixture_t f;
+    sig_cfg_t cfg = {.max_conns_ip = 256, .max_room_peers = 16};
+    start(&f, &cfg);
+    cr_expect_eq(run_client(f.sig, "churn", NULL), 0);
+    stop(&f);
+}

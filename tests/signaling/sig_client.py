@@ -435,6 +435,48 @@ async def ws_idle():
     check(time.time() - t0 < 3.0, "closed within a few intervals")
 
 
+async def ws_churn():
+    # 120 clients in 12 rooms: join, offer to every other member, then a third vanish without a
+    # close (TCP reset), a third close normally and a third send leave first. Afterwards the
+    # server must hold no member, room or WebSocket (read from /metrics).
+    clients = []
+    for i in range(120):
+        ws = await websockets.connect(URL)
+        await ws.send(json.dumps({"type": "join", "room": f"churn{i % 12}", "name": f"c{i}",
+                                  "mode": "p2p"}))
+        w = await recv_json(ws, "welcome")
+        clients.append((ws, w["id"], w["members"]))
+    for ws, my, members in clients:
+        for m in members:
+            await ws.send(json.dumps({"type": "offer", "to": m["id"], "sdp": f"v=0 from {my}"}))
+    got = 0
+    # every client that joined before the last in its room received offers from later joiners
+    for idx, (ws, my, members) in enumerate(clients):
+        later = sum(1 for j in range(idx + 12, 120, 12))
+        for _ in range(later):
+            m = await recv_json(ws, "offer")
+            check(m["sdp"].startswith("v=0 from "), "offer relayed")
+            got += 1
+    check(got == sum(len(c[2]) for c in clients), f"every offer arrived once ({got})")
+    for idx, (ws, my, members) in enumerate(clients):
+        if idx % 3 == 0:
+            ws.transport.abort()  # no close frame, no FIN: a reset
+        elif idx % 3 == 1:
+            await ws.close()
+        else:
+            await ws.send('{"type":"leave"}')
+            await ws.close()
+    deadline = time.time() + T
+    while time.time() < deadline:
+        m = get(b"/metrics")
+        if (b"\nurtc_peers 0\n" in m and b"\nurtc_rooms 0\n" in m and
+                b"\nurtc_signaling_websockets 0\n" in m):
+            break
+        await asyncio.sleep(0.1)
+    check(b"\nurtc_peers 0\n" in m and b"\nurtc_rooms 0\n" in m and
+          b"\nurtc_signaling_websockets 0\n" in m, "everything freed after churn")
+
+
 def main():
     if SCENARIO == "http":
         scenario_http()
@@ -449,6 +491,8 @@ def main():
     elif SCENARIO == "tokens":
         toks = ARG.split(",")
         asyncio.run(ws_tokens(*toks))
+    elif SCENARIO == "churn":
+        asyncio.run(ws_churn())
     elif SCENARIO == "idle":
         asyncio.run(ws_idle())
     else:
