@@ -616,3 +616,135 @@ int64_t rtc_rtcp_rtt_ns(uint64_t arrival_ntp, uint32_t lsr, uint32_t dlsr)
         return -1;
     return (int64_t)(((uint64_t)rtt * NET_NS_PER_SEC) >> 16);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Whole-compound check.
+ */
+
+/* Transport-cc FCI well-formed: chunks cover the status count, deltas are all there. Walks
+ * run-length chunks in one step, so a 65535-status packet costs no more than its bytes. */
+static bool twcc_ok(net_view_t fci)
+{
+    const uint8_t *p = fci.p;
+    size_t n = fci.len, pos = 8, i = 0, deltas = 0;
+    if (n < 8)
+        return false;
+    size_t cnt = net_rd16be(p + 2);
+    while (i < cnt) {
+        if (pos + 2 > n)
+            return false;
+        uint16_t c = net_rd16be(p + pos);
+        pos += 2;
+        if (!(c & 0x8000)) {
+            unsigned s = (c >> 13) & 3;
+            size_t run = NET_MIN((size_t)(c & 0x1fff), cnt - i);
+            if (s == 3)
+                return false;
+            deltas += run * s; /* small: 1 byte, large: 2 bytes */
+            i += run;
+        } else if (!(c & 0x4000)) {
+            for (int k = 13; k >= 0 && i < cnt; k--, i++)
+                deltas += (c >> k) & 1;
+        } else {
+            for (int k = 12; k >= 0 && i < cnt; k -= 2, i++) {
+                unsigned s = (c >> k) & 3;
+                if (s == 3)
+                    return false;
+                deltas += s;
+            }
+        }
+    }
+    return pos + deltas <= n;
+}
+
+static bool pkt_ok(const rtc_rtcp_hdr_t *h, rtc_rtcp_counters_t *c)
+{
+    switch (h->pt) {
+    case RTC_RTCP_SR:
+        c->sr++;
+        return h->body.len >= 24 + 24u * h->count;
+    case RTC_RTCP_RR:
+        c->rr++;
+        return h->body.len >= 4 + 24u * h->count;
+    case RTC_RTCP_SDES: {
+        rtc_rtcp_sdes_chunk_t ch[31];
+        c->sdes++;
+        return rtc_rtcp_sdes_parse(h, ch, 31) >= 0;
+    }
+    case RTC_RTCP_BYE: {
+        rtc_rtcp_bye_t bye;
+        c->bye++;
+        return rtc_rtcp_bye_parse(h, &bye) == 0;
+    }
+    case RTC_RTCP_APP: /* RFC 3550 §6.7: SSRC, 4-byte name, data; we skip it */
+        c->app++;
+        return h->body.len >= 8;
+    case RTC_RTCP_RTPFB:
+    case RTC_RTCP_PSFB: {
+        rtc_rtcp_fb_t fb;
+        if (rtc_rtcp_fb_parse(h, &fb) < 0)
+            return false;
+        if (h->pt == RTC_RTCP_RTPFB && fb.fmt == RTC_RTCP_FMT_NACK) {
+            c->nack++;
+            return fb.fci.len && fb.fci.len % 4 == 0;
+        }
+        if (h->pt == RTC_RTCP_RTPFB && fb.fmt == RTC_RTCP_FMT_TWCC) {
+            c->twcc++;
+            return twcc_ok(fb.fci);
+        }
+        if (h->pt == RTC_RTCP_PSFB && fb.fmt == RTC_RTCP_FMT_PLI) {
+            c->pli++;
+            return true;
+        }
+        if (h->pt == RTC_RTCP_PSFB && fb.fmt == RTC_RTCP_FMT_FIR) {
+            c->fir++;
+            return fb.fci.len && fb.fci.len % 8 == 0;
+        }
+        if (h->pt == RTC_RTCP_PSFB && fb.fmt == RTC_RTCP_FMT_AFB) {
+            rtc_rtcp_remb_t r;
+            int e = rtc_rtcp_remb_parse(&fb, &r);
+            if (e == -ENOENT) {
+                c->other++;
+                return true;
+            }
+            c->remb++;
+            return e == 0;
+        }
+        c->other++;
+        return true;
+    }
+    default:
+        c->other++;
+        return true;
+    }
+}
+
+int rtc_rtcp_check(const uint8_t *b, size_t len, unsigned flags, rtc_rtcp_hdr_t *out, size_t cap,
+                   rtc_rtcp_counters_t *c)
+{
+    int n = rtc_rtcp_split(b, len, flags, out, cap);
+    if (n < 0) {
+        c->malformed++;
+        return n;
+    }
+    rtc_rtcp_counters_t t = {0}; /* per-type counts join @c only if the compound is good */
+    for (int i = 0; i < n; i++) {
+        if (!pkt_ok(&out[i], &t)) {
+            c->malformed++;
+            return -EBADMSG;
+        }
+    }
+    c->compounds++;
+    c->sr += t.sr;
+    c->rr += t.rr;
+    c->sdes += t.sdes;
+    c->bye += t.bye;
+    c->app += t.app;
+    c->nack += t.nack;
+    c->pli += t.pli;
+    c->fir += t.fir;
+    c->remb += t.remb;
+    c->twcc += t.twcc;
+    c->other += t.other;
+    return n;
+}

@@ -248,4 +248,22 @@ static inline uint32_t rtc_rtcp_ntp_mid(uint64_t ntp)
  * result is negative (clocks or a bogus block), which is not an RTT. */
 int64_t rtc_rtcp_rtt_ns(uint64_t arrival_ntp, uint32_t lsr, uint32_t dlsr);
 
+/* ---------------------------------------------------------------------------------------------
+ * Whole-compound check with counters, for the receive path.
+ */
+typedef struct rtc_rtcp_counters {
+    uint64_t compounds; /* accepted */
+    uint64_t malformed; /* compounds dropped (framing, or one packet inside malformed) */
+    uint64_t sr, rr, sdes, bye, app, nack, pli, fir, remb, twcc; /* in accepted compounds */
+    uint64_t other; /* unknown packet types and feedback formats, skipped */
+} rtc_rtcp_counters_t;
+
+/* Splits a compound (rtc_rtcp_split with @flags) and runs every packet through its typed check,
+ * so that what the caller then parses is known good. One malformed packet drops the whole
+ * compound: its framing can no longer be trusted (RFC 3550 A.2). Counts into @c. Returns the
+ * packet count (headers in @out), -EBADMSG, or -EMSGSIZE (more than @cap packets, also counted
+ * as malformed: no legitimate compound has that many). */
+WARN_UNUSED int rtc_rtcp_check(const uint8_t *b, size_t len, unsigned flags, rtc_rtcp_hdr_t *out,
+                               size_t cap, rtc_rtcp_counters_t *c);
+
 #endif /* URTC_RTC_RTCP_RTCP_H */

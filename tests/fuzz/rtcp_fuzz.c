@@ -35,6 +35,47 @@ static void check_twcc(const rtc_rtcp_fb_t *fb)
             abort();
 }
 
+/* The verdict of the public typed parsers on one packet, for comparison with rtc_rtcp_check. */
+static bool typed_ok(const rtc_rtcp_hdr_t *h)
+{
+    rtc_rtcp_sr_t sr;
+    rtc_rtcp_rr_t rr;
+    rtc_rtcp_sdes_chunk_t c[31];
+    rtc_rtcp_bye_t bye;
+    rtc_rtcp_fb_t fb;
+    uint16_t seqs[64];
+    rtc_rtcp_fir_entry_t fe[8];
+    rtc_rtcp_remb_t remb;
+    rtc_rtcp_twcc_t t;
+    switch (h->pt) {
+    case RTC_RTCP_SR:
+        return rtc_rtcp_sr_parse(h, &sr) == 0;
+    case RTC_RTCP_RR:
+        return rtc_rtcp_rr_parse(h, &rr) == 0;
+    case RTC_RTCP_SDES:
+        return rtc_rtcp_sdes_parse(h, c, 31) >= 0;
+    case RTC_RTCP_BYE:
+        return rtc_rtcp_bye_parse(h, &bye) == 0;
+    case RTC_RTCP_APP:
+        return h->body.len >= 8;
+    case RTC_RTCP_RTPFB:
+    case RTC_RTCP_PSFB:
+        if (rtc_rtcp_fb_parse(h, &fb) < 0)
+            return false;
+        if (h->pt == RTC_RTCP_RTPFB && fb.fmt == RTC_RTCP_FMT_NACK)
+            return rtc_rtcp_nack_parse(&fb, seqs, 64) != -EBADMSG;
+        if (h->pt == RTC_RTCP_RTPFB && fb.fmt == RTC_RTCP_FMT_TWCC)
+            return rtc_rtcp_twcc_parse(&fb, &t, pk, 65536) >= 0;
+        if (h->pt == RTC_RTCP_PSFB && fb.fmt == RTC_RTCP_FMT_FIR)
+            return rtc_rtcp_fir_parse(&fb, fe, 8) != -EBADMSG;
+        if (h->pt == RTC_RTCP_PSFB && fb.fmt == RTC_RTCP_FMT_AFB)
+            return rtc_rtcp_remb_parse(&fb, &remb) != -EBADMSG;
+        return true;
+    default:
+        return true;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     rtc_rtcp_hdr_t h[32];
@@ -43,6 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (strict >= 0 && strict != n)
         abort(); /* strict accepts a subset of what the lenient split accepts */
     n = rtc_rtcp_split(data, size, 0, h, 32);
+    /* rtc_rtcp_check accepts exactly the compounds whose every packet the parsers accept. */
+    rtc_rtcp_counters_t cnt = {0};
+    rtc_rtcp_hdr_t hc[32];
+    bool all_ok = n >= 0;
+    for (int i = 0; i < n; i++)
+        all_ok = all_ok && typed_ok(&h[i]);
+    if ((rtc_rtcp_check(data, size, 0, hc, 32, &cnt) >= 0) != all_ok ||
+        cnt.compounds + cnt.malformed != 1)
+        abort();
     for (int i = 0; i < n; i++) {
         if (h[i].body.p < data || h[i].body.p + h[i].body.len > data + size)
             abort();
@@ -100,10 +150,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     abort();
             } else if (h[i].pt == RTC_RTCP_RTPFB && fb.fmt == RTC_RTCP_FMT_TWCC) {
                 check_twcc(&fb);
-            } else if (fb.fmt == RTC_RTCP_FMT_FIR) {
+            } else if (h[i].pt == RTC_RTCP_PSFB && fb.fmt == RTC_RTCP_FMT_FIR) {
                 if (rtc_rtcp_fir_parse(&fb, fe, 64) > 64)
                     abort();
-            } else if (fb.fmt == RTC_RTCP_FMT_AFB && rtc_rtcp_remb_parse(&fb, &remb) == 0) {
+            } else if (h[i].pt == RTC_RTCP_PSFB && fb.fmt == RTC_RTCP_FMT_AFB &&
+                       rtc_rtcp_remb_parse(&fb, &remb) == 0) {
                 size_t k = NET_MIN(remb.ssrc_cnt, RTC_RTCP_REMB_MAX_SSRC);
                 if (rtc_rtcp_wr_remb(&w, 1, remb.bitrate_bps, remb.ssrc, k) < 0)
                     abort();

@@ -524,3 +524,72 @@ Test(rtcp, ntp_and_rtt)
     cr_assert_eq(rtc_rtcp_rtt_ns(arrival, 0, 0x8000), -1);
     cr_assert_eq(rtc_rtcp_rtt_ns(ntp, lsr, 0x8000), -1); /* negative */
 }
+
+Test(rtcp, check_counts_and_drops_malformed_compounds)
+{
+    rtc_rtcp_counters_t c = {0};
+    rtc_rtcp_hdr_t h[8];
+    uint8_t b[256];
+    size_t n = hex(sr_sdes, b);
+    cr_assert_eq(rtc_rtcp_check(tst_guard_copy(b, n), n, RTC_RTCP_STRICT, h, 8, &c), 2);
+    /* RR + APP + SDES; then RR + NACK + PLI + FIR + REMB + TWCC + an unknown AFB */
+    n = hex("80 c9 00 01 00 00 00 07 80 cc 00 03 00 00 00 07 74 65 73 74 de ad be ef"
+            "81 ca 00 02 00 00 00 07 01 01 78 00",
+            b);
+    cr_assert_eq(rtc_rtcp_check(tst_guard_copy(b, n), n, RTC_RTCP_STRICT, h, 8, &c), 3);
+    n = hex("80 c9 00 01 00 00 00 07"
+            "81 cd 00 03 00 00 00 01 00 00 00 02 00 64 80 11"
+            "81 ce 00 02 00 00 00 01 00 00 00 02"
+            "84 ce 00 04 00 00 00 01 00 00 00 00 00 00 00 02 07 00 00 00"
+            "8f ce 00 05 00 00 00 01 00 00 00 00 52 45 4d 42 01 0b d0 90 00 00 00 02"
+            "8f cd 00 06 00 00 00 01 00 00 00 02 00 0a 00 05 00 00 02 03 d4 90 04 08 ff ff 00 00"
+            "8f ce 00 03 00 00 00 01 00 00 00 00 58 59 5a 5a",
+            b);
+    cr_assert_eq(rtc_rtcp_check(tst_guard_copy(b, n), n, RTC_RTCP_STRICT, h, 8, &c), 7);
+    cr_assert_eq(c.compounds, 3);
+    cr_assert_eq(c.malformed, 0);
+    cr_assert_eq(c.sr, 1);
+    cr_assert_eq(c.rr, 2);
+    cr_assert_eq(c.sdes, 2);
+    cr_assert_eq(c.app, 1);
+    cr_assert_eq(c.nack, 1);
+    cr_assert_eq(c.pli, 1);
+    cr_assert_eq(c.fir, 1);
+    cr_assert_eq(c.remb, 1);
+    cr_assert_eq(c.twcc, 1);
+    cr_assert_eq(c.other, 1);
+
+    /* Each of these is well framed, but one packet inside is malformed: the whole compound
+     * is dropped and counted, and no per-type counter moves. */
+    static const char *bad[] = {
+        "80 c9 00 01 00 00 00 07 81 ca 00 02 00 00 00 07 01 02 78 78", /* SDES unterminated */
+        "80 c9 00 01 00 00 00 07 81 cb 00 02 00 00 00 01 05 61 62 63", /* BYE reason */
+        "81 c8 00 06 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+        "80 c9 00 01 00 00 00 07 81 cd 00 02 00 00 00 01 00 00 00 02", /* NACK, no FCI */
+        "80 c9 00 01 00 00 00 07 84 ce 00 03 00 00 00 01 00 00 00 00 00 00 00 02", /* FIR */
+        "80 c9 00 01 00 00 00 07 8f ce 00 05 00 00 00 01 00 00 00 00 52 45 4d 42 02 00 00 01 "
+        "00 00 00 01", /* REMB: 2 SSRCs announced */
+        "80 c9 00 01 00 00 00 07 8f cd 00 05 00 00 00 01 00 00 00 02 00 0a 00 05 00 00 02 03 "
+        "20 05 01 02", /* TWCC deltas missing */
+        "80 c9 00 01 00 00 00 07 8f cd 00 05 00 00 00 01 00 00 00 02 00 0a 00 01 00 00 02 03 "
+        "f0 00 00 00",                                     /* TWCC reserved symbol */
+        "80 c9 00 01 00 00 00 07 80 cc 00 01 00 00 00 07", /* APP without a name */
+        "81 cd 00 03 00 00 00 01 00 00 00 02 00 64 80 11", /* reduced-size, strict */
+        "80 c9 00 02 00 00 00 07",                         /* framing */
+    };
+    for (size_t i = 0; i < NET_ARRAY_LEN(bad); i++) {
+        n = hex(bad[i], b);
+        rtc_rtcp_counters_t before = c;
+        cr_assert_lt(rtc_rtcp_check(tst_guard_copy(b, n), n, RTC_RTCP_STRICT, h, 8, &c), 0,
+                     "case %zu", i);
+        cr_assert_eq(c.malformed, before.malformed + 1, "case %zu", i);
+        before.malformed++;
+        cr_assert(memcmp(&before, &c, sizeof c) == 0, "case %zu moved a counter", i);
+    }
+    /* A large run-length TWCC (65535 statuses, all lost) is checked without walking them. */
+    n = hex("8f cd 00 04 00 00 00 01 00 00 00 02 00 0a ff ff 00 00 02 03 1f ff 1f ff 1f ff "
+            "1f ff 1f ff 1f ff 1f ff 1f ff 1f ff 00 00",
+            b);
+    b[3] = (uint8_t)((n - 4) / 4);
+    cr_assert_eq(rtc_rtcp_check(b, n, 0, h, 8, &c), 1);
+}
