@@ -106,9 +106,18 @@ static bool ws_send_frame(conn_t *c, uint8_t op, const void *p, size_t len)
 {
     if (c->close_sent) /* RFC 6455 §5.5.1: no data frames after a Close */
         return false;
-    uint8_t h[10];
-    size_t hl = sig_ws_hdr_write(h, op, len);
-    return conn_send(c, h, hl) && (len == 0 || conn_send(c, p, len));
+    /* One send per frame, so that a full output buffer never leaves half a frame queued. */
+    uint8_t small[1024];
+    uint8_t *f = len + 10 <= sizeof small ? small : malloc(len + 10);
+    if (!f)
+        return false;
+    size_t hl = sig_ws_hdr_write(f, op, len);
+    if (len)
+        memcpy(f + hl, p, len);
+    bool ok = conn_send(c, f, hl + len);
+    if (f != small)
+        free(f);
+    return ok;
 }
 
 /* Sends and frees @json (NULL: out of memory, nothing sent). */
