@@ -101,34 +101,33 @@ static void reply(int fd, int status, const char *type, const char *body, size_t
         cr_log_warn("short write to Chromium");
 }
 
-/* Handles one request on @fd. Returns true when /result arrived. */
-static bool serve(ctx_t *c, int fd)
+typedef struct conn { /* one browser connection (it may open idle speculative ones) */
+    int fd;           /* -1: free */
+    size_t len;
+    char req[BUF_LEN];
+} conn_t;
+
+#define MAX_CONNS 16
+
+/* True when @k holds a whole request; then *@body and *@clen are its body. */
+static bool request_complete(conn_t *k, char **body, size_t *clen)
 {
-    static char req[BUF_LEN];
-    size_t len = 0;
-    char *body = NULL;
-    size_t clen = 0;
-    uint64_t end = mono_ms() + 5000;
-    while (mono_ms() < end) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        ssize_t n = read(fd, req + len, sizeof req - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        req[len] = '\0';
-        char *eoh = strstr(req, "\r\n\r\n");
-        if (!eoh)
-            continue;
-        char *cl = strcasestr(req, "content-length:");
-        clen = cl && cl < eoh ? strtoul(cl + 15, NULL, 10) : 0;
-        body = eoh + 4;
-        if ((size_t)(req + len - body) >= clen)
-            break;
-    }
-    cr_assert_not_null(body, "incomplete HTTP request");
-    body[clen] = '\0';
+    k->req[k->len] = '\0';
+    char *eoh = strstr(k->req, "\r\n\r\n");
+    if (!eoh)
+        return false;
+    char *cl = strcasestr(k->req, "content-length:");
+    *clen = cl && cl < eoh ? strtoul(cl + 15, NULL, 10) : 0;
+    *body = eoh + 4;
+    if ((size_t)(k->req + k->len - *body) < *clen)
+        return false;
+    (*body)[*clen] = '\0';
+    return true;
+}
+
+/* Answers the request in @req on @fd. Returns true when /result arrived. */
+static bool serve(ctx_t *c, int fd, const char *req, char *body, size_t clen)
+{
     bool done = false;
     rtc_sdp_err_t err = {0};
     if (!strncmp(req, "GET / ", 6)) {
@@ -157,7 +156,6 @@ static bool serve(ctx_t *c, int fd)
     } else {
         reply(fd, 404, "text/plain", "", 0);
     }
-    close(fd);
     return done;
 }
 
@@ -206,16 +204,49 @@ static void run_browser(const char *name, char **argv)
         execv(argv[0], argv);
         _exit(127);
     }
+    static conn_t conns[MAX_CONNS];
+    for (unsigned i = 0; i < MAX_CONNS; i++)
+        conns[i].fd = -1;
     bool done = false;
     uint64_t end = mono_ms() + 60000;
     while (!done && mono_ms() < end) {
-        struct pollfd p = {ls, POLLIN, 0};
-        if (poll(&p, 1, 200) <= 0)
+        struct pollfd p[MAX_CONNS + 1] = {{ls, POLLIN, 0}};
+        for (unsigned i = 0; i < MAX_CONNS; i++)
+            p[i + 1] = (struct pollfd){conns[i].fd, POLLIN, 0}; /* fd -1 is ignored */
+        if (poll(p, MAX_CONNS + 1, 200) <= 0)
             continue;
-        int fd = accept(ls, NULL, NULL);
-        if (fd >= 0)
-            done = serve(&c, fd);
+        if (p[0].revents & POLLIN) {
+            int fd = accept(ls, NULL, NULL);
+            unsigned i = 0;
+            while (i < MAX_CONNS && conns[i].fd >= 0)
+                i++;
+            if (fd >= 0 && i < MAX_CONNS) {
+                conns[i].fd = fd;
+                conns[i].len = 0;
+            } else if (fd >= 0) {
+                close(fd);
+            }
+        }
+        for (unsigned i = 0; i < MAX_CONNS && !done; i++) {
+            conn_t *k = &conns[i];
+            if (k->fd < 0 || !(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = read(k->fd, k->req + k->len, sizeof k->req - 1 - k->len);
+            char *body;
+            size_t clen;
+            if (n > 0) {
+                k->len += (size_t)n;
+                if (!request_complete(k, &body, &clen))
+                    continue;
+                done = serve(&c, k->fd, k->req, body, clen);
+            }
+            close(k->fd); /* served, closed by the browser, or an error */
+            k->fd = -1;
+        }
     }
+    for (unsigned i = 0; i < MAX_CONNS; i++)
+        if (conns[i].fd >= 0)
+            close(conns[i].fd);
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
