@@ -152,8 +152,18 @@ typedef struct urtc_pc_callbacks {
     void (*on_frame)(urtc_pc_t *pc, int transceiver, const urtc_frame_t *frame, void *user);
     /* An RTCP compound packet arrived (decrypted). */
     void (*on_rtcp)(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user);
-    /* The connection's DTLS application data: SCTP packets (for the data-channel layer). */
-    void (*on_dtls_data)(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user);
+    /* Data channels (@dc is the channel id urtc_pc_create_data_channel returned, or a new one
+     * for channels the peer opened). */
+    /* The peer opened a channel (W3C ondatachannel): it is open already. */
+    void (*on_datachannel)(urtc_pc_t *pc, int dc, const char *label, const char *protocol,
+                           void *user);
+    /* A channel we created is open. */
+    void (*on_dc_open)(urtc_pc_t *pc, int dc, void *user);
+    void (*on_dc_message)(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
+                          void *user);
+    void (*on_dc_close)(urtc_pc_t *pc, int dc, void *user);
+    /* The buffered amount fell to the threshold (urtc_dc_set_buffered_low): send more. */
+    void (*on_dc_buffered_low)(urtc_pc_t *pc, int dc, void *user);
 } urtc_pc_callbacks_t;
 
 typedef struct urtc_pc_config {
@@ -201,8 +211,31 @@ URTC_API int urtc_pc_send_rtp(urtc_pc_t *pc, int transceiver, const char *codec,
 /* Packetizes @frame for its codec (RFC 7587, 7741, 9628, 6184) and sends it on @transceiver
  * as urtc_pc_send_rtp() does. 0, -ENOTCONN, -ENOENT (codec not negotiated), -EINVAL. */
 URTC_API int urtc_pc_send_frame(urtc_pc_t *pc, int transceiver, const urtc_frame_t *frame);
-/* Sends DTLS application data (an SCTP packet). 0 or a negative errno. */
-URTC_API int urtc_pc_send_dtls_data(urtc_pc_t *pc, const uint8_t *data, size_t len);
+/* ---- Data channels (RFC 8831/8832 over SCTP over DTLS) ---- */
+
+typedef struct urtc_dc_init {
+    bool unordered;
+    int max_retransmits;        /* partial reliability by retransmissions; < 0: reliable */
+    int max_packet_lifetime_ms; /* partial reliability by lifetime; < 0: reliable */
+    const char *protocol;       /* NULL: "" */
+    bool negotiated;            /* pre-agreed on both sides (W3C negotiated): no DCEP ... */
+    int id;                     /* ... with this stream id */
+} urtc_dc_init_t;
+
+/* Creates a data channel (W3C createDataChannel; the next offer gets an m=application section
+ * if it had none). It opens once SCTP is up (on_dc_open). @init may be NULL (reliable,
+ * ordered). Returns the channel id, or a negative errno. */
+URTC_API int urtc_pc_create_data_channel(urtc_pc_t *pc, const char *label,
+                                         const urtc_dc_init_t *init);
+/* Sends a message (string if !@binary). 0, -ENOTCONN (not open), -EMSGSIZE (over the peer's
+ * a=max-message-size), -ENOBUFS (too much buffered: wait for on_dc_buffered_low). */
+URTC_API int urtc_dc_send(urtc_pc_t *pc, int dc, const void *data, size_t len, bool binary);
+/* Closes the channel (stream reset, RFC 8831 §6.7); on_dc_close follows. */
+URTC_API int urtc_dc_close(urtc_pc_t *pc, int dc);
+URTC_API size_t urtc_dc_buffered_amount(urtc_pc_t *pc, int dc);
+URTC_API int urtc_dc_set_buffered_low(urtc_pc_t *pc, int dc, size_t threshold);
+/* The channel's label ("" for an unknown id). */
+URTC_API const char *urtc_dc_label(urtc_pc_t *pc, int dc);
 
 URTC_API urtc_pc_state_t urtc_pc_state(const urtc_pc_t *pc);
 /* The reason for the last failed call on @pc ("" if none). */
@@ -210,6 +243,47 @@ URTC_API const char *urtc_pc_last_error(const urtc_pc_t *pc);
 /* Statistics as a JSON array of W3C webrtc-stats objects (transport, candidate-pair,
  * inbound-rtp, outbound-rtp). Returns the length, or -ENOSPC. */
 URTC_API int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap);
+
+/* ---- Media helpers (engine/media_api.c) -------------------------------------------------
+ *
+ * Small wrappers over urtc's codecs for programs on this API (urtc-peer, examples, tests):
+ * a synthetic source that produces encoded frames ready for urtc_pc_send_frame(), and a
+ * decoder for the frames on_frame hands out. Each object belongs to the thread that uses it
+ * (typically the connection's shard thread); nothing here locks. */
+
+/* A synthetic source: "opus" a 440 Hz tone (mono, 20 ms frames); "VP8" or "VP9" a moving test
+ * pattern of @width x @height at @fps that carries its frame number (read back by
+ * urtc_decoder_decode). @width, @height and @fps are ignored for audio. NULL if @codec is not
+ * one of those or the encoder cannot start. */
+typedef struct urtc_test_source urtc_test_source_t;
+URTC_API urtc_test_source_t *urtc_test_source_create(const char *codec, int width, int height,
+                                                     int fps);
+URTC_API void urtc_test_source_destroy(urtc_test_source_t *s);
+/* Encodes the next frame (20 ms of audio, or one picture): 1 and *@frame set (data valid until
+ * the next call), 0 when the encoder skipped it (rate control), or a negative errno. The frame
+ * numbers and RTP timestamps advance on every call. */
+URTC_API int urtc_test_source_next(urtc_test_source_t *s, urtc_frame_t *frame);
+/* The next video frame is a keyframe (e.g. every second, or when a receiver joins late). */
+URTC_API void urtc_test_source_request_keyframe(urtc_test_source_t *s);
+/* Microseconds between frames: 20000 for audio, 1e6 / fps for video. */
+URTC_API unsigned urtc_test_source_period_us(const urtc_test_source_t *s);
+
+/* What a decoded frame held. */
+typedef struct urtc_decoded {
+    int width, height; /* video */
+    int pattern_frame; /* video: the frame number of urtc's test pattern, -1 if none is there */
+    int samples;       /* audio: samples per channel (48 kHz) */
+    double tone_db;    /* audio: how well it matches urtc's 440 Hz tone (fit/residual, dB) */
+} urtc_decoded_t;
+
+/* A decoder for "opus", "VP8" or "VP9" (NULL otherwise). Video decoders refuse delta frames
+ * after a loss until the next keyframe, so a broken picture is never returned. */
+typedef struct urtc_decoder urtc_decoder_t;
+URTC_API urtc_decoder_t *urtc_decoder_create(const char *codec);
+URTC_API void urtc_decoder_destroy(urtc_decoder_t *d);
+/* Decodes @frame (its codec must be the decoder's): 1 with *@out filled, 0 nothing to show,
+ * -EAGAIN waiting for a keyframe, -EBADMSG corrupt, -EINVAL wrong codec. */
+URTC_API int urtc_decoder_decode(urtc_decoder_t *d, const urtc_frame_t *frame, urtc_decoded_t *out);
 
 #ifdef __cplusplus
 }

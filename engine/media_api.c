@@ -1,0 +1,186 @@
+/* engine/media_api.c: the public media helpers of urtc/urtc.h (a synthetic source that encodes
+ * the tone or the test pattern, and a decoder that reads them back), thin wrappers over
+ * codecs/ so that programs on the public API need not reach into the tree. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codecs/codecs.h"
+#include "urtc/urtc.h"
+
+#define TONE_HZ 440.0
+
+struct urtc_test_source {
+    codec_id_t codec;
+    int fps;
+    /* audio */
+    codec_opus_enc_t *aenc;
+    codec_tone_t tone;
+    uint8_t opus[CODEC_OPUS_MAX_PACKET];
+    /* video */
+    codec_vpx_enc_t *venc;
+    codec_image_t img;
+    uint32_t n; /* frames produced */
+};
+
+urtc_test_source_t *urtc_test_source_create(const char *codec, int width, int height, int fps)
+{
+    codec_id_t c = codec ? codec_from_name(codec) : CODEC_NONE;
+    if (c != CODEC_OPUS && c != CODEC_VP8 && c != CODEC_VP9)
+        return NULL;
+    urtc_test_source_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->codec = c;
+    if (c == CODEC_OPUS) {
+        codec_opus_cfg_t cfg;
+        codec_opus_cfg_default(&cfg);
+        codec_tone_init(&s->tone, TONE_HZ, 0.25, CODEC_OPUS_RATE, 1);
+        if (!(s->aenc = codec_opus_enc_create(&cfg)))
+            goto fail;
+        return s;
+    }
+    if (width < 64 || height < 64 || width > 4096 || height > 4096 || fps < 1 || fps > 120)
+        goto fail;
+    s->fps = fps;
+    codec_video_cfg_t vcfg;
+    codec_video_cfg_default(&vcfg, c, width, height);
+    vcfg.fps = fps;
+    vcfg.bitrate_kbps = width * height / 200 > 100 ? width * height / 200 : 100;
+    if (codec_image_alloc(&s->img, width, height) < 0)
+        goto fail;
+    if (!(s->venc = codec_vpx_enc_create(&vcfg)))
+        goto fail;
+    return s;
+fail:
+    urtc_test_source_destroy(s);
+    return NULL;
+}
+
+void urtc_test_source_destroy(urtc_test_source_t *s)
+{
+    if (!s)
+        return;
+    if (s->aenc)
+        codec_opus_enc_destroy(s->aenc);
+    if (s->venc)
+        codec_vpx_enc_destroy(s->venc);
+    if (s->img.plane[0])
+        codec_image_free(&s->img);
+    free(s);
+}
+
+int urtc_test_source_next(urtc_test_source_t *s, urtc_frame_t *frame)
+{
+    if (!s || !frame)
+        return -EINVAL;
+    uint32_t n = s->n++;
+    if (s->codec == CODEC_OPUS) {
+        int16_t pcm[CODEC_OPUS_FRAME_SAMPLES];
+        codec_tone_fill(&s->tone, pcm, CODEC_OPUS_FRAME_SAMPLES);
+        int len = codec_opus_encode(s->aenc, pcm, s->opus, sizeof s->opus);
+        if (len < 0)
+            return len;
+        *frame = (urtc_frame_t){.codec = "opus",
+                                .data = s->opus,
+                                .len = (size_t)len,
+                                .timestamp = n * CODEC_OPUS_FRAME_SAMPLES};
+        return 1;
+    }
+    codec_pattern_draw(&s->img, n);
+    codec_frame_t cf;
+    int ret =
+        codec_vpx_encode(s->venc, &s->img, (uint32_t)((uint64_t)n * 90000 / (unsigned)s->fps), &cf);
+    if (ret <= 0)
+        return ret;
+    *frame = (urtc_frame_t){.codec = codec_name(s->codec),
+                            .data = cf.data,
+                            .len = cf.len,
+                            .timestamp = cf.rtp_ts,
+                            .keyframe = cf.flags & CODEC_FRAME_KEY};
+    return 1;
+}
+
+void urtc_test_source_request_keyframe(urtc_test_source_t *s)
+{
+    if (s && s->venc)
+        codec_vpx_enc_request_keyframe(s->venc);
+}
+
+unsigned urtc_test_source_period_us(const urtc_test_source_t *s)
+{
+    if (!s)
+        return 0;
+    return s->codec == CODEC_OPUS ? 20000 : 1000000u / (unsigned)s->fps;
+}
+
+struct urtc_decoder {
+    codec_id_t codec;
+    codec_opus_dec_t *adec;
+    codec_vpx_dec_t *vdec;
+};
+
+urtc_decoder_t *urtc_decoder_create(const char *codec)
+{
+    codec_id_t c = codec ? codec_from_name(codec) : CODEC_NONE;
+    if (c != CODEC_OPUS && c != CODEC_VP8 && c != CODEC_VP9)
+        return NULL;
+    urtc_decoder_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->codec = c;
+    if (c == CODEC_OPUS)
+        d->adec = codec_opus_dec_create(1);
+    else
+        d->vdec = codec_vpx_dec_create(c);
+    if (!d->adec && !d->vdec) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void urtc_decoder_destroy(urtc_decoder_t *d)
+{
+    if (!d)
+        return;
+    if (d->adec)
+        codec_opus_dec_destroy(d->adec);
+    if (d->vdec)
+        codec_vpx_dec_destroy(d->vdec);
+    free(d);
+}
+
+int urtc_decoder_decode(urtc_decoder_t *d, const urtc_frame_t *frame, urtc_decoded_t *out)
+{
+    if (!d || !frame || !out || !frame->codec || codec_from_name(frame->codec) != d->codec)
+        return -EINVAL;
+    *out = (urtc_decoded_t){.pattern_frame = -1};
+    if (d->adec) {
+        int16_t pcm[CODEC_OPUS_MAX_FRAME_SAMPLES];
+        int n =
+            codec_opus_decode(d->adec, frame->data, frame->len, pcm, CODEC_OPUS_MAX_FRAME_SAMPLES);
+        if (n < 0)
+            return n;
+        out->samples = n;
+        out->tone_db = codec_tone_snr_db(pcm, (size_t)n, 1, TONE_HZ, CODEC_OPUS_RATE);
+        return n > 0;
+    }
+    codec_frame_t cf = {.codec = d->codec,
+                        .data = frame->data,
+                        .len = frame->len,
+                        .rtp_ts = frame->timestamp,
+                        .flags = (frame->keyframe ? CODEC_FRAME_KEY : 0) |
+                                 (frame->after_gap ? CODEC_FRAME_GAP : 0),
+                        .tl0picidx = -1,
+                        .picture_id = -1};
+    codec_image_t img;
+    int ret = codec_vpx_decode(d->vdec, &cf, &img);
+    if (ret != 1)
+        return ret;
+    out->width = img.width;
+    out->height = img.height;
+    int fn = codec_pattern_read(&img);
+    out->pattern_frame = fn >= 0 ? fn : -1;
+    return 1;
+}
