@@ -74,6 +74,10 @@ struct eng_shard {
     rtc_ice_dgram_t ice_out[ENG_ICE_OUT_CAP];
     rtc_dtls_out_t dtls_out;
     eng_peer_drops_t peer_drops;
+    /* Data channels (engine/dc.c): the shard's connections with SCTP, and the flag another
+     * thread's usrsctp timer sets to have them polled. */
+    net_list_t dc_list;
+    int dc_wake;
 };
 
 /* engine/peer.c, shard thread only */
@@ -190,6 +194,7 @@ struct urtc_pc {
         uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
     } st[RTC_PC_MAX_TRANSCEIVERS];
     uint64_t rx_unrouted;
+    struct eng_dc *dc; /* data channels, once used (engine/dc.c) */
     /* Per transceiver: a packetizer for frames we send, a depacketizer for frames we get
      * (created on first use, for the codec in use). */
     codec_pay_t pay[RTC_PC_MAX_TRANSCEIVERS];
@@ -198,5 +203,16 @@ struct urtc_pc {
     codec_id_t depay_codec[RTC_PC_MAX_TRANSCEIVERS];
     char err[256];
 };
+
+/* engine/dc.c: data channels of the public API. Shard thread. */
+typedef struct eng_dc eng_dc_t;
+/* DTLS is up: start SCTP if the negotiation has an application section. */
+void eng_dc_dtls_connected(urtc_pc_t *pc);
+/* DTLS application data: true if SCTP took it. */
+bool eng_dc_input(urtc_pc_t *pc, const uint8_t *data, size_t len);
+void eng_dc_free(urtc_pc_t *pc);
+/* Once per tick: usrsctp timers (shard 0) and associations a timer woke. Returns the ns until
+ * the next SCTP timer, UINT64_MAX if none. */
+uint64_t eng_dc_shard_tick(eng_shard_t *sh, uint64_t now_ns);
 
 #endif

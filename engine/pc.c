@@ -176,6 +176,7 @@ static void pc_on_dtls_state(eng_peer_t *p, rtc_dtls_state_t st, void *user)
     switch (st) {
     case RTC_DTLS_CONNECTED:
         pc->dtls = URTC_DTLS_CONNECTED;
+        eng_dc_dtls_connected(pc);
         break;
     case RTC_DTLS_CLOSED:
         pc->dtls = URTC_DTLS_CLOSED;
@@ -195,8 +196,8 @@ static void pc_on_dtls_data(eng_peer_t *p, const uint8_t *data, size_t len, void
 {
     (void)p;
     urtc_pc_t *pc = user;
-    if (pc->cbs.on_dtls_data)
-        pc->cbs.on_dtls_data(pc, data, len, pc->user);
+    if (!eng_dc_input(pc, data, len))
+        LOG_DEBUG("pc: DTLS application data without an SCTP association: dropped");
 }
 
 /* The transceiver a received packet belongs to: by the SSRC the remote description announced,
@@ -386,6 +387,7 @@ static void pc_free(eng_peer_t *p, void *user)
     urtc_pc_t *pc = user;
     for (unsigned i = 0; i < RTC_PC_MAX_TRANSCEIVERS; i++)
         codec_depay_destroy(pc->depay[i]);
+    eng_dc_free(pc);
     rtc_pc_fini(&pc->jsep);
     free(pc);
 }
@@ -670,12 +672,6 @@ int urtc_pc_send_frame(urtc_pc_t *pc, int transceiver, const urtc_frame_t *frame
             return r;
     }
     return ret < 0 ? fail(pc, ret, "packetizer: %s", strerror(-ret)) : 0;
-}
-
-int urtc_pc_send_dtls_data(urtc_pc_t *pc, const uint8_t *data, size_t len)
-{
-    int ret = eng_peer_send_dtls_data(pc->peer, data, len);
-    return ret < 0 ? fail(pc, ret, "cannot send DTLS data (%s)", strerror(-ret)) : 0;
 }
 
 urtc_pc_state_t urtc_pc_state(const urtc_pc_t *pc)

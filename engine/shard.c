@@ -136,6 +136,7 @@ static void shard_tick(eng_shard_t *sh)
     unsigned cqes = net_ring_process(sh->ring, SHARD_CQE_BUDGET);
     unsigned cmds = drain_commands(sh, SHARD_CMD_BUDGET);
     uint64_t wait_ns = net_timers_run(&sh->timers, sh->now_ns, SHARD_MAX_WAIT_NS);
+    wait_ns = NET_MIN(wait_ns, eng_dc_shard_tick(sh, sh->now_ns));
     eng_peers_reap(sh);
     net_udp_flush(sh->udp);
     shard_arm_wake(sh);
@@ -189,6 +190,7 @@ static int shard_setup(eng_shard_t *sh)
         return -ENOMEM;
     net_timers_init(&sh->timers, net_clock_ns());
     sh->now_ns = net_clock_ns();
+    net_list_init(&sh->dc_list);
     int ret = eng_peers_init(sh, cfg->max_peers);
     if (ret < 0)
         return ret;

@@ -21,6 +21,9 @@ struct end {
     uint32_t rtp_ok, rtp_bad;
     char stats[4096];
     bool stats_ready;
+    int dc;
+    bool dc_open;
+    uint32_t dc_msgs_ok, dc_msgs_bad;
 };
 static struct end ends[2];
 
@@ -60,8 +63,57 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
     pthread_mutex_unlock(&mu);
 }
 
-static const urtc_pc_callbacks_t cbs = {
-    .on_state = on_state, .on_track = on_track, .on_rtp = on_rtp};
+static void on_datachannel(urtc_pc_t *pc, int dc, const char *label, const char *proto, void *user)
+{
+    (void)pc, (void)proto;
+    struct end *me = user;
+    cr_assert_str_eq(label, "chat");
+    pthread_mutex_lock(&mu);
+    me->dc = dc;
+    me->dc_open = true;
+    pthread_mutex_unlock(&mu);
+}
+
+static void on_dc_open(urtc_pc_t *pc, int dc, void *user)
+{
+    (void)pc;
+    struct end *me = user;
+    pthread_mutex_lock(&mu);
+    me->dc_open = dc == me->dc;
+    pthread_mutex_unlock(&mu);
+}
+
+/* Message i: "msg <i>" as a string when even, i bytes of i as binary when odd. */
+static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
+                          void *user)
+{
+    (void)pc;
+    struct end *me = user;
+    pthread_mutex_lock(&mu);
+    uint32_t i = me->dc_msgs_ok + me->dc_msgs_bad; /* ordered, reliable: in sequence */
+    bool ok = dc == me->dc;
+    if (i % 2 == 0) {
+        char want[32];
+        int n = snprintf(want, sizeof want, "msg %u", i);
+        ok = ok && !binary && len == (size_t)n && memcmp(data, want, len) == 0;
+    } else {
+        ok = ok && binary && len == i;
+        for (size_t k = 0; ok && k < len; k++)
+            ok = data[k] == (uint8_t)i;
+    }
+    if (ok)
+        me->dc_msgs_ok++;
+    else
+        me->dc_msgs_bad++;
+    pthread_mutex_unlock(&mu);
+}
+
+static const urtc_pc_callbacks_t cbs = {.on_state = on_state,
+                                        .on_track = on_track,
+                                        .on_rtp = on_rtp,
+                                        .on_datachannel = on_datachannel,
+                                        .on_dc_open = on_dc_open,
+                                        .on_dc_message = on_dc_message};
 
 static void offerer_cmd(urtc_shard_t *sh, void *arg)
 {
@@ -71,6 +123,8 @@ static void offerer_cmd(urtc_shard_t *sh, void *arg)
     cr_assert_not_null(me->pc);
     me->tr = urtc_pc_add_transceiver(me->pc, URTC_KIND_AUDIO, URTC_SENDRECV, "s0", "a0");
     cr_assert_geq(me->tr, 0);
+    me->dc = urtc_pc_create_data_channel(me->pc, "chat", NULL); /* opens once SCTP is up */
+    cr_assert_geq(me->dc, 0);
     int n = urtc_pc_create_offer(me->pc, me->sdp, sizeof me->sdp);
     cr_assert_gt(n, 0, "%s", urtc_pc_last_error(me->pc));
     cr_assert_eq(urtc_pc_set_local_description(me->pc, URTC_SDP_OFFER, me->sdp), 0, "%s",
@@ -121,6 +175,19 @@ static void send_cmd(urtc_pc_t *pc, void *arg)
             "%s", urtc_pc_last_error(pc));
     }
     cr_assert_eq(urtc_pc_send_rtp(pc, me->tr, "VP8", 0, false, payload, 10), -ENOENT);
+    uint8_t bin[100];
+    for (uint32_t i = 0; i < 100; i++) {
+        int ret;
+        if (i % 2 == 0) {
+            char msg[32];
+            int n = snprintf(msg, sizeof msg, "msg %u", i);
+            ret = urtc_dc_send(pc, me->dc, msg, (size_t)n, false);
+        } else {
+            memset(bin, (int)i, i);
+            ret = urtc_dc_send(pc, me->dc, bin, i, true);
+        }
+        cr_assert_eq(ret, 0, "dc send %u: %d", i, ret);
+    }
 }
 
 static void stats_cmd(urtc_pc_t *pc, void *arg)
@@ -166,14 +233,20 @@ static bool connected(void)
 }
 static bool media_done(void)
 {
-    return ends[0].rtp_ok + ends[0].rtp_bad >= 20 && ends[1].rtp_ok + ends[1].rtp_bad >= 20;
+    return ends[0].rtp_ok + ends[0].rtp_bad >= 20 && ends[1].rtp_ok + ends[1].rtp_bad >= 20 &&
+           ends[0].dc_msgs_ok + ends[0].dc_msgs_bad >= 100 &&
+           ends[1].dc_msgs_ok + ends[1].dc_msgs_bad >= 100;
+}
+static bool dc_open(void)
+{
+    return ends[0].dc_open && ends[1].dc_open;
 }
 static bool stats_ready(void)
 {
     return ends[1].stats_ready;
 }
 
-Test(urtc_pc, offer_answer_connect_and_rtp_both_ways)
+Test(urtc_pc, offer_answer_connect_rtp_and_data_channel_both_ways)
 {
     urtc_engine_config_t cfg = {.shards = 2};
     urtc_engine_t *e = urtc_engine_create(&cfg);
@@ -187,11 +260,14 @@ Test(urtc_pc, offer_answer_connect_and_rtp_both_ways)
     cr_assert_eq(urtc_pc_post(e, ends[0].pc, apply_answer_cmd, NULL), 0);
     cr_assert(wait_until(connected), "both connected (states %s, %s)",
               urtc_pc_state_name(ends[0].state), urtc_pc_state_name(ends[1].state));
+    cr_assert(wait_until(dc_open), "the data channel opens on both sides");
     cr_assert_eq(urtc_pc_post(e, ends[0].pc, send_cmd, NULL), 0);
     cr_assert_eq(urtc_pc_post(e, ends[1].pc, send_cmd, NULL), 0);
     cr_assert(wait_until(media_done), "RTP both ways (%u, %u)", ends[0].rtp_ok, ends[1].rtp_ok);
     cr_assert_eq(ends[0].rtp_ok, 20);
     cr_assert_eq(ends[1].rtp_ok, 20);
+    cr_assert_eq(ends[0].dc_msgs_ok, 100, "data channel messages, in order, intact");
+    cr_assert_eq(ends[1].dc_msgs_ok, 100);
     cr_assert_eq(urtc_pc_post(e, ends[1].pc, stats_cmd, NULL), 0);
     cr_assert(wait_until(stats_ready));
     cr_assert_not_null(strstr(ends[1].stats, "\"type\": \"inbound-rtp\""), "%s", ends[1].stats);
