@@ -748,3 +748,30 @@ int rtc_rtcp_check(const uint8_t *b, size_t len, unsigned flags, rtc_rtcp_hdr_t 
     c->other += t.other;
     return n;
 }
+
+uint64_t rtc_rtcp_interval_ns(const rtc_rtcp_interval_cfg_t *cfg, uint32_t rand)
+{
+    /* RFC 3550 A.7 rtcp_interval() */
+    const double sender_fraction = 0.25, compensation = 2.71828 - 1.5;
+    double min_s = (double)cfg->min_ns / 1e9;
+    if (cfg->initial)
+        min_s /= 2;
+    double bw = (double)cfg->rtcp_bw_bps / 8; /* A.7 works in octets per second */
+    double n = cfg->members ? cfg->members : 1;
+    if (cfg->senders <= cfg->members * sender_fraction) {
+        /* senders get a quarter of the RTCP bandwidth between them, receivers the rest */
+        if (cfg->we_sent) {
+            bw *= sender_fraction;
+            n = cfg->senders ? cfg->senders : 1;
+        } else {
+            bw *= 1 - sender_fraction;
+            n = cfg->members > cfg->senders ? cfg->members - cfg->senders : 1;
+        }
+    }
+    double t = bw > 0 ? (double)cfg->avg_rtcp_len * n / bw : min_s;
+    if (t < min_s)
+        t = min_s;
+    t *= 0.5 + (double)rand / 4294967296.0; /* [0.5, 1.5) */
+    t /= compensation;
+    return (uint64_t)(t * 1e9);
+}

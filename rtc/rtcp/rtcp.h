@@ -266,4 +266,23 @@ typedef struct rtc_rtcp_counters {
 WARN_UNUSED int rtc_rtcp_check(const uint8_t *b, size_t len, unsigned flags, rtc_rtcp_hdr_t *out,
                                size_t cap, rtc_rtcp_counters_t *c);
 
+/* ---------------------------------------------------------------------------------------------
+ * When to send the next regular report (RFC 3550 §6.3.1 and A.7; RFC 4585 §3.4 lets AVPF
+ * profiles lower the minimum).
+ */
+typedef struct rtc_rtcp_interval_cfg {
+    uint32_t members;      /* session members, us included */
+    uint32_t senders;      /* of which sent RTP since our last two reports */
+    uint64_t rtcp_bw_bps;  /* RTCP share of the session bandwidth (RFC 3550: 5%), bits/s */
+    bool we_sent;          /* we sent RTP in that time */
+    uint32_t avg_rtcp_len; /* average compound size, bytes, UDP and IP headers included */
+    bool initial;          /* no report sent yet: half the minimum (§6.2) */
+    uint64_t min_ns;       /* minimum interval: 5 s in RFC 3550; WebRTC uses 1 s (video) */
+} rtc_rtcp_interval_cfg_t;
+
+/* The randomized interval of A.7 in ns: max(min, avg size * n / bandwidth share), times a
+ * uniform factor in [0.5, 1.5) taken from @rand (a random 32-bit value from the caller, rtc/
+ * makes no syscalls), divided by e - 3/2 for the timer-reconsideration bias. */
+uint64_t rtc_rtcp_interval_ns(const rtc_rtcp_interval_cfg_t *cfg, uint32_t rand);
+
 #endif /* URTC_RTC_RTCP_RTCP_H */

@@ -593,3 +593,34 @@ Test(rtcp, check_counts_and_drops_malformed_compounds)
     b[3] = (uint8_t)((n - 4) / 4);
     cr_assert_eq(rtc_rtcp_check(b, n, 0, h, 8, &c), 1);
 }
+
+Test(rtcp, report_interval_a7)
+{
+    /* Two members, both sending, 5% of 1 Mb/s for RTCP (50 kb/s = 6250 B/s), 100-byte
+     * reports: 100 * 2 / 6250 = 32 ms, under the 5 s minimum; the middle random value (factor
+     * 1.0) gives 5 s / (e - 1.5). */
+    rtc_rtcp_interval_cfg_t c = {.members = 2,
+                                 .senders = 2,
+                                 .rtcp_bw_bps = 50000,
+                                 .we_sent = true,
+                                 .avg_rtcp_len = 100,
+                                 .min_ns = 5 * NET_NS_PER_SEC};
+    uint64_t t = rtc_rtcp_interval_ns(&c, 0x80000000u);
+    cr_assert(t > 4104000000ull && t < 4104300000ull, "%llu", (unsigned long long)t);
+    cr_assert_lt(rtc_rtcp_interval_ns(&c, 0), t);
+    cr_assert_gt(rtc_rtcp_interval_ns(&c, 0xffffffffu), t);
+    c.initial = true; /* half the minimum before the first report */
+    uint64_t ti = rtc_rtcp_interval_ns(&c, 0x80000000u);
+    cr_assert(ti > t / 2 - 1000 && ti < t / 2 + 1000);
+    /* 1000 receivers and one sender on 8 kb/s: bandwidth-bound. We receive: 3/4 of 1000 B/s
+     * for 999 receivers of 100 B: 133.2 s, / (e - 1.5) at factor 1. */
+    c = (rtc_rtcp_interval_cfg_t){.members = 1000,
+                                  .senders = 1,
+                                  .rtcp_bw_bps = 8000,
+                                  .avg_rtcp_len = 100,
+                                  .min_ns = 5 * NET_NS_PER_SEC};
+    t = rtc_rtcp_interval_ns(&c, 0x80000000u);
+    double want = 100.0 * 999 / 750 / (2.71828 - 1.5);
+    cr_assert(t > (uint64_t)(want * 0.999e9) && t < (uint64_t)(want * 1.001e9), "%llu",
+              (unsigned long long)t);
+}
