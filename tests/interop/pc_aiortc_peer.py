@@ -6,7 +6,8 @@ API. JSON lines on stdin/stdout; run inside a private network namespace (the tes
   aiortc-offers SECONDS: print {"offer": sdp}; read {"answer": sdp}
   urtc-offers SECONDS:   read {"offer": sdp}; print {"answer": sdp}
 then send aiortc's own synthetic audio and video, decode what arrives for SECONDS, and print
-{"audio_frames": n, "video_frames": n, "video_sizes": [[w, h], ...], "state": ...}.
+{"audio_frames": n, "video_frames": n, "dc_messages": n, "video_sizes": [[w, h], ...],
+"state": ...}. A data channel "chat" carries DC_MSGS messages each way.
 """
 import asyncio
 import json
@@ -19,7 +20,8 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 # aioice 0.8 leaves loopback out of its host candidates; the namespace has nothing else.
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
-counts = {"audio": 0, "video": 0}
+counts = {"audio": 0, "video": 0, "dc": 0}
+DC_MSGS = 20
 sizes = set()
 
 
@@ -44,8 +46,31 @@ async def consume(track):
             sizes.add((frame.width, frame.height))
 
 
+def use_channel(ch):
+    """Sends DC_MSGS messages once open, alternating string and binary; counts what urtc
+    sends, checking its contents ("urtc <i>" or i bytes of i)."""
+    def send_all():
+        for i in range(DC_MSGS):
+            ch.send("aiortc %d" % i if i % 2 == 0 else bytes([i]) * i)
+
+    @ch.on("message")
+    def on_message(msg):
+        i = counts["dc"]
+        ok = msg == ("urtc %d" % i) if i % 2 == 0 else msg == bytes([i]) * i
+        counts["dc"] += 1 if ok else 1000  # a bad message shows as a huge count
+
+    if ch.readyState == "open":
+        send_all()
+    else:
+        ch.on("open", send_all)
+
+
 async def main(mode, seconds):
     pc = RTCPeerConnection()
+
+    @pc.on("datachannel")
+    def on_datachannel(ch):
+        use_channel(ch)
 
     @pc.on("track")
     def on_track(track):
@@ -54,6 +79,7 @@ async def main(mode, seconds):
     if mode == "aiortc-offers":
         pc.addTrack(AudioStreamTrack())
         pc.addTrack(VideoStreamTrack())
+        use_channel(pc.createDataChannel("chat"))
         await pc.setLocalDescription(await pc.createOffer())
         out({"offer": pc.localDescription.sdp})
         msg = await readline()
@@ -66,7 +92,7 @@ async def main(mode, seconds):
         await pc.setLocalDescription(await pc.createAnswer())
         out({"answer": pc.localDescription.sdp})
     await asyncio.sleep(seconds)
-    out({"audio_frames": counts["audio"], "video_frames": counts["video"],
+    out({"audio_frames": counts["audio"], "video_frames": counts["video"], "dc_messages": counts["dc"],
          "video_sizes": sorted(sizes), "state": pc.connectionState})
     await pc.close()
 

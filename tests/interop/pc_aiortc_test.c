@@ -1,9 +1,10 @@
 /* tests/interop/pc_aiortc_test.c: a whole call between the urtc peer-connection API and aiortc
  * 1.4 (Debian python3-aiortc), in both offer directions, over 127.0.0.1 in a private network
- * namespace: ICE, DTLS-SRTP, then Opus and VP8 both ways. urtc sends a tone (Opus) and the
- * moving test pattern (VP8, 320x180) through urtc_pc_send_frame(); aiortc sends its synthetic
- * tracks. Each side decodes what it gets: aiortc reports its decoded frames, urtc decodes
- * with codecs/ and checks the pictures. Skipped only when unshare(CLONE_NEWNET) is refused. */
+ * namespace: ICE, DTLS-SRTP, then Opus and VP8 both ways, and a data channel both ways. urtc sends
+ * a tone (Opus) and the moving test pattern (VP8, 320x180) through urtc_pc_send_frame(); aiortc
+ * sends its synthetic tracks. Each side decodes what it gets: aiortc reports its decoded frames,
+ * urtc decodes with codecs/ and checks the pictures. Skipped only when unshare(CLONE_NEWNET) is
+ * refused. */
 #include "urtc/urtc.h"
 
 #include <criterion/criterion.h>
@@ -44,7 +45,56 @@ static struct call {
     codec_tone_t tone;
     uint32_t frame_no, audio_ts;
     int sent_audio, sent_video;
+    /* data channel "chat": 20 messages each way */
+    int dc;
+    bool dc_open, dc_sent;
+    int dc_ok, dc_bad;
 } call;
+
+#define DC_MSGS 20
+
+static void on_datachannel(urtc_pc_t *pc, int dc, const char *label, const char *proto, void *user)
+{
+    (void)pc, (void)proto, (void)user;
+    pthread_mutex_lock(&mu);
+    if (strcmp(label, "chat") == 0) {
+        call.dc = dc;
+        call.dc_open = true;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+static void on_dc_open(urtc_pc_t *pc, int dc, void *user)
+{
+    (void)pc, (void)user;
+    pthread_mutex_lock(&mu);
+    call.dc_open = dc == call.dc;
+    pthread_mutex_unlock(&mu);
+}
+
+/* aiortc sends "aiortc <i>" (even i) or i bytes of i (odd i). */
+static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
+                          void *user)
+{
+    (void)pc, (void)user, (void)dc;
+    pthread_mutex_lock(&mu);
+    int i = call.dc_ok + call.dc_bad;
+    bool ok;
+    if (i % 2 == 0) {
+        char want[32];
+        int n = snprintf(want, sizeof want, "aiortc %d", i);
+        ok = !binary && len == (size_t)n && memcmp(data, want, len) == 0;
+    } else {
+        ok = binary && len == (size_t)i;
+        for (size_t k = 0; ok && k < len; k++)
+            ok = data[k] == (uint8_t)i;
+    }
+    if (ok)
+        call.dc_ok++;
+    else
+        call.dc_bad++;
+    pthread_mutex_unlock(&mu);
+}
 
 static void on_state(urtc_pc_t *pc, urtc_pc_state_t st, void *user)
 {
@@ -85,7 +135,11 @@ static void on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
     }
 }
 
-static const urtc_pc_callbacks_t cbs = {.on_state = on_state, .on_frame = on_frame};
+static const urtc_pc_callbacks_t cbs = {.on_state = on_state,
+                                        .on_frame = on_frame,
+                                        .on_datachannel = on_datachannel,
+                                        .on_dc_open = on_dc_open,
+                                        .on_dc_message = on_dc_message};
 
 static void start_cmd(urtc_shard_t *sh, void *arg)
 {
@@ -97,6 +151,8 @@ static void start_cmd(urtc_shard_t *sh, void *arg)
     if (call.offerer) {
         cr_assert_eq(urtc_pc_add_transceiver(call.pc, URTC_KIND_AUDIO, URTC_SENDRECV, "s", "a"), 0);
         cr_assert_eq(urtc_pc_add_transceiver(call.pc, URTC_KIND_VIDEO, URTC_SENDRECV, "s", "v"), 1);
+        call.dc = urtc_pc_create_data_channel(call.pc, "chat", NULL);
+        cr_assert_geq(call.dc, 0);
         n = urtc_pc_create_offer(call.pc, call.local_sdp, sizeof call.local_sdp);
         if (n > 0)
             n = urtc_pc_set_local_description(call.pc, URTC_SDP_OFFER, call.local_sdp);
@@ -140,6 +196,21 @@ static void media_tick_cmd(urtc_pc_t *pc, void *arg)
     (void)arg;
     if (urtc_pc_state(pc) != URTC_PC_CONNECTED)
         return;
+    pthread_mutex_lock(&mu);
+    bool send_dc = call.dc_open && !call.dc_sent;
+    call.dc_sent |= send_dc;
+    pthread_mutex_unlock(&mu);
+    for (int i = 0; send_dc && i < DC_MSGS; i++) {
+        uint8_t msg[64];
+        size_t len;
+        if (i % 2 == 0) {
+            len = (size_t)snprintf((char *)msg, sizeof msg, "urtc %d", i);
+        } else {
+            len = (size_t)i;
+            memset(msg, i, len);
+        }
+        cr_assert_eq(urtc_dc_send(pc, call.dc, msg, len, i % 2), 0);
+    }
     int16_t pcm[960];
     uint8_t opus[1500];
     codec_tone_fill(&call.tone, pcm, 960);
@@ -349,6 +420,10 @@ static void run_call(bool urtc_offers)
                   call.audio_decoded);
     cr_assert_geq(call.video_decoded, 30, "urtc decoded %d of aiortc's video frames",
                   call.video_decoded);
+    int a_dc = json_int(line, "dc_messages");
+    cr_assert_eq(a_dc, DC_MSGS, "aiortc got %d data-channel messages right", a_dc);
+    cr_assert_eq(call.dc_ok, DC_MSGS, "urtc got %d data-channel messages right (%d wrong)",
+                 call.dc_ok, call.dc_bad);
     pthread_mutex_unlock(&mu);
     urtc_engine_destroy(e);
     codec_vpx_dec_destroy(call.vdec);
