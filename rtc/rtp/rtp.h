@@ -469,6 +469,7 @@ typedef struct rtc_rtp_nack_gen {
     bool init;
     uint8_t max_tries;
     uint64_t min_interval_ns;
+    uint64_t reorder_ns; /* a gap is NACKed only once it is this old (default 0) */
     uint32_t missing_cnt;
     uint64_t recovered, given_up, nacks_sent; /* counters */
     rtc_rtp_nack_entry_t e[RTC_RTP_NACK_WINDOW];
@@ -476,6 +477,12 @@ typedef struct rtc_rtp_nack_gen {
 
 /* @max_tries NACKs per missing packet; between two, max(rtt, @min_interval_ns). */
 void rtc_rtp_nack_gen_init(rtc_rtp_nack_gen_t *g, uint8_t max_tries, uint64_t min_interval_ns);
+/* Waits @reorder_ns after a gap opens before its first NACK, so that packets merely
+ * reordered by the network are not requested (a few ms; 0, the default, NACKs at once). */
+static inline void rtc_rtp_nack_gen_set_reorder(rtc_rtp_nack_gen_t *g, uint64_t reorder_ns)
+{
+    g->reorder_ns = reorder_ns;
+}
 /* A packet of the stream arrived (original, or recovered from RTX). Returns 1 if it filled a
  * gap, 0 otherwise. Gaps it opens are NACKed at the next poll. */
 int rtc_rtp_nack_gen_on_packet(rtc_rtp_nack_gen_t *g, uint16_t seq, uint64_t now_ns);

@@ -173,7 +173,6 @@ static void evict(rtc_rtp_nack_gen_t *g, rtc_rtp_nack_entry_t *e)
 
 int rtc_rtp_nack_gen_on_packet(rtc_rtp_nack_gen_t *g, uint16_t seq, uint64_t now_ns)
 {
-    (void)now_ns;
     int64_t s = rtc_rtp_seq_unwrap(&g->unwrap, seq);
     if (!g->init) {
         g->init = true;
@@ -190,7 +189,7 @@ int rtc_rtp_nack_gen_on_packet(rtc_rtp_nack_gen_t *g, uint16_t seq, uint64_t now
         for (int64_t k = from; k < s; k++) {
             rtc_rtp_nack_entry_t *e = slot(g, k);
             evict(g, e);
-            *e = (rtc_rtp_nack_entry_t){.seq = k, .missing = true};
+            *e = (rtc_rtp_nack_entry_t){.seq = k, .sent_ns = now_ns, .missing = true};
             g->missing_cnt++;
         }
         rtc_rtp_nack_entry_t *e = slot(g, s);
@@ -221,6 +220,8 @@ int rtc_rtp_nack_gen_poll(rtc_rtp_nack_gen_t *g, uint64_t now_ns, uint64_t rtt_n
         if (e->seq != k || !e->missing)
             continue;
         if (e->tries && now_ns < e->sent_ns + interval)
+            continue;
+        if (!e->tries && now_ns < e->sent_ns + g->reorder_ns) /* sent_ns: when the gap opened */
             continue;
         if (e->tries >= g->max_tries) { /* its last NACK had an interval to be answered */
             e->missing = false;

@@ -256,6 +256,19 @@ Test(rtp, nack_generator_retries_and_gives_up)
     cr_assert_eq(rtc_rtp_nack_gen_poll(&g, 100 * MS, 0, out, 32), 32); /* capped */
     cr_assert_eq(out[0], (uint16_t)(5006 - (RTC_RTP_NACK_WINDOW - 1)));
 
+    /* With a reorder allowance, a gap filled within it is never NACKed. */
+    rtc_rtp_nack_gen_init(&g, 3, 10 * MS);
+    rtc_rtp_nack_gen_set_reorder(&g, 5 * MS);
+    cr_assert_eq(rtc_rtp_nack_gen_on_packet(&g, 10, 0), 0);
+    cr_assert_eq(rtc_rtp_nack_gen_on_packet(&g, 12, 100 * MS), 0);
+    cr_assert_eq(rtc_rtp_nack_gen_poll(&g, 103 * MS, 0, out, 32), 0);
+    cr_assert_eq(rtc_rtp_nack_gen_on_packet(&g, 11, 104 * MS), 1);
+    cr_assert_eq(rtc_rtp_nack_gen_on_packet(&g, 14, 104 * MS), 0);
+    cr_assert_eq(rtc_rtp_nack_gen_poll(&g, 108 * MS, 0, out, 32), 0);
+    cr_assert_eq(rtc_rtp_nack_gen_poll(&g, 109 * MS, 0, out, 32), 1);
+    cr_assert_eq(out[0], 13);
+    cr_assert_eq(g.nacks_sent, 1);
+
     /* Across the wrap. */
     rtc_rtp_nack_gen_init(&g, 3, 10 * MS);
     cr_assert_eq(rtc_rtp_nack_gen_on_packet(&g, 65534, 0), 0);
