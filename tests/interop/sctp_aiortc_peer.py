@@ -14,6 +14,8 @@ RTCIceTransport: one UDP socket on 127.0.0.1 talking to URTC_PORT (as dtls_aiort
 Runs inside the test's private network namespace; only 127.0.0.1 is used.
 """
 import asyncio
+import os
+import signal
 import sys
 
 from aiortc.rtcdatachannel import RTCDataChannel, RTCDataChannelParameters
@@ -44,7 +46,10 @@ class FakeIce:
 
 
 def out(line):
-    print(line, flush=True)
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:  # the test has finished reading
+        os._exit(0)
 
 
 async def main(role, urtc_port, count):
@@ -117,6 +122,7 @@ async def main(role, urtc_port, count):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:
         asyncio.run(asyncio.wait_for(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])),
                                      timeout=60))
