@@ -361,6 +361,17 @@ fail:
 
 static void chan_free(rtc_sctp_t *s, sctp_chan_t *ch)
 {
+    /* Messages still queued for it (the association died) must not reach a later channel that
+     * reuses the sid. A partly sent head stays: usrsctp expects the rest of that message. */
+    for (net_list_t *it = s->txq.next; it != &s->txq && ch->queued_cnt;) {
+        sctp_txmsg_t *m = container_of(it, sctp_txmsg_t, node);
+        it = it->next;
+        if (m->sid == ch->sid && m->off == 0) {
+            net_list_del(&m->node);
+            ch->queued_cnt--;
+            free(m);
+        }
+    }
     if (ch->pend_linked)
         net_list_del(&ch->pend_node);
     if (s->chans[ch->sid] == ch) {
@@ -722,16 +733,20 @@ static void tx_flush(rtc_sctp_t *s)
 
 static int chan_send_open(rtc_sctp_t *s, sctp_chan_t *ch)
 {
-    /* RFC 8832 §6: DATA_CHANNEL_OPEN goes reliable and ordered on the channel's stream. */
-    uint8_t buf[RTC_DCEP_OPEN_HDR_LEN + 2 * 65535];
+    /* RFC 8832 §6: DATA_CHANNEL_OPEN goes reliable and ordered on the channel's stream. Up to
+     * 128 KiB with the longest label and protocol: built on the heap, not a shard's stack. */
+    size_t cap = RTC_DCEP_OPEN_HDR_LEN + ch->label_len + ch->protocol_len;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return -ENOMEM;
     uint32_t rel = ch->pr == RTC_SCTP_PR_NONE ? 0 : ch->pr_value;
-    int n = rtc_dcep_write_open(buf, sizeof buf, rtc_dcep_channel_type(ch->unordered, ch->pr),
-                                ch->priority, rel,
-                                (net_view_t){(const uint8_t *)ch->label, ch->label_len},
-                                (net_view_t){(const uint8_t *)ch->protocol, ch->protocol_len});
-    if (n < 0)
-        return n;
-    return txq_add(s, ch, RTC_SCTP_PPID_DCEP, false, true, buf, (size_t)n, 0);
+    int n =
+        rtc_dcep_write_open(buf, cap, rtc_dcep_channel_type(ch->unordered, ch->pr), ch->priority,
+                            rel, (net_view_t){(const uint8_t *)ch->label, ch->label_len},
+                            (net_view_t){(const uint8_t *)ch->protocol, ch->protocol_len});
+    int r = n < 0 ? n : txq_add(s, ch, RTC_SCTP_PPID_DCEP, false, true, buf, (size_t)n, 0);
+    free(buf);
+    return r;
 }
 
 static char *dup_bytes(const void *p, size_t len)
