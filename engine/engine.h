@@ -113,4 +113,73 @@ net_pkt_t *eng_shard_pkt_alloc(eng_shard_t *sh);
 int eng_shard_send(eng_shard_t *sh, net_pkt_t *pkt);
 void eng_shard_drop(eng_shard_t *sh, enum eng_drop why);
 
+/* ---------------------------------------------------------------------------------------------
+ * SFU (engine/sfu.c, docs/sfu.md): rooms whose members are server-side peer connections (ICE
+ * lite) on the shards. Every publisher's audio and video reaches every other member.
+ *
+ * Threads: create and destroy on main; every other eng_sfu_* call comes from one control
+ * thread (the signaling thread), which is also the producer of the shards' command queues.
+ * Events come back on one SPSC queue per shard (producer: that shard, consumer: the control
+ * thread), each with an eventfd to watch.
+ */
+typedef struct eng_sfu eng_sfu_t;
+
+enum eng_sfu_ev_type {
+    ENG_SFU_EV_ANSWER = 1, /* text: the SDP answer to the member's offer */
+    ENG_SFU_EV_OFFER,      /* text: a server offer (renegotiation); reply with eng_sfu_answer */
+    ENG_SFU_EV_CANDIDATE,  /* text: a local candidate line, NULL: end-of-candidates */
+    ENG_SFU_EV_CONNECTED,  /* media flows (ICE and DTLS connected) */
+    ENG_SFU_EV_GONE,       /* the member left, failed or timed out; its resources are freed */
+    ENG_SFU_EV_ERROR,      /* err: -errno, text: the reason; the member stays (or GONE follows) */
+};
+
+typedef struct eng_sfu_ev {
+    uint32_t type; /* enum eng_sfu_ev_type */
+    int err;
+    uint64_t member;
+    char *text; /* malloc'd (or NULL): the consumer frees it */
+} eng_sfu_ev_t;
+
+typedef struct eng_sfu_cfg {
+    uint32_t room_max_per_shard; /* members of one room a shard takes before another helps;
+                                    0: 64 */
+    uint64_t remb_bps;           /* REMB sent to publishers; 0: 2 Mbit/s */
+} eng_sfu_cfg_t;
+
+/* After eng_create(). NULL on failure. Main thread. */
+eng_sfu_t *eng_sfu_create(eng_t *e, const eng_sfu_cfg_t *cfg);
+/* After eng_destroy() (which closed the peer connections): frees rooms, members and queued
+ * events. Accepts NULL. Main thread. */
+void eng_sfu_destroy(eng_sfu_t *s);
+
+/* Joins @member (an id the caller picks, unique among live members) to @room. With @offer
+ * (an SDP offer, e.g. a browser's or a WHIP client's) the server answers (EV_ANSWER); with
+ * NULL the server offers (EV_OFFER; a subscriber, e.g. a WHEP client that wants a server
+ * offer). 0, -EEXIST, -EAGAIN (a queue is full), -ENOMEM, -EINVAL. */
+WARN_UNUSED int eng_sfu_join(eng_sfu_t *s, uint64_t member, const char *room, const char *offer);
+/* The member's answer to a server offer. */
+WARN_UNUSED int eng_sfu_answer(eng_sfu_t *s, uint64_t member, const char *sdp);
+/* A new offer from the member (renegotiation). On glare the server is the polite peer: it
+ * rolls its own offer back, answers, and offers again afterwards. */
+WARN_UNUSED int eng_sfu_offer(eng_sfu_t *s, uint64_t member, const char *sdp);
+/* A trickled remote candidate ("candidate:..."), NULL or "" for end-of-candidates. */
+WARN_UNUSED int eng_sfu_candidate(eng_sfu_t *s, uint64_t member, const char *cand);
+/* The member leaves: its peer connection closes; EV_GONE follows. -ENOENT if unknown. */
+WARN_UNUSED int eng_sfu_leave(eng_sfu_t *s, uint64_t member);
+/* Takes the next event from any shard. true if there was one. */
+bool eng_sfu_poll(eng_sfu_t *s, eng_sfu_ev_t *ev);
+/* The eventfd of shard @i's event queue (readable when events wait; eng_sfu_poll acks). */
+int eng_sfu_event_fd(const eng_sfu_t *s, uint32_t i);
+
+/* Counters summed over shards (approximate while running). */
+typedef struct eng_sfu_stats {
+    uint64_t rooms, members;
+    uint64_t fwd_pkts, fwd_bytes;  /* RTP forwarded to subscribers */
+    uint64_t rtx_sent, nack_rx;    /* retransmissions, NACKed packets received */
+    uint64_t pli_tx, pli_rx;       /* PLI/FIR sent to publishers, received from subscribers */
+    uint64_t sr_tx, rr_tx, remb_tx;
+    uint64_t drop_nobufs, drop_wait_key, drop_not_ready;
+} eng_sfu_stats_t;
+void eng_sfu_stats_get(const eng_sfu_t *s, eng_sfu_stats_t *out);
+
 #endif

@@ -215,4 +215,11 @@ void eng_dc_free(urtc_pc_t *pc);
  * the next SCTP timer, UINT64_MAX if none. */
 uint64_t eng_dc_shard_tick(eng_shard_t *sh, uint64_t now_ns);
 
+/* ---------------------------------------------------------------------------------------------
+ * SFU internals (engine/sfu.c). Control thread.
+ */
+/* Test knob: the SFU does not send every @every_n-th packet it forwards to @member (it still
+ * keeps it for NACKs), as if the network lost it. 0 turns it off. */
+WARN_UNUSED int eng_sfu_test_loss(eng_sfu_t *s, uint64_t member, uint32_t every_n);
+
 #endif

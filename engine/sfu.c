@@ -1,0 +1,1218 @@
+/* engine/sfu.c: the SFU. Rooms of server-side peer connections (urtc_pc, ICE lite) on the
+ * shards; every publisher's RTP reaches every other member of the room. See docs/sfu.md.
+ *
+ * Threads. The control thread (signaling) owns the directory (member -> shard, room -> shard)
+ * and posts commands with eng_post(); each shard owns its rooms, members and their peer
+ * connections, and reports back on its own SPSC event queue. Nothing here locks.
+ *
+ * Packet path (shard thread, allocation-free): the publisher's pc decrypts the packet once and
+ * hands it over (on_rtp, borrowed); for each subscriber the packet is copied once into a pool
+ * slot of the shard, the copy is rewritten (SSRC, sequence number, timestamp, payload type,
+ * header-extension ids), stored in that subscriber's history (plaintext, for NACKs) and
+ * encrypted in place into the send batch, which the shard flushes once per tick (GSO).
+ */
+#include "engine/engine_priv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "rtc/crypto/crypto.h"
+#include "rtc/rtcp/rtcp.h"
+#include "rtc/rtp/rtp.h"
+
+#define SFU_MAX_UP 8    /* tracks one member publishes */
+#define SFU_MAX_DOWN 30 /* tracks one member receives (transceivers, minus its own ups) */
+#define SFU_TICK_NS (20 * NET_NS_PER_MS)
+#define SFU_RTCP_INTERVAL_NS                                                                       \
+    (1000 * NET_NS_PER_MS)                   /* RFC 3550 §6.2: ~5 % of 2 Mbit/s allows far more */
+#define SFU_PLI_MIN_NS (300 * NET_NS_PER_MS) /* PLI/FIR upstream at most this often */
+#define SFU_CONNECT_TIMEOUT_NS (20 * NET_NS_PER_SEC) /* never connected: gone */
+#define SFU_DISCONNECTED_TIMEOUT_NS (10 * NET_NS_PER_SEC)
+#define SFU_HIST_PKTS 512
+#define SFU_SDP_CAP 32768
+#define SFU_ROOM_LEN 64
+
+typedef struct sfu_member sfu_member_t;
+typedef struct sfu_room sfu_room_t;
+typedef struct sfu_shard sfu_shard_t;
+
+/* A track a member sends to us. */
+typedef struct sfu_up {
+    bool used;
+    int tr; /* transceiver on the publisher's pc */
+    bool video;
+    uint32_t ssrc; /* last seen media SSRC */
+    uint32_t clock_hz;
+    rtc_rtp_rx_stats_t rx;
+    bool rx_init;
+    uint64_t last_pli_ns;
+    bool want_pli; /* a PLI is owed (throttled) */
+    uint8_t fir_seq;
+} sfu_up_t;
+
+/* A track a member receives: one publisher's up, on one transceiver of the member's pc. */
+typedef struct sfu_down {
+    bool used;
+    sfu_member_t *pub;
+    unsigned up;
+    int tr;
+    bool started;  /* the first packet fixed the offsets */
+    bool wait_key; /* video: nothing before a keyframe starts */
+    uint16_t seq_off;
+    uint32_t ts_off;
+    uint16_t last_out_seq;
+    uint32_t ssrc, rtx_ssrc;
+    uint8_t pt_in, pt_out, rtx_pt; /* cached payload-type mapping, pt_in 0xff: none yet */
+    uint32_t nego_gen_pub, nego_gen_sub;
+    uint8_t extmap[256]; /* publisher's extension id -> ours */
+    uint8_t abs_send_id; /* our id of abs-send-time, rewritten at send time; 0: none */
+    rtc_rtp_history_t hist;
+    rtc_rtp_ptmap_t ptmap;
+    rtc_rtp_rtx_tx_t rtx;
+    rtc_rtp_tx_stats_t tx;
+    uint32_t clock_hz;
+    uint32_t loss_every, loss_cnt; /* test knob: do not send every Nth packet */
+} sfu_down_t;
+
+struct sfu_member {
+    net_list_t node; /* in the room */
+    sfu_room_t *room;
+    sfu_shard_t *ss;
+    uint64_t id;
+    urtc_pc_t *pc;
+    bool connected, gone, need_nego, announced;
+    uint64_t joined_ns, disconnected_ns, next_rtcp_ns;
+    uint32_t nego_gen; /* bumps when a negotiation completes: cached mappings refresh */
+    uint32_t rtcp_ssrc;
+    rtc_rtp_extmap_t ext;
+    sfu_up_t up[SFU_MAX_UP];
+    sfu_down_t down[SFU_MAX_DOWN];
+    uint32_t loss_every; /* test knob, copied to new downs */
+};
+
+struct sfu_room {
+    net_list_t node; /* in the shard */
+    char name[SFU_ROOM_LEN];
+    net_list_t members;
+    uint32_t cnt;
+};
+
+struct sfu_shard {
+    eng_sfu_t *s;
+    eng_shard_t *sh;
+    net_queue_t *evq; /* to the control thread */
+    net_list_t rooms;
+    net_timer_t tick;
+    bool tick_on;
+    eng_sfu_stats_t st;  /* shard-local counts */
+    eng_sfu_stats_t pub; /* published copy (atomic stores), read by anyone */
+    char *sdp;           /* SFU_SDP_CAP bytes of scratch for descriptions */
+};
+
+/* Directory entry (control thread). */
+typedef struct sfu_dir_member {
+    uint64_t id;
+    uint32_t shard;
+    char room[SFU_ROOM_LEN];
+} sfu_dir_member_t;
+
+struct eng_sfu {
+    eng_t *e;
+    eng_sfu_cfg_t cfg;
+    uint32_t cnt;
+    sfu_shard_t *shards;
+    /* control thread */
+    sfu_dir_member_t *dir;
+    uint32_t dir_cnt, dir_cap;
+    uint32_t poll_next;
+};
+
+/* ---- Events to the control thread ---------------------------------------------------------- */
+
+static void emit(sfu_shard_t *ss, uint32_t type, uint64_t member, int err, const char *text)
+{
+    eng_sfu_ev_t ev = {.type = type, .err = err, .member = member};
+    if (text && !(ev.text = strdup(text)))
+        return;
+    if (net_queue_push(ss->evq, &ev) < 0) {
+        LOG_RATELIMIT(1000, "sfu: event queue of shard %u full, event %u dropped", ss->sh->idx,
+                      type);
+        free(ev.text);
+    }
+}
+
+/* ---- Helpers ------------------------------------------------------------------------------- */
+
+static const rtc_pc_transceiver_t *tr_of(const sfu_member_t *m, int tr)
+{
+    return tr >= 0 && (unsigned)tr < m->pc->jsep.tr_cnt ? &m->pc->jsep.tr[tr] : NULL;
+}
+
+/* Our negotiated header extensions (bundle-wide ids, RFC 8843 §9.2). */
+static void load_extmap(sfu_member_t *m)
+{
+    rtc_rtp_extmap_init(&m->ext);
+    for (int k = 1; k < RTC_RTP_EXT__CNT; k++) {
+        const char *uri = rtc_rtp_ext_uri((rtc_rtp_ext_kind_t)k);
+        uint8_t id = rtc_pc_ext_id(&m->pc->jsep, uri);
+        if (id && rtc_rtp_extmap_set(&m->ext, id, uri, strlen(uri)) < 0)
+            LOG_DEBUG("sfu: extension id %u for %s refused", id, uri);
+    }
+}
+
+/* VP8 keyframe at the start of a frame (RFC 7741 §4.2 payload descriptor, §4.3 payload header:
+ * S=1 and PID=0 start the first partition, whose first byte has P=0 for a keyframe). */
+static bool vp8_keyframe_start(const uint8_t *p, size_t len)
+{
+    if (len < 1 || !(p[0] & 0x10) || (p[0] & 0x07))
+        return false;
+    size_t off = 1;
+    if (p[0] & 0x80) { /* X */
+        if (len < 2)
+            return false;
+        uint8_t x = p[1];
+        off = 2;
+        if (x & 0x80) /* I: picture id, 7 or 15 bits */
+            off += len > off && (p[off] & 0x80) ? 2 : 1;
+        if (x & 0x40) /* L: TL0PICIDX */
+            off++;
+        if (x & 0x30) /* T or K: TID/KEYIDX byte */
+            off++;
+    }
+    return off < len && !(p[off] & 0x01);
+}
+
+/* Whether a subscriber may start on this packet: audio at once; VP8 at a keyframe; other video
+ * codecs at once (the subscriber's decoder waits, and its PLI reaches the publisher). */
+static bool can_start(const urtc_rtp_packet_t *p, bool video)
+{
+    if (!video || !p->codec || strcasecmp(p->codec, "VP8") != 0)
+        return true;
+    return vp8_keyframe_start(p->payload, p->payload_len);
+}
+
+/* Payload type, RTX, SSRC, extension mapping of @d, refreshed after any negotiation of either
+ * side. false when the subscriber's transceiver cannot carry @codec. */
+static bool down_refresh(sfu_member_t *sub, sfu_down_t *d, uint8_t pt_in, const char *codec)
+{
+    sfu_member_t *pub = d->pub;
+    if (d->pt_in == pt_in && d->nego_gen_pub == pub->nego_gen && d->nego_gen_sub == sub->nego_gen)
+        return d->pt_out != 0xff;
+    const rtc_pc_t *j = &sub->pc->jsep;
+    const rtc_pc_transceiver_t *t = tr_of(sub, d->tr);
+    d->pt_in = pt_in;
+    d->nego_gen_pub = pub->nego_gen;
+    d->nego_gen_sub = sub->nego_gen;
+    d->pt_out = 0xff;
+    if (!t || t->stopped || t->mline < 0 || !codec ||
+        (t->current_direction != RTC_SDP_DIR_SENDONLY &&
+         t->current_direction != RTC_SDP_DIR_SENDRECV))
+        return false;
+    for (unsigned k = 0; k < t->neg_cnt; k++) {
+        const rtc_pc_codec_t *cap = rtc_pc_neg_codec_cap(j, t, &t->neg[k]);
+        if (cap && strcasecmp(cap->name, codec) == 0) {
+            d->pt_out = t->neg[k].pt;
+            d->rtx_pt = t->neg[k].rtx_pt;
+            d->clock_hz = cap->clock_hz;
+            break;
+        }
+    }
+    if (d->pt_out == 0xff)
+        return false;
+    if (d->ssrc != t->ssrc) {
+        d->ssrc = t->ssrc;
+        rtc_rtp_tx_stats_init(&d->tx, d->ssrc, d->clock_hz);
+    }
+    d->rtx_ssrc = t->rtx_ssrc;
+    rtc_rtp_ptmap_init(&d->ptmap);
+    d->rtx = (rtc_rtp_rtx_tx_t){.ssrc = d->rtx_ssrc, .seq = d->rtx.seq, .ptmap = &d->ptmap};
+    if (rtc_rtp_ptmap_set(&d->ptmap, d->pt_out, RTC_RTP_CODEC_OTHER, d->clock_hz, 1) < 0 ||
+        (d->rtx_pt && d->rtx_ssrc &&
+         (rtc_rtp_ptmap_set(&d->ptmap, d->rtx_pt, RTC_RTP_CODEC_RTX, d->clock_hz, 1) < 0 ||
+          rtc_rtp_ptmap_set_apt(&d->ptmap, d->rtx_pt, d->pt_out) < 0)))
+        d->rtx_pt = 0;
+    /* Extensions: what both sides negotiated is renumbered; the rest is removed. MID and RID
+     * name the publisher's stream (the subscriber routes by its SSRC, announced in our
+     * a=ssrc), and transport-cc sequence numbers belong to the publisher's transport. */
+    rtc_rtp_extmap_translate(&pub->ext, &sub->ext, d->extmap);
+    static const rtc_rtp_ext_kind_t drop[] = {RTC_RTP_EXT_MID, RTC_RTP_EXT_RID,
+                                              RTC_RTP_EXT_REPAIRED_RID, RTC_RTP_EXT_TWCC};
+    for (size_t i = 0; i < NET_ARRAY_LEN(drop); i++)
+        if (pub->ext.id_of[drop[i]])
+            d->extmap[pub->ext.id_of[drop[i]]] = 0;
+    d->abs_send_id = d->extmap[pub->ext.id_of[RTC_RTP_EXT_ABS_SEND_TIME]]
+                         ? sub->ext.id_of[RTC_RTP_EXT_ABS_SEND_TIME]
+                         : 0;
+    if (!pub->ext.id_of[RTC_RTP_EXT_ABS_SEND_TIME])
+        d->abs_send_id = 0;
+    return true;
+}
+
+/* ---- Forwarding (per packet) ----------------------------------------------------------------- */
+
+static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p, bool video)
+{
+    sfu_shard_t *ss = sub->ss;
+    if (!sub->connected || !down_refresh(sub, d, p->payload_type, p->codec)) {
+        ss->st.drop_not_ready++;
+        return;
+    }
+    if (!d->started) {
+        if (!can_start(p, video)) {
+            d->pub->up[d->up].want_pli = true; /* a keyframe, soon */
+            ss->st.drop_wait_key++;
+            return;
+        }
+        /* Continuity: the subscriber's stream goes on from where it was (a new source keeps
+         * the numbering going, RFC 3550 §5.1 leaves the initial values random). */
+        uint16_t next = (uint16_t)(d->last_out_seq + 1);
+        d->seq_off = (uint16_t)(next - p->seq);
+        uint32_t ts0;
+        if (rtc_random(&ts0, sizeof ts0) < 0)
+            ts0 = 0;
+        d->ts_off = ts0 - p->timestamp;
+        d->started = true;
+    }
+    net_pkt_t *pkt = eng_shard_pkt_alloc(ss->sh);
+    if (!pkt) {
+        ss->st.drop_nobufs++;
+        return;
+    }
+    if (p->len > NET_PKT_MAX_LEN - RTC_SRTP_TAILROOM) {
+        net_pkt_free(pkt);
+        return;
+    }
+    uint8_t *b = pkt->data;
+    memcpy(b, p->data, p->len); /* the one copy: SRTP encrypts in place per subscriber */
+    pkt->len = (uint32_t)p->len;
+    uint16_t seq = (uint16_t)(p->seq + d->seq_off);
+    rtc_rtp_set_ssrc(b, d->ssrc);
+    rtc_rtp_set_seq(b, seq);
+    rtc_rtp_set_ts(b, p->timestamp + d->ts_off);
+    rtc_rtp_set_pt(b, d->pt_out);
+    rtc_rtp_pkt_t r;
+    if (rtc_rtp_parse(b, pkt->len, &r) >= 0 && r.ext_cnt) {
+        if (rtc_rtp_ext_remap(b, &r, d->extmap) < 0) {
+            static const uint8_t none[256]; /* an id that does not fit the form: strip all */
+            if (rtc_rtp_ext_remap(b, &r, none) < 0)
+                LOG_RATELIMIT(1000, "sfu: header extensions not stripped");
+        } else if (d->abs_send_id) {
+            uint8_t ast[3];
+            rtc_rtp_ext_put_abs_send_time(ast, rtc_rtp_abs_send_time(eng_shard_now(ss->sh)));
+            if (rtc_rtp_ext_overwrite(b, &r, d->abs_send_id, ast, sizeof ast) < 0)
+                LOG_RATELIMIT(1000, "sfu: abs-send-time not rewritten");
+        }
+    }
+    if ((int16_t)(seq - d->last_out_seq) > 0)
+        d->last_out_seq = seq;
+    uint64_t now = eng_shard_now(ss->sh);
+    if (rtc_rtp_history_put(&d->hist, b, pkt->len, now) < 0)
+        LOG_RATELIMIT(1000, "sfu: packet not kept for retransmission");
+    rtc_rtp_tx_stats_on_send(&d->tx, p->timestamp + d->ts_off, now, p->payload_len);
+    if (d->loss_every && ++d->loss_cnt % d->loss_every == 0) {
+        net_pkt_free(pkt); /* test knob: lost on the way */
+        return;
+    }
+    ss->st.fwd_pkts++;
+    ss->st.fwd_bytes += pkt->len;
+    (void)eng_peer_send_rtp(sub->pc->peer, pkt, false);
+}
+
+static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user)
+{
+    (void)pc;
+    sfu_member_t *pub = user;
+    sfu_up_t *up = NULL;
+    unsigned ui;
+    for (ui = 0; ui < SFU_MAX_UP; ui++)
+        if (pub->up[ui].used && pub->up[ui].tr == tr) {
+            up = &pub->up[ui];
+            break;
+        }
+    if (!up)
+        return; /* a transceiver we do not forward (yet) */
+    uint64_t now = eng_shard_now(pub->ss->sh);
+    if (!up->rx_init || up->ssrc != p->ssrc) {
+        const rtc_pc_transceiver_t *t = tr_of(pub, tr);
+        up->clock_hz = t && t->kind == RTC_SDP_KIND_AUDIO ? 48000 : 90000;
+        rtc_rtp_rx_stats_init(&up->rx, p->ssrc, up->clock_hz, 0);
+        up->ssrc = p->ssrc;
+        up->rx_init = true;
+    }
+    (void)rtc_rtp_rx_stats_update(&up->rx, p->seq, p->timestamp, now);
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &pub->room->members) {
+        sfu_member_t *sub = container_of(pos, sfu_member_t, node);
+        if (sub == pub || sub->gone)
+            continue;
+        for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+            if (sub->down[i].used && sub->down[i].pub == pub && sub->down[i].up == ui)
+                forward(sub, &sub->down[i], p, up->video);
+    }
+}
+
+/* ---- RTCP ------------------------------------------------------------------------------------ */
+
+static int send_rtcp(sfu_member_t *m, const uint8_t *buf, size_t len)
+{
+    net_pkt_t *pkt = eng_shard_pkt_alloc(m->ss->sh);
+    if (!pkt) {
+        m->ss->st.drop_nobufs++;
+        return -ENOBUFS;
+    }
+    memcpy(pkt->data, buf, len);
+    pkt->len = (uint32_t)len;
+    return eng_peer_send_rtp(m->pc->peer, pkt, true);
+}
+
+/* RR about @up's stream plus a PLI (RFC 4585 §6.3.1) to the publisher. */
+static void send_pli(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
+{
+    if (!pub->connected || !up->rx_init)
+        return;
+    uint8_t buf[256];
+    rtc_rtcp_wr_t w;
+    rtc_rtcp_wr_init(&w, buf, sizeof buf);
+    rtc_rtcp_rr_t rr = {.ssrc = pub->rtcp_ssrc};
+    (void)rtc_rtcp_wr_rr(&w, &rr);
+    int n = rtc_rtcp_wr_pli(&w, pub->rtcp_ssrc, up->ssrc);
+    if (n > 0 && send_rtcp(pub, buf, (size_t)n) == 0)
+        pub->ss->st.pli_tx++;
+    up->last_pli_ns = now;
+    up->want_pli = false;
+}
+
+static sfu_down_t *down_by_ssrc(sfu_member_t *m, uint32_t ssrc)
+{
+    for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+        if (m->down[i].used && m->down[i].ssrc == ssrc)
+            return &m->down[i];
+    return NULL;
+}
+
+static void answer_nack(sfu_member_t *sub, sfu_down_t *d, const uint16_t *seqs, int n)
+{
+    sfu_shard_t *ss = sub->ss;
+    uint64_t now = eng_shard_now(ss->sh);
+    for (int i = 0; i < n; i++) {
+        ss->st.nack_rx++;
+        net_pkt_t *pkt = eng_shard_pkt_alloc(ss->sh);
+        if (!pkt) {
+            ss->st.drop_nobufs++;
+            return;
+        }
+        int len;
+        size_t cap = NET_PKT_MAX_LEN - RTC_SRTP_TAILROOM;
+        if (d->rtx_pt && d->rtx_ssrc) {
+            /* RFC 4588 §4, at most once per 20 ms per packet (two NACKs for one loss). */
+            len = rtc_rtp_history_resend(&d->hist, &d->rtx, seqs[i], now, 20 * NET_NS_PER_MS,
+                                         pkt->data, cap);
+        } else {
+            /* No RTX negotiated: the original again, same sequence number (RFC 4585 §6.2.1
+             * leaves the repair method to the sender). */
+            net_view_t v;
+            len = rtc_rtp_history_get(&d->hist, seqs[i], &v);
+            if (len >= 0 && v.len <= cap) {
+                memcpy(pkt->data, v.p, v.len);
+                len = (int)v.len;
+            } else if (len >= 0) {
+                len = -ENOSPC;
+            }
+        }
+        if (len <= 0) {
+            net_pkt_free(pkt);
+            if (len == -ENOENT)
+                d->pub->up[d->up].want_pli = true; /* too old: a keyframe repairs it */
+            continue;
+        }
+        pkt->len = (uint32_t)len;
+        ss->st.rtx_sent++;
+        (void)eng_peer_send_rtp(sub->pc->peer, pkt, false);
+    }
+}
+
+static void on_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user)
+{
+    (void)pc;
+    sfu_member_t *m = user;
+    rtc_rtcp_hdr_t h[16];
+    int n = rtc_rtcp_split(data, len, 0, h, NET_ARRAY_LEN(h));
+    uint64_t now = eng_shard_now(m->ss->sh);
+    for (int i = 0; i < n; i++) {
+        rtc_rtcp_fb_t fb;
+        if ((h[i].pt != RTC_RTCP_RTPFB && h[i].pt != RTC_RTCP_PSFB) ||
+            rtc_rtcp_fb_parse(&h[i], &fb) < 0)
+            continue; /* SR/RR/SDES/BYE of the subscriber: terminated here */
+        if (h[i].pt == RTC_RTCP_RTPFB && fb.fmt == RTC_RTCP_FMT_NACK) {
+            sfu_down_t *d = down_by_ssrc(m, fb.media_ssrc);
+            uint16_t seqs[64];
+            int k = rtc_rtcp_nack_parse(&fb, seqs, NET_ARRAY_LEN(seqs));
+            if (d && k > 0)
+                answer_nack(m, d, seqs, k);
+        } else if (h[i].pt == RTC_RTCP_PSFB &&
+                   (fb.fmt == RTC_RTCP_FMT_PLI || fb.fmt == RTC_RTCP_FMT_FIR)) {
+            /* FIR names the SSRC in its FCI (RFC 5104 §4.3.1.2); media SSRC is 0 there. */
+            uint32_t ssrc = fb.media_ssrc;
+            if (fb.fmt == RTC_RTCP_FMT_FIR && fb.fci.len >= 8)
+                ssrc = net_rd32be(fb.fci.p);
+            sfu_down_t *d = down_by_ssrc(m, ssrc);
+            if (d) {
+                m->ss->st.pli_rx++;
+                d->pub->up[d->up].want_pli = true;
+            }
+        }
+    }
+    (void)now;
+}
+
+/* Every second or so per member: SR + SDES for what we send it, RR + REMB for what it sends
+ * us (RFC 3550 §6.4; draft-alvestrand-rmcat-remb-03). */
+static void member_rtcp(sfu_member_t *m, uint64_t now)
+{
+    sfu_shard_t *ss = m->ss;
+    uint8_t buf[1200];
+    uint64_t ntp = rtc_rtcp_ntp_from_unix_ns(net_realtime_ns());
+    for (unsigned i = 0; i < SFU_MAX_DOWN; i++) {
+        sfu_down_t *d = &m->down[i];
+        if (!d->used || !d->started || !d->tx.pkt_cnt)
+            continue;
+        rtc_rtcp_wr_t w;
+        rtc_rtcp_wr_init(&w, buf, sizeof buf);
+        rtc_rtcp_sr_t sr;
+        rtc_rtp_tx_stats_sr(&d->tx, ntp, now, &sr);
+        (void)rtc_rtcp_wr_sr(&w, &sr);
+        const char *cname = m->pc->jsep.cname;
+        int n = rtc_rtcp_wr_sdes_cname(&w, d->ssrc, cname, strlen(cname));
+        if (n > 0 && send_rtcp(m, buf, (size_t)n) == 0)
+            ss->st.sr_tx++;
+    }
+    rtc_rtcp_rr_t rr = {.ssrc = m->rtcp_ssrc};
+    uint32_t ssrcs[SFU_MAX_UP];
+    unsigned ns = 0;
+    for (unsigned i = 0; i < SFU_MAX_UP; i++) {
+        sfu_up_t *up = &m->up[i];
+        if (!up->used || !up->rx_init)
+            continue;
+        rtc_rtp_rx_stats_report(&up->rx, now, &rr.rb[rr.rb_cnt++]);
+        ssrcs[ns++] = up->ssrc;
+    }
+    if (!ns)
+        return;
+    rtc_rtcp_wr_t w;
+    rtc_rtcp_wr_init(&w, buf, sizeof buf);
+    (void)rtc_rtcp_wr_rr(&w, &rr);
+    int n = rtc_rtcp_wr_remb(&w, m->rtcp_ssrc, ss->s->cfg.remb_bps, ssrcs, ns);
+    if (n > 0 && send_rtcp(m, buf, (size_t)n) == 0) {
+        ss->st.rr_tx++;
+        ss->st.remb_tx++;
+    }
+}
+
+/* ---- Membership and negotiation -------------------------------------------------------------- */
+
+static sfu_down_t *down_alloc(sfu_member_t *m)
+{
+    for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+        if (!m->down[i].used)
+            return &m->down[i];
+    return NULL;
+}
+
+static void down_release(sfu_member_t *m, sfu_down_t *d, bool stop)
+{
+    if (stop && d->tr >= 0 && rtc_pc_transceiver_stop(&m->pc->jsep, (unsigned)d->tr) == 0)
+        m->need_nego = true;
+    rtc_rtp_history_fini(&d->hist);
+    uint16_t last = d->last_out_seq;
+    memset(d, 0, sizeof *d);
+    d->last_out_seq = last;
+}
+
+/* A transceiver on @sub that sends @pub's up @ui. */
+static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
+{
+    for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+        if (sub->down[i].used && sub->down[i].pub == pub && sub->down[i].up == ui)
+            return 0;
+    sfu_down_t *d = down_alloc(sub);
+    if (!d)
+        return -ENOSPC;
+    const sfu_up_t *up = &pub->up[ui];
+    char stream[32], track[48];
+    snprintf(stream, sizeof stream, "m%llu", (unsigned long long)pub->id);
+    snprintf(track, sizeof track, "m%llu-%s%u", (unsigned long long)pub->id, up->video ? "v" : "a",
+             ui);
+    unsigned before = sub->pc->jsep.tr_cnt;
+    int tr = urtc_pc_add_transceiver(sub->pc, up->video ? URTC_KIND_VIDEO : URTC_KIND_AUDIO,
+                                     URTC_SENDONLY, stream, track);
+    if (tr < 0)
+        return tr;
+    uint16_t last = d->last_out_seq;
+    memset(d, 0, sizeof *d);
+    if (rtc_rtp_history_init(&d->hist, SFU_HIST_PKTS, NET_PKT_MAX_LEN) < 0) {
+        (void)rtc_pc_transceiver_stop(&sub->pc->jsep, (unsigned)tr);
+        return -ENOMEM;
+    }
+    d->used = true;
+    d->pub = pub;
+    d->up = ui;
+    d->tr = tr;
+    d->pt_in = 0xff;
+    d->pt_out = 0xff;
+    d->last_out_seq = last;
+    d->wait_key = up->video;
+    d->loss_every = sub->loss_every;
+    pub->up[ui].want_pli = up->video; /* RFC 5104 §3.5.1: a new receiver needs a keyframe */
+    /* A transceiver a remote offer created (recvonly, WHEP) took the track: the answer in
+     * progress carries it; a new one needs a new offer. */
+    if ((unsigned)tr >= before || sub->pc->jsep.state != RTC_PC_HAVE_REMOTE_OFFER)
+        sub->need_nego = true;
+    return 0;
+}
+
+/* Every other member receives every up of @pub. */
+static void fan_out_ups(sfu_member_t *pub)
+{
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &pub->room->members) {
+        sfu_member_t *sub = container_of(pos, sfu_member_t, node);
+        if (sub == pub || sub->gone)
+            continue;
+        for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
+            if (pub->up[ui].used && down_add(sub, pub, ui) < 0)
+                LOG_WARN("sfu: member %llu cannot receive a track of %llu",
+                         (unsigned long long)sub->id, (unsigned long long)pub->id);
+    }
+}
+
+/* @m receives every up of every other member. */
+static void fan_in_ups(sfu_member_t *m)
+{
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &m->room->members) {
+        sfu_member_t *pub = container_of(pos, sfu_member_t, node);
+        if (pub == m || pub->gone)
+            continue;
+        for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
+            if (pub->up[ui].used && down_add(m, pub, ui) < 0)
+                LOG_WARN("sfu: member %llu cannot receive a track of %llu",
+                         (unsigned long long)m->id, (unsigned long long)pub->id);
+    }
+}
+
+/* Stops every down fed by @pub's up @ui (or all of @pub's ups when @ui < 0). */
+static void drop_downs_of(sfu_member_t *pub, int ui)
+{
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &pub->room->members) {
+        sfu_member_t *sub = container_of(pos, sfu_member_t, node);
+        if (sub == pub)
+            continue;
+        for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+            if (sub->down[i].used && sub->down[i].pub == pub &&
+                (ui < 0 || sub->down[i].up == (unsigned)ui))
+                down_release(sub, &sub->down[i], !sub->gone);
+    }
+}
+
+static bool is_down_tr(const sfu_member_t *m, int tr)
+{
+    for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+        if (m->down[i].used && m->down[i].tr == tr)
+            return true;
+    return false;
+}
+
+/* After a negotiation completed: the tracks @m sends us are the transceivers on which we
+ * receive (our current direction recvonly or sendrecv) and that are not ours to send. */
+static void sync_ups(sfu_member_t *m)
+{
+    const rtc_pc_t *j = &m->pc->jsep;
+    m->nego_gen++;
+    load_extmap(m);
+    bool added = false;
+    for (unsigned ui = 0; ui < SFU_MAX_UP; ui++) {
+        sfu_up_t *up = &m->up[ui];
+        if (!up->used)
+            continue;
+        const rtc_pc_transceiver_t *t = tr_of(m, up->tr);
+        if (!t || t->stopped ||
+            (t->current_direction != RTC_SDP_DIR_RECVONLY &&
+             t->current_direction != RTC_SDP_DIR_SENDRECV)) {
+            drop_downs_of(m, (int)ui);
+            memset(up, 0, sizeof *up);
+        }
+    }
+    for (unsigned i = 0; i < j->tr_cnt; i++) {
+        const rtc_pc_transceiver_t *t = &j->tr[i];
+        if (t->stopped || t->mline < 0 || is_down_tr(m, (int)i) ||
+            (t->kind != RTC_SDP_KIND_AUDIO && t->kind != RTC_SDP_KIND_VIDEO) ||
+            (t->current_direction != RTC_SDP_DIR_RECVONLY &&
+             t->current_direction != RTC_SDP_DIR_SENDRECV))
+            continue;
+        bool known = false;
+        for (unsigned ui = 0; ui < SFU_MAX_UP && !known; ui++)
+            known = m->up[ui].used && m->up[ui].tr == (int)i;
+        if (known)
+            continue;
+        for (unsigned ui = 0; ui < SFU_MAX_UP; ui++) {
+            if (m->up[ui].used)
+                continue;
+            m->up[ui] =
+                (sfu_up_t){.used = true, .tr = (int)i, .video = t->kind == RTC_SDP_KIND_VIDEO};
+            added = true;
+            break;
+        }
+    }
+    if (added)
+        fan_out_ups(m);
+}
+
+/* Sends a server offer when one is due and the member is stable. */
+static void maybe_offer(sfu_member_t *m)
+{
+    if (!m->need_nego || m->gone || m->pc->jsep.state != RTC_PC_STABLE)
+        return;
+    char *sdp = m->ss->sdp;
+    int n = urtc_pc_create_offer(m->pc, sdp, SFU_SDP_CAP);
+    if (n < 0 || urtc_pc_set_local_description(m->pc, URTC_SDP_OFFER, sdp) < 0) {
+        emit(m->ss, ENG_SFU_EV_ERROR, m->id, n < 0 ? n : -EPROTO, urtc_pc_last_error(m->pc));
+        return;
+    }
+    m->need_nego = false;
+    emit(m->ss, ENG_SFU_EV_OFFER, m->id, 0, sdp);
+}
+
+static void member_free(sfu_member_t *m)
+{
+    for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+        rtc_rtp_history_fini(&m->down[i].hist);
+    free(m);
+}
+
+/* Takes @m out of its room now: its downs and the downs it fed elsewhere go, its pc closes. */
+static void member_remove(sfu_member_t *m)
+{
+    sfu_shard_t *ss = m->ss;
+    sfu_room_t *room = m->room;
+    m->gone = true;
+    drop_downs_of(m, -1);
+    net_list_del(&m->node);
+    room->cnt--;
+    urtc_pc_close(m->pc); /* no callback after this */
+    emit(ss, ENG_SFU_EV_GONE, m->id, 0, NULL);
+    member_free(m);
+    if (!room->cnt) {
+        net_list_del(&room->node);
+        free(room);
+    } else {
+        net_list_t *pos, *tmp;
+        net_list_for_each_safe (pos, tmp, &room->members)
+            maybe_offer(container_of(pos, sfu_member_t, node));
+    }
+}
+
+static void on_state(urtc_pc_t *pc, urtc_pc_state_t st, void *user)
+{
+    (void)pc;
+    sfu_member_t *m = user;
+    uint64_t now = eng_shard_now(m->ss->sh);
+    if (st == URTC_PC_CONNECTED) {
+        m->disconnected_ns = 0;
+        if (!m->connected) {
+            m->connected = true;
+            emit(m->ss, ENG_SFU_EV_CONNECTED, m->id, 0, NULL);
+            for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
+                if (m->up[ui].used && m->up[ui].video)
+                    m->up[ui].want_pli = true;
+        }
+    } else if (st == URTC_PC_DISCONNECTED) {
+        if (!m->disconnected_ns)
+            m->disconnected_ns = now;
+    } else if (st == URTC_PC_FAILED || st == URTC_PC_CLOSED) {
+        m->gone = true; /* removed by the next tick, outside the pc's callback */
+    }
+}
+
+static void on_candidate(urtc_pc_t *pc, const char *cand, const char *mid, void *user)
+{
+    (void)pc, (void)mid;
+    sfu_member_t *m = user;
+    if (m->announced) /* the first ones are in the first description */
+        emit(m->ss, ENG_SFU_EV_CANDIDATE, m->id, 0, cand);
+}
+
+static const urtc_pc_callbacks_t member_cbs = {
+    .on_state = on_state, .on_rtp = on_rtp, .on_rtcp = on_rtcp, .on_ice_candidate = on_candidate};
+
+/* ---- Shard side of the commands -------------------------------------------------------------- */
+
+enum cmd_type { CMD_JOIN = 1, CMD_ANSWER, CMD_OFFER, CMD_CANDIDATE, CMD_LEAVE, CMD_LOSS };
+
+typedef struct sfu_cmd {
+    eng_sfu_t *s;
+    enum cmd_type type;
+    uint64_t member;
+    uint32_t u32;
+    char room[SFU_ROOM_LEN];
+    char *text;
+} sfu_cmd_t;
+
+static void sfu_tick(net_timer_t *t, uint64_t now);
+
+static sfu_member_t *find_member(sfu_shard_t *ss, uint64_t id)
+{
+    net_list_t *rp, *rt;
+    net_list_for_each_safe (rp, rt, &ss->rooms) {
+        sfu_room_t *room = container_of(rp, sfu_room_t, node);
+        net_list_t *pos, *tmp;
+        net_list_for_each_safe (pos, tmp, &room->members) {
+            sfu_member_t *m = container_of(pos, sfu_member_t, node);
+            if (m->id == id)
+                return m;
+        }
+    }
+    return NULL;
+}
+
+static sfu_room_t *room_get(sfu_shard_t *ss, const char *name)
+{
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &ss->rooms) {
+        sfu_room_t *r = container_of(pos, sfu_room_t, node);
+        if (strcmp(r->name, name) == 0)
+            return r;
+    }
+    sfu_room_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    snprintf(r->name, sizeof r->name, "%s", name);
+    net_list_init(&r->members);
+    net_list_add_tail(&ss->rooms, &r->node);
+    return r;
+}
+
+/* Applies a remote offer and answers it, as the polite peer on glare (RFC 8829 §4.1.8.2
+ * rollback; W3C "perfect negotiation"). */
+static int member_answer_offer(sfu_member_t *m, const char *offer)
+{
+    sfu_shard_t *ss = m->ss;
+    if (m->pc->jsep.state == RTC_PC_HAVE_LOCAL_OFFER) {
+        if (urtc_pc_set_local_description(m->pc, URTC_SDP_ROLLBACK, NULL) < 0)
+            return -EPROTO;
+        m->need_nego = true; /* our changes go in a later offer */
+    }
+    int ret = urtc_pc_set_remote_description(m->pc, URTC_SDP_OFFER, offer);
+    if (ret < 0)
+        return ret;
+    fan_in_ups(m); /* offered recvonly sections take publishers' tracks */
+    int n = urtc_pc_create_answer(m->pc, ss->sdp, SFU_SDP_CAP);
+    if (n < 0)
+        return n;
+    if ((ret = urtc_pc_set_local_description(m->pc, URTC_SDP_ANSWER, ss->sdp)) < 0)
+        return ret;
+    m->announced = true;
+    emit(ss, ENG_SFU_EV_ANSWER, m->id, 0, ss->sdp);
+    sync_ups(m);
+    return 0;
+}
+
+static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
+{
+    if (find_member(ss, c->member)) {
+        emit(ss, ENG_SFU_EV_ERROR, c->member, -EEXIST, "member already in a room");
+        return;
+    }
+    sfu_room_t *room = room_get(ss, c->room);
+    sfu_member_t *m = room ? calloc(1, sizeof *m) : NULL;
+    if (!m) {
+        if (room && !room->cnt) {
+            net_list_del(&room->node);
+            free(room);
+        }
+        emit(ss, ENG_SFU_EV_ERROR, c->member, -ENOMEM, "out of memory");
+        emit(ss, ENG_SFU_EV_GONE, c->member, 0, NULL);
+        return;
+    }
+    m->ss = ss;
+    m->id = c->member;
+    m->room = room;
+    m->joined_ns = eng_shard_now(ss->sh);
+    if (rtc_random(&m->rtcp_ssrc, sizeof m->rtcp_ssrc) < 0)
+        m->rtcp_ssrc = (uint32_t)m->id * 2654435761u;
+    urtc_pc_config_t cfg = {.ice_lite = true, .cname = "urtc-sfu"};
+    m->pc = urtc_pc_create((urtc_shard_t *)ss->sh, &cfg, &member_cbs, m);
+    if (!m->pc) {
+        free(m);
+        if (!room->cnt) {
+            net_list_del(&room->node);
+            free(room);
+        }
+        emit(ss, ENG_SFU_EV_ERROR, c->member, -ENOSPC, "shard full");
+        emit(ss, ENG_SFU_EV_GONE, c->member, 0, NULL);
+        return;
+    }
+    m->pc->jsep.ice_lite = true; /* a=ice-lite in our descriptions (RFC 8839 §5.3) */
+    net_list_add_tail(&room->members, &m->node);
+    room->cnt++;
+    m->next_rtcp_ns = m->joined_ns + SFU_RTCP_INTERVAL_NS;
+    int ret = 0;
+    if (c->text) {
+        ret = member_answer_offer(m, c->text);
+    } else {
+        fan_in_ups(m);
+        if (!m->need_nego) /* nothing to send yet: a data channel carries the transport */
+            urtc_pc_enable_data_channels(m->pc);
+        m->need_nego = true;
+        maybe_offer(m);
+        m->announced = true;
+    }
+    if (ret < 0) {
+        emit(ss, ENG_SFU_EV_ERROR, m->id, ret, urtc_pc_last_error(m->pc));
+        member_remove(m);
+        return;
+    }
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &room->members)
+        maybe_offer(container_of(pos, sfu_member_t, node));
+}
+
+static void sfu_cmd(eng_shard_t *sh, void *arg, uint64_t u64)
+{
+    (void)u64;
+    sfu_cmd_t *c = arg;
+    sfu_shard_t *ss = &c->s->shards[eng_shard_index(sh)];
+    ss->sh = sh;
+    if (!ss->tick_on) {
+        ss->tick_on = true;
+        net_timer_init(&ss->tick, sfu_tick);
+        net_timer_arm(eng_shard_timers(sh), &ss->tick, eng_shard_now(sh) + SFU_TICK_NS);
+    }
+    if (c->type == CMD_JOIN) {
+        cmd_join(ss, c);
+        goto out;
+    }
+    sfu_member_t *m = find_member(ss, c->member);
+    if (!m || m->gone)
+        goto out;
+    int ret = 0;
+    switch (c->type) {
+    case CMD_ANSWER:
+        ret = urtc_pc_set_remote_description(m->pc, URTC_SDP_ANSWER, c->text);
+        if (ret == 0) {
+            sync_ups(m);
+            net_list_t *pos, *tmp;
+            net_list_for_each_safe (pos, tmp, &m->room->members)
+                maybe_offer(container_of(pos, sfu_member_t, node));
+        }
+        break;
+    case CMD_OFFER:
+        ret = member_answer_offer(m, c->text);
+        if (ret == 0) {
+            net_list_t *pos, *tmp;
+            net_list_for_each_safe (pos, tmp, &m->room->members)
+                maybe_offer(container_of(pos, sfu_member_t, node));
+        }
+        break;
+    case CMD_CANDIDATE:
+        ret = urtc_pc_add_ice_candidate(m->pc, c->text);
+        break;
+    case CMD_LEAVE:
+        member_remove(m);
+        break;
+    case CMD_LOSS:
+        m->loss_every = c->u32;
+        for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+            m->down[i].loss_every = c->u32;
+        break;
+    default:
+        break;
+    }
+    if (ret < 0)
+        emit(ss, ENG_SFU_EV_ERROR, c->member, ret, urtc_pc_last_error(m->pc));
+out:
+    free(c->text);
+    free(c);
+}
+
+static void publish_stats(sfu_shard_t *ss)
+{
+    uint64_t rooms = 0, members = 0;
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &ss->rooms) {
+        rooms++;
+        members += container_of(pos, sfu_room_t, node)->cnt;
+    }
+    ss->st.rooms = rooms;
+    ss->st.members = members;
+    const uint64_t *src = (const uint64_t *)&ss->st;
+    uint64_t *dst = (uint64_t *)&ss->pub;
+    for (size_t i = 0; i < sizeof ss->st / sizeof(uint64_t); i++)
+        __atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+}
+
+static void sfu_tick(net_timer_t *t, uint64_t now)
+{
+    sfu_shard_t *ss = container_of(t, sfu_shard_t, tick);
+    net_list_t *rp, *rt;
+    net_list_for_each_safe (rp, rt, &ss->rooms) {
+        sfu_room_t *room = container_of(rp, sfu_room_t, node);
+        net_list_t *pos, *tmp;
+        /* Cleanup first (a removal can free the room, so it is the last use of it). */
+        bool room_freed = false;
+        net_list_for_each_safe (pos, tmp, &room->members) {
+            sfu_member_t *m = container_of(pos, sfu_member_t, node);
+            bool expired =
+                (!m->connected && now - m->joined_ns > SFU_CONNECT_TIMEOUT_NS) ||
+                (m->disconnected_ns && now - m->disconnected_ns > SFU_DISCONNECTED_TIMEOUT_NS);
+            if (m->gone || expired) {
+                bool last = room->cnt == 1;
+                member_remove(m);
+                if (last) {
+                    room_freed = true;
+                    break;
+                }
+            }
+        }
+        if (room_freed)
+            continue;
+        net_list_for_each_safe (pos, tmp, &room->members) {
+            sfu_member_t *m = container_of(pos, sfu_member_t, node);
+            for (unsigned ui = 0; ui < SFU_MAX_UP; ui++) {
+                sfu_up_t *up = &m->up[ui];
+                if (up->used && up->want_pli && now - up->last_pli_ns >= SFU_PLI_MIN_NS)
+                    send_pli(m, up, now);
+            }
+            if (m->connected && now >= m->next_rtcp_ns) {
+                member_rtcp(m, now);
+                /* RFC 3550 §6.3.1: randomized interval, 0.5..1.5 times the nominal. */
+                uint8_t r = 128;
+                if (rtc_random(&r, 1) < 0)
+                    r = 128;
+                m->next_rtcp_ns = now + SFU_RTCP_INTERVAL_NS / 2 + SFU_RTCP_INTERVAL_NS * r / 256;
+            }
+            maybe_offer(m);
+        }
+    }
+    publish_stats(ss);
+    net_timer_arm(eng_shard_timers(ss->sh), &ss->tick, now + SFU_TICK_NS);
+}
+
+/* ---- Control thread ------------------------------------------------------------------------- */
+
+eng_sfu_t *eng_sfu_create(eng_t *e, const eng_sfu_cfg_t *cfg)
+{
+    eng_sfu_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->e = e;
+    if (cfg)
+        s->cfg = *cfg;
+    if (!s->cfg.room_max_per_shard)
+        s->cfg.room_max_per_shard = 64;
+    if (!s->cfg.remb_bps)
+        s->cfg.remb_bps = 2000000;
+    s->cnt = eng_shard_count(e);
+    s->shards = calloc(s->cnt, sizeof *s->shards);
+    if (!s->shards)
+        goto fail;
+    for (uint32_t i = 0; i < s->cnt; i++) {
+        sfu_shard_t *ss = &s->shards[i];
+        ss->s = s;
+        net_list_init(&ss->rooms);
+        ss->evq = net_queue_create(4096, sizeof(eng_sfu_ev_t));
+        ss->sdp = malloc(SFU_SDP_CAP);
+        if (!ss->evq || !ss->sdp)
+            goto fail;
+    }
+    return s;
+fail:
+    eng_sfu_destroy(s);
+    return NULL;
+}
+
+void eng_sfu_destroy(eng_sfu_t *s)
+{
+    if (!s)
+        return;
+    for (uint32_t i = 0; s->shards && i < s->cnt; i++) {
+        sfu_shard_t *ss = &s->shards[i];
+        if (ss->rooms.next) {
+            net_list_t *rp, *rt;
+            net_list_for_each_safe (rp, rt, &ss->rooms) {
+                sfu_room_t *room = container_of(rp, sfu_room_t, node);
+                net_list_t *pos, *tmp;
+                /* The engine is gone: the pcs went with its peers. */
+                net_list_for_each_safe (pos, tmp, &room->members)
+                    member_free(container_of(pos, sfu_member_t, node));
+                free(room);
+            }
+        }
+        if (ss->evq) {
+            eng_sfu_ev_t ev;
+            while (net_queue_pop(ss->evq, &ev))
+                free(ev.text);
+            net_queue_destroy(ss->evq);
+        }
+        free(ss->sdp);
+    }
+    free(s->shards);
+    free(s->dir);
+    free(s);
+}
+
+static sfu_dir_member_t *dir_find(eng_sfu_t *s, uint64_t id)
+{
+    for (uint32_t i = 0; i < s->dir_cnt; i++)
+        if (s->dir[i].id == id)
+            return &s->dir[i];
+    return NULL;
+}
+
+static void dir_del(eng_sfu_t *s, uint64_t id)
+{
+    sfu_dir_member_t *d = dir_find(s, id);
+    if (d)
+        *d = s->dir[--s->dir_cnt];
+}
+
+/* Room affinity: the shard that already has the room's members, while it has room for one
+ * more; else the shard with the fewest members. */
+static uint32_t place(eng_sfu_t *s, const char *room)
+{
+    uint32_t in_room[64] = {0}, load[64] = {0};
+    uint32_t n = s->cnt < 64 ? s->cnt : 64;
+    for (uint32_t i = 0; i < s->dir_cnt; i++) {
+        if (s->dir[i].shard >= n)
+            continue;
+        load[s->dir[i].shard]++;
+        if (strcmp(s->dir[i].room, room) == 0)
+            in_room[s->dir[i].shard]++;
+    }
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < n; i++)
+        if (in_room[i] && in_room[i] < s->cfg.room_max_per_shard &&
+            (best == UINT32_MAX || in_room[i] > in_room[best]))
+            best = i;
+    if (best != UINT32_MAX)
+        return best;
+    best = 0;
+    for (uint32_t i = 1; i < n; i++)
+        if (load[i] < load[best])
+            best = i;
+    return best;
+}
+
+static int post(eng_sfu_t *s, uint32_t shard, enum cmd_type type, uint64_t member, const char *room,
+                const char *text, uint32_t u32)
+{
+    sfu_cmd_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    *c = (sfu_cmd_t){.s = s, .type = type, .member = member, .u32 = u32};
+    if (room)
+        snprintf(c->room, sizeof c->room, "%s", room);
+    if (text && !(c->text = strdup(text))) {
+        free(c);
+        return -ENOMEM;
+    }
+    int ret = eng_post(s->e, shard, sfu_cmd, c, 0);
+    if (ret < 0) {
+        free(c->text);
+        free(c);
+    }
+    return ret;
+}
+
+int eng_sfu_join(eng_sfu_t *s, uint64_t member, const char *room, const char *offer)
+{
+    if (!room || !room[0] || strlen(room) >= SFU_ROOM_LEN)
+        return -EINVAL;
+    if (dir_find(s, member))
+        return -EEXIST;
+    if (s->dir_cnt == s->dir_cap) {
+        uint32_t cap = s->dir_cap ? s->dir_cap * 2 : 64;
+        sfu_dir_member_t *d = realloc(s->dir, cap * sizeof *d);
+        if (!d)
+            return -ENOMEM;
+        s->dir = d;
+        s->dir_cap = cap;
+    }
+    uint32_t shard = place(s, room);
+    int ret = post(s, shard, CMD_JOIN, member, room, offer, 0);
+    if (ret < 0)
+        return ret;
+    sfu_dir_member_t *d = &s->dir[s->dir_cnt++];
+    *d = (sfu_dir_member_t){.id = member, .shard = shard};
+    snprintf(d->room, sizeof d->room, "%s", room);
+    return 0;
+}
+
+static int post_member(eng_sfu_t *s, enum cmd_type type, uint64_t member, const char *text,
+                       uint32_t u32)
+{
+    sfu_dir_member_t *d = dir_find(s, member);
+    if (!d)
+        return -ENOENT;
+    return post(s, d->shard, type, member, NULL, text, u32);
+}
+
+int eng_sfu_answer(eng_sfu_t *s, uint64_t member, const char *sdp)
+{
+    return sdp ? post_member(s, CMD_ANSWER, member, sdp, 0) : -EINVAL;
+}
+
+int eng_sfu_offer(eng_sfu_t *s, uint64_t member, const char *sdp)
+{
+    return sdp ? post_member(s, CMD_OFFER, member, sdp, 0) : -EINVAL;
+}
+
+int eng_sfu_candidate(eng_sfu_t *s, uint64_t member, const char *cand)
+{
+    return post_member(s, CMD_CANDIDATE, member, cand ? cand : "", 0);
+}
+
+int eng_sfu_leave(eng_sfu_t *s, uint64_t member)
+{
+    int ret = post_member(s, CMD_LEAVE, member, NULL, 0);
+    if (ret == 0)
+        dir_del(s, member);
+    return ret;
+}
+
+int eng_sfu_test_loss(eng_sfu_t *s, uint64_t member, uint32_t every_n)
+{
+    return post_member(s, CMD_LOSS, member, NULL, every_n);
+}
+
+bool eng_sfu_poll(eng_sfu_t *s, eng_sfu_ev_t *ev)
+{
+    for (uint32_t k = 0; k < s->cnt; k++) {
+        uint32_t i = (s->poll_next + k) % s->cnt;
+        net_queue_ack(s->shards[i].evq);
+        if (net_queue_pop(s->shards[i].evq, ev)) {
+            s->poll_next = i + 1;
+            if (ev->type == ENG_SFU_EV_GONE)
+                dir_del(s, ev->member);
+            return true;
+        }
+    }
+    return false;
+}
+
+int eng_sfu_event_fd(const eng_sfu_t *s, uint32_t i)
+{
+    return i < s->cnt ? net_queue_fd(s->shards[i].evq) : -EINVAL;
+}
+
+void eng_sfu_stats_get(const eng_sfu_t *s, eng_sfu_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t *dst = (uint64_t *)out;
+    for (uint32_t i = 0; i < s->cnt; i++) {
+        const uint64_t *src = (const uint64_t *)&s->shards[i].pub;
+        for (size_t k = 0; k < sizeof *out / sizeof(uint64_t); k++)
+            dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+    }
+}
