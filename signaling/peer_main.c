@@ -1,0 +1,957 @@
+/* signaling/peer_main.c: urtc-peer, a command-line WebRTC peer on the public API.
+ *
+ * It joins a room of urtc-server (the JSON-over-WebSocket protocol of docs/signaling.md, p2p
+ * mode: a full mesh, the later joiner offers), or publishes through WHIP (RFC 9725) or views
+ * through WHEP. It sends a 440 Hz tone (Opus) and the moving test pattern (VP8), receives,
+ * decodes and checks what arrives (the pattern carries its frame number: decoded frames, their
+ * order, frames missing), measures RTP loss and interarrival jitter (RFC 3550 A.3, A.8), and
+ * prints a report after --duration seconds (--json: one JSON object on the last line).
+ *
+ * Threads: the main thread parses options, paces the media (a tick every 20 ms) and waits for
+ * SIGINT/SIGTERM; a signaling thread reads the WebSocket; the engine's one shard runs every
+ * urtc_pc_* call (jobs posted with urtc_engine_post). Posting is single-producer, so both
+ * posting threads take post_mu. Shard callbacks send signaling messages themselves (the
+ * WebSocket's send side has its own lock). Counters live in `st` under `mu`. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "signaling/peer_ws.h"
+#include "urtc/urtc.h"
+
+#define MAX_REMOTES 16
+#define MAX_SSRC 4
+#define SDP_CAP 16384
+
+/* ---- Options ------------------------------------------------------------------------------ */
+
+static struct opts {
+    const char *signal, *room, *name, *token, *whip, *whep, *media_ip;
+    unsigned duration_s;
+    bool json, quiet, no_audio, no_video;
+    int width, height, fps;
+} o = {.duration_s = 10, .width = 320, .height = 180, .fps = 25};
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: urtc-peer --signal ws://HOST:PORT/ws --room ROOM [--name NAME] [options]\n"
+        "       urtc-peer --whip http://HOST:PORT/whip/ROOM [options]\n"
+        "       urtc-peer --whep http://HOST:PORT/whep/ROOM [options]\n"
+        "\n"
+        "A WebRTC peer on liburtc's public API. It sends a 440 Hz tone (Opus, 20 ms frames)\n"
+        "and a moving test pattern (VP8) that carries its frame number, and it receives,\n"
+        "decodes and checks what the other side sends, for --duration seconds.\n"
+        "\n"
+        "Modes (exactly one):\n"
+        "  --signal URL     join --room on urtc-server through its WebSocket protocol\n"
+        "                   (docs/signaling.md), in p2p mode: one peer connection per other\n"
+        "                   member; members already in the room get our offer, later ones\n"
+        "                   offer to us\n"
+        "  --whip URL       publish: POST our offer (application/sdp), expect 201 with a\n"
+        "                   Location and the answer (RFC 9725); DELETE Location at the end\n"
+        "  --whep URL       view: the same exchange with a receive-only offer\n"
+        "\n"
+        "Options:\n"
+        "  --room ROOM      room to join (--signal)\n"
+        "  --name NAME      display name in the room (default urtc-peer-PID)\n"
+        "  --token T        room token (join \"token\", or Authorization: Bearer for WHIP/WHEP)\n"
+        "  --duration S     seconds to run (default 10; SIGINT/SIGTERM end it sooner)\n"
+        "  --media-ip IP    address of our host candidate (default 127.0.0.1)\n"
+        "  --no-audio       send no audio (still receives)\n"
+        "  --no-video       send no video (still receives)\n"
+        "  --size WxH       test pattern size (default 320x180)\n"
+        "  --fps N          test pattern frame rate (default 25)\n"
+        "  --json           print the final summary as one JSON object on the last line\n"
+        "  --quiet          no per-second status lines on stderr\n"
+        "  --help           this text\n"
+        "\n"
+        "Report (and --json fields): video_frames_decoded, video_frames_missing (gaps in the\n"
+        "pattern's frame numbers), video_frames_out_of_order, video_pattern_unreadable,\n"
+        "audio_packets_received, audio_frames_decoded, audio_tone_db (how well the decoded\n"
+        "audio matches the 440 Hz tone), video_packets_received, packets_lost and jitter_ms\n"
+        "(RTP, RFC 3550 A.3 and A.8, over all received streams), rtt_ms (null: the API has no\n"
+        "RTCP-based RTT yet), datachannel_messages_received (0: data channels are not in the\n"
+        "public API yet), peers, connected, connect_ms, audio_frames_sent, video_frames_sent.\n"
+        "\n"
+        "Exit status: 0 after the run, 1 when signaling or the offer/answer failed, 2 on a\n"
+        "usage error. Logging: URTC_LOG=error|warn|info|debug|trace.\n");
+}
+
+/* ---- State -------------------------------------------------------------------------------- */
+
+struct rx_stream { /* RFC 3550 A.1/A.3/A.8 receive state of one SSRC (shard thread) */
+    bool used;
+    uint32_t ssrc;
+    uint32_t clock;
+    uint16_t base_seq, max_seq;
+    uint32_t cycles;
+    uint64_t received;
+    double jitter; /* in RTP timestamp units */
+    bool have_transit;
+    int64_t transit;
+};
+
+struct remote {
+    /* the signaling thread's (before the first job for it is posted) */
+    bool used;
+    uint32_t id; /* member id; 0 for WHIP/WHEP */
+    bool offerer;
+    /* the shard's */
+    urtc_pc_t *pc;
+    bool closed, was_connected;
+    int atr, vtr;
+    bool send;
+    urtc_decoder_t *adec, *vdec;
+    int last_pattern;
+    struct rx_stream rx[MAX_SSRC];
+    uint64_t t_start_ns;
+    char sdp[SDP_CAP]; /* WHIP/WHEP: our offer, then the answer */
+};
+
+static struct remote remotes[MAX_REMOTES];
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct stats {
+    unsigned peers, connected, failed;
+    double connect_ms; /* first connection: from offer/answer start to connected */
+    uint64_t video_decoded, video_missing, video_ooo, video_unreadable, video_waiting_key;
+    int video_w, video_h;
+    uint64_t audio_pkts, audio_decoded, video_pkts;
+    double tone_db_sum;
+    uint64_t audio_sent, video_sent;
+    int64_t lost;
+    double jitter_ms;
+    bool report_done;
+    int offer_err; /* WHIP/WHEP: < 0 if the offer could not be made */
+    bool offer_ready;
+} st = {.connect_ms = -1};
+
+static urtc_engine_t *eng;
+static pthread_mutex_t post_mu = PTHREAD_MUTEX_INITIALIZER;
+static peer_ws_t ws;
+static atomic_bool ws_stop, ws_failed;
+static atomic_uint my_id;
+
+static urtc_test_source_t *asrc, *vsrc; /* the shard's */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- Jobs: everything that touches a peer connection runs on the shard -------------------- */
+
+enum job_kind { JOB_OFFER, JOB_ANSWER_OFFER, JOB_SET_ANSWER, JOB_CANDIDATE, JOB_CLOSE, JOB_TICK };
+
+struct job {
+    enum job_kind kind;
+    struct remote *r;
+    char *text; /* SDP or candidate; NULL candidate: end-of-candidates */
+};
+
+static void job_run(urtc_shard_t *sh, void *arg);
+
+/* Posts a job to the shard (from the main or the signaling thread). */
+static void post_job(enum job_kind kind, struct remote *r, const char *text)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->kind = kind;
+    j->r = r;
+    j->text = text ? strdup(text) : NULL;
+    pthread_mutex_lock(&post_mu);
+    int ret;
+    for (int i = 0; (ret = urtc_engine_post(eng, 0, job_run, j)) == -EAGAIN && i < 1000; i++)
+        usleep(1000);
+    pthread_mutex_unlock(&post_mu);
+    if (ret < 0) {
+        fprintf(stderr, "urtc-peer: cannot post to the engine: %s\n", strerror(-ret));
+        free(j->text);
+        free(j);
+    }
+}
+
+static void sig_send(json_t *m)
+{
+    char *s = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    if (!s)
+        return;
+    if (peer_ws_send_text(&ws, s) < 0)
+        atomic_store(&ws_failed, true);
+    free(s);
+}
+
+/* ---- Callbacks (shard thread) ------------------------------------------------------------- */
+
+static void on_ice_candidate(urtc_pc_t *pc, const char *cand, const char *mid, void *user)
+{
+    (void)pc;
+    struct remote *r = user;
+    if (!o.signal)
+        return; /* WHIP/WHEP: the offer already holds the host candidate; no trickle */
+    json_t *c = cand ? json_pack("{s:s, s:s, s:i}", "candidate", cand, "sdpMid", mid ? mid : "0",
+                                 "sdpMLineIndex", 0)
+                     : json_null();
+    sig_send(
+        json_pack("{s:s, s:I, s:o}", "type", "candidate", "to", (json_int_t)r->id, "candidate", c));
+}
+
+static void on_state(urtc_pc_t *pc, urtc_pc_state_t s, void *user)
+{
+    (void)pc;
+    struct remote *r = user;
+    if (!o.quiet)
+        fprintf(stderr, "urtc-peer: peer %u: %s\n", r->id, urtc_pc_state_name(s));
+    pthread_mutex_lock(&mu);
+    if (s == URTC_PC_CONNECTED && !r->was_connected) {
+        r->was_connected = true;
+        st.connected++;
+        if (st.connect_ms < 0)
+            st.connect_ms = (double)(now_ns() - r->t_start_ns) / 1e6;
+    } else if (s == URTC_PC_FAILED) {
+        st.failed++;
+    }
+    pthread_mutex_unlock(&mu);
+    /* A newcomer needs a keyframe: receivers cannot ask yet (no PLI in the API). */
+    if (s == URTC_PC_CONNECTED)
+        urtc_test_source_request_keyframe(vsrc);
+}
+
+/* RFC 3550 A.1 (sequence numbers, extended), A.8 (interarrival jitter). */
+static void rx_update(struct rx_stream *s, const urtc_rtp_packet_t *p, uint64_t arrival_ns)
+{
+    int64_t arrival = (int64_t)(arrival_ns / 1000 * s->clock / 1000000);
+    if (!s->used) {
+        s->used = true;
+        s->ssrc = p->ssrc;
+        s->base_seq = s->max_seq = p->seq;
+    } else {
+        uint16_t delta = (uint16_t)(p->seq - s->max_seq);
+        if (delta < 0x8000 && delta != 0) {
+            if (p->seq < s->max_seq)
+                s->cycles += 0x10000;
+            s->max_seq = p->seq;
+        }
+    }
+    s->received++;
+    int64_t transit = arrival - (int64_t)p->timestamp;
+    if (s->have_transit) {
+        int64_t d = transit - s->transit;
+        if (d < 0)
+            d = -d;
+        s->jitter += ((double)d - s->jitter) / 16.0;
+    }
+    s->transit = transit;
+    s->have_transit = true;
+}
+
+static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user)
+{
+    (void)pc;
+    struct remote *r = user;
+    bool audio = tr == r->atr;
+    struct rx_stream *s = NULL;
+    for (int i = 0; i < MAX_SSRC && !s; i++)
+        if (!r->rx[i].used || r->rx[i].ssrc == p->ssrc)
+            s = &r->rx[i];
+    if (s) {
+        if (!s->used)
+            s->clock = audio ? 48000 : 90000;
+        rx_update(s, p, now_ns());
+    }
+    pthread_mutex_lock(&mu);
+    if (audio)
+        st.audio_pkts++;
+    else
+        st.video_pkts++;
+    pthread_mutex_unlock(&mu);
+}
+
+static void on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
+{
+    (void)pc, (void)tr;
+    struct remote *r = user;
+    bool audio = strcmp(f->codec, "opus") == 0;
+    urtc_decoder_t **d = audio ? &r->adec : &r->vdec;
+    if (!*d && !(*d = urtc_decoder_create(f->codec)))
+        return; /* a codec we cannot decode: counted as packets only */
+    urtc_decoded_t out;
+    int ret = urtc_decoder_decode(*d, f, &out);
+    pthread_mutex_lock(&mu);
+    if (audio && ret == 1) {
+        st.audio_decoded++;
+        st.tone_db_sum += out.tone_db;
+    } else if (!audio && ret == 1) {
+        st.video_decoded++;
+        st.video_w = out.width;
+        st.video_h = out.height;
+        if (out.pattern_frame < 0) {
+            st.video_unreadable++;
+        } else {
+            if (r->last_pattern >= 0) {
+                /* 16-bit frame numbers (codec_pattern_draw): compare modulo 2^16. */
+                int16_t step = (int16_t)(uint16_t)(out.pattern_frame - r->last_pattern);
+                if (step <= 0)
+                    st.video_ooo++;
+                else
+                    st.video_missing += (uint64_t)(step - 1);
+            }
+            r->last_pattern = out.pattern_frame;
+        }
+    } else if (!audio && ret == -EAGAIN) {
+        st.video_waiting_key++;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+static const urtc_pc_callbacks_t cbs = {
+    .on_ice_candidate = on_ice_candidate,
+    .on_state = on_state,
+    .on_rtp = on_rtp,
+    .on_frame = on_frame,
+};
+
+/* ---- Jobs --------------------------------------------------------------------------------- */
+
+static void add_tracks(struct remote *r)
+{
+    urtc_direction_t dir = o.whep ? URTC_RECVONLY : o.whip ? URTC_SENDONLY : URTC_SENDRECV;
+    r->atr = urtc_pc_add_transceiver(r->pc, URTC_KIND_AUDIO, dir, "urtc-peer", "tone");
+    r->vtr = urtc_pc_add_transceiver(r->pc, URTC_KIND_VIDEO, dir, "urtc-peer", "pattern");
+    r->send = !o.whep;
+}
+
+static void remote_failed(struct remote *r, const char *what, int err)
+{
+    fprintf(stderr, "urtc-peer: peer %u: %s: %s (%s)\n", r->id, what, strerror(-err),
+            r->pc ? urtc_pc_last_error(r->pc) : "");
+    pthread_mutex_lock(&mu);
+    st.offer_err = err;
+    st.offer_ready = true;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static bool remote_create(urtc_shard_t *sh, struct remote *r)
+{
+    urtc_pc_config_t cfg = {.cname = o.name};
+    r->last_pattern = -1;
+    r->atr = r->vtr = -1;
+    r->t_start_ns = now_ns();
+    if (!(r->pc = urtc_pc_create(sh, &cfg, &cbs, r))) {
+        remote_failed(r, "create", -ENOMEM);
+        return false;
+    }
+    pthread_mutex_lock(&mu);
+    st.peers++;
+    pthread_mutex_unlock(&mu);
+    return true;
+}
+
+static void job_offer(urtc_shard_t *sh, struct remote *r)
+{
+    if (!remote_create(sh, r))
+        return;
+    add_tracks(r);
+    int n = urtc_pc_create_offer(r->pc, r->sdp, sizeof r->sdp);
+    if (n > 0)
+        n = urtc_pc_set_local_description(r->pc, URTC_SDP_OFFER, r->sdp);
+    if (n < 0) {
+        remote_failed(r, "offer", n);
+        return;
+    }
+    if (o.signal) {
+        sig_send(
+            json_pack("{s:s, s:I, s:s}", "type", "offer", "to", (json_int_t)r->id, "sdp", r->sdp));
+        return;
+    }
+    pthread_mutex_lock(&mu); /* WHIP/WHEP: the main thread POSTs it */
+    st.offer_ready = true;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void job_answer_offer(urtc_shard_t *sh, struct remote *r, const char *offer)
+{
+    if (!remote_create(sh, r))
+        return;
+    int n = urtc_pc_set_remote_description(r->pc, URTC_SDP_OFFER, offer);
+    if (n == 0)
+        add_tracks(r); /* W3C addTrack: our tracks go on the offered transceivers */
+    if (n == 0)
+        n = urtc_pc_create_answer(r->pc, r->sdp, sizeof r->sdp);
+    if (n > 0)
+        n = urtc_pc_set_local_description(r->pc, URTC_SDP_ANSWER, r->sdp);
+    if (n < 0) {
+        remote_failed(r, "answer", n);
+        return;
+    }
+    sig_send(
+        json_pack("{s:s, s:I, s:s}", "type", "answer", "to", (json_int_t)r->id, "sdp", r->sdp));
+}
+
+static void remote_close(struct remote *r)
+{
+    if (!r->pc || r->closed)
+        return;
+    urtc_pc_close(r->pc);
+    r->closed = true;
+    urtc_decoder_destroy(r->adec);
+    urtc_decoder_destroy(r->vdec);
+    r->adec = r->vdec = NULL;
+}
+
+/* Every 20 ms: one Opus frame, and a video frame when its period has come, to every connected
+ * remote that sends. One encoder for all of them (a mesh sends the same media to each). */
+static void job_tick(void)
+{
+    static uint64_t ticks, next_video_us;
+    uint64_t t_us = ticks++ * 20000;
+    urtc_frame_t af, vf;
+    bool have_a = false, have_v = false;
+    bool anyone = false;
+    for (int i = 0; i < MAX_REMOTES; i++)
+        anyone |= remotes[i].pc && !remotes[i].closed && remotes[i].send &&
+                  urtc_pc_state(remotes[i].pc) == URTC_PC_CONNECTED;
+    if (!anyone)
+        return;
+    if (asrc)
+        have_a = urtc_test_source_next(asrc, &af) == 1;
+    if (vsrc && t_us >= next_video_us) {
+        next_video_us += urtc_test_source_period_us(vsrc);
+        have_v = urtc_test_source_next(vsrc, &vf) == 1;
+    }
+    unsigned a_sent = 0, v_sent = 0;
+    for (int i = 0; i < MAX_REMOTES; i++) {
+        struct remote *r = &remotes[i];
+        if (!r->pc || r->closed || !r->send || urtc_pc_state(r->pc) != URTC_PC_CONNECTED)
+            continue;
+        if (have_a && r->atr >= 0 && urtc_pc_send_frame(r->pc, r->atr, &af) == 0)
+            a_sent++;
+        if (have_v && r->vtr >= 0 && urtc_pc_send_frame(r->pc, r->vtr, &vf) == 0)
+            v_sent++;
+    }
+    pthread_mutex_lock(&mu);
+    st.audio_sent += a_sent;
+    st.video_sent += v_sent;
+    pthread_mutex_unlock(&mu);
+}
+
+static void job_run(urtc_shard_t *sh, void *arg)
+{
+    struct job *j = arg;
+    struct remote *r = j->r;
+    int ret;
+    switch (j->kind) {
+    case JOB_OFFER:
+        job_offer(sh, r);
+        break;
+    case JOB_ANSWER_OFFER:
+        if (!r->pc)
+            job_answer_offer(sh, r, j->text);
+        else
+            fprintf(stderr, "urtc-peer: peer %u: renegotiation is not supported\n", r->id);
+        break;
+    case JOB_SET_ANSWER:
+        if (r->pc && !r->closed &&
+            (ret = urtc_pc_set_remote_description(r->pc, URTC_SDP_ANSWER, j->text)) < 0)
+            remote_failed(r, "the answer", ret);
+        break;
+    case JOB_CANDIDATE:
+        if (r->pc && !r->closed && (ret = urtc_pc_add_ice_candidate(r->pc, j->text)) < 0 &&
+            !o.quiet)
+            fprintf(stderr, "urtc-peer: peer %u: candidate refused: %s\n", r->id,
+                    urtc_pc_last_error(r->pc));
+        break;
+    case JOB_CLOSE:
+        remote_close(r);
+        break;
+    case JOB_TICK:
+        job_tick();
+        break;
+    }
+    free(j->text);
+    free(j);
+}
+
+/* A job that computes the RTP loss and jitter summary (RFC 3550 A.3) and wakes the main
+ * thread. Runs after every job posted before it. */
+static void report_run(urtc_shard_t *sh, void *arg)
+{
+    (void)sh, (void)arg;
+    int64_t lost = 0;
+    double jitter_ms = 0;
+    for (int i = 0; i < MAX_REMOTES; i++) {
+        for (int k = 0; k < MAX_SSRC; k++) {
+            const struct rx_stream *s = &remotes[i].rx[k];
+            if (!s->used)
+                continue;
+            uint64_t expected = s->cycles + s->max_seq - s->base_seq + 1;
+            lost += (int64_t)expected - (int64_t)s->received;
+            double j = s->jitter * 1000.0 / s->clock;
+            if (j > jitter_ms)
+                jitter_ms = j;
+        }
+    }
+    pthread_mutex_lock(&mu);
+    st.lost = lost;
+    st.jitter_ms = jitter_ms;
+    st.report_done = true;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void sources_create(urtc_shard_t *sh, void *arg)
+{
+    (void)sh, (void)arg;
+    if (!o.no_audio && !o.whep)
+        asrc = urtc_test_source_create("opus", 0, 0, 0);
+    if (!o.no_video && !o.whep)
+        vsrc = urtc_test_source_create("VP8", o.width, o.height, o.fps);
+    pthread_mutex_lock(&mu);
+    st.offer_ready = true; /* reused as "done" for this one */
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void sources_destroy(urtc_shard_t *sh, void *arg)
+{
+    (void)sh, (void)arg;
+    urtc_test_source_destroy(asrc);
+    urtc_test_source_destroy(vsrc);
+    asrc = vsrc = NULL;
+}
+
+static void post_fn(void (*fn)(urtc_shard_t *, void *))
+{
+    pthread_mutex_lock(&post_mu);
+    for (int i = 0; urtc_engine_post(eng, 0, fn, NULL) == -EAGAIN && i < 1000; i++)
+        usleep(1000);
+    pthread_mutex_unlock(&post_mu);
+}
+
+static bool wait_flag(bool *flag, unsigned ms)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ms / 1000;
+    dl.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&mu);
+    while (!*flag && pthread_cond_timedwait(&cv, &mu, &dl) == 0)
+        ;
+    bool ok = *flag;
+    *flag = false;
+    pthread_mutex_unlock(&mu);
+    return ok;
+}
+
+/* ---- Signaling thread (--signal) ---------------------------------------------------------- */
+
+/* The remote for member @id (a free slot if @create). Signaling thread only. */
+static struct remote *remote_for(uint32_t id, bool create)
+{
+    for (int i = 0; i < MAX_REMOTES; i++)
+        if (remotes[i].used && remotes[i].id == id)
+            return &remotes[i];
+    if (!create)
+        return NULL;
+    for (int i = 0; i < MAX_REMOTES; i++) {
+        if (!remotes[i].used) {
+            remotes[i].used = true;
+            remotes[i].id = id;
+            return &remotes[i];
+        }
+    }
+    fprintf(stderr, "urtc-peer: more than %d peers: member %u ignored\n", MAX_REMOTES, id);
+    return NULL;
+}
+
+static void sig_handle(const char *text)
+{
+    json_error_t jerr;
+    json_t *m = json_loads(text, 0, &jerr);
+    const char *type = m ? json_string_value(json_object_get(m, "type")) : NULL;
+    if (!type) {
+        fprintf(stderr, "urtc-peer: bad signaling message: %.200s\n", text);
+        json_decref(m);
+        return;
+    }
+    uint32_t from = (uint32_t)json_integer_value(json_object_get(m, "from"));
+    struct remote *r;
+    if (strcmp(type, "welcome") == 0) {
+        atomic_store(&my_id, (unsigned)json_integer_value(json_object_get(m, "id")));
+        if (!o.quiet)
+            fprintf(stderr, "urtc-peer: joined room %s as member %u\n", o.room,
+                    atomic_load(&my_id));
+        /* p2p mesh: the newcomer offers to everyone already there. */
+        size_t i;
+        json_t *mem;
+        json_array_foreach(json_object_get(m, "members"), i, mem)
+        {
+            uint32_t id = (uint32_t)json_integer_value(json_object_get(mem, "id"));
+            if (id && (r = remote_for(id, true))) {
+                r->offerer = true;
+                post_job(JOB_OFFER, r, NULL);
+            }
+        }
+    } else if (strcmp(type, "offer") == 0) {
+        const char *sdp = json_string_value(json_object_get(m, "sdp"));
+        if (sdp && from && (r = remote_for(from, true)))
+            post_job(JOB_ANSWER_OFFER, r, sdp);
+    } else if (strcmp(type, "answer") == 0) {
+        const char *sdp = json_string_value(json_object_get(m, "sdp"));
+        if (sdp && (r = remote_for(from, false)))
+            post_job(JOB_SET_ANSWER, r, sdp);
+    } else if (strcmp(type, "candidate") == 0) {
+        json_t *c = json_object_get(m, "candidate");
+        const char *line =
+            json_is_object(c) ? json_string_value(json_object_get(c, "candidate")) : NULL;
+        if ((r = remote_for(from, false)))
+            post_job(JOB_CANDIDATE, r, line && *line ? line : NULL);
+    } else if (strcmp(type, "peer-left") == 0) {
+        uint32_t id = (uint32_t)json_integer_value(json_object_get(m, "id"));
+        if ((r = remote_for(id, false)))
+            post_job(JOB_CLOSE, r, NULL);
+    } else if (strcmp(type, "error") == 0) {
+        const char *code = json_string_value(json_object_get(m, "code"));
+        const char *about = json_string_value(json_object_get(m, "about"));
+        fprintf(stderr, "urtc-peer: server error %s (%s)\n", code ? code : "?",
+                json_string_value(json_object_get(m, "reason")) ?: "");
+        if (about && strcmp(about, "join") == 0)
+            atomic_store(&ws_failed, true);
+    }
+    json_decref(m);
+}
+
+static void *sig_thread(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&ws_stop)) {
+        char *msg = NULL;
+        int ret = peer_ws_recv(&ws, &msg, 100);
+        if (ret < 0) {
+            if (!atomic_load(&ws_stop))
+                fprintf(stderr, "urtc-peer: signaling connection lost (%s)\n", strerror(-ret));
+            atomic_store(&ws_failed, true);
+            break;
+        }
+        if (ret == 1) {
+            sig_handle(msg);
+            free(msg);
+        }
+    }
+    return NULL;
+}
+
+/* ---- WHIP / WHEP -------------------------------------------------------------------------- */
+
+static char whip_location[1024];
+
+/* The session URL: Location may be relative (RFC 9725 §4.2, RFC 9110 §10.2.2). */
+static void resolve_location(const char *base, const char *loc, char *out, size_t cap)
+{
+    if (strncmp(loc, "http://", 7) == 0 || !*loc) {
+        if (snprintf(out, cap, "%s", loc) >= (int)cap)
+            out[0] = 0;
+        return;
+    }
+    const char *host_end = strchr(base + 7, '/');
+    size_t hl = host_end ? (size_t)(host_end - base) : strlen(base);
+    if (snprintf(out, cap, "%.*s%s%s", (int)hl, base, loc[0] == '/' ? "" : "/", loc) >= (int)cap)
+        out[0] = 0; /* too long: no DELETE at the end */
+}
+
+static int whip_exchange(const char *url)
+{
+    struct remote *r = &remotes[0];
+    r->used = true;
+    post_job(JOB_OFFER, r, NULL);
+    if (!wait_flag(&st.offer_ready, 5000) || st.offer_err < 0)
+        return -EPROTO;
+    static char answer[65536];
+    char loc[1024];
+    int status = peer_http_request("POST", url, "application/sdp", r->sdp, o.token, loc, sizeof loc,
+                                   answer, sizeof answer);
+    if (status < 0) {
+        fprintf(stderr, "urtc-peer: POST %s: %s\n", url, strerror(-status));
+        return status;
+    }
+    /* RFC 9725 §4.2: 201 Created, the answer in the body, the session in Location. */
+    if (status != 201) {
+        fprintf(stderr, "urtc-peer: POST %s: HTTP %d: %.200s\n", url, status, answer);
+        return -EPROTO;
+    }
+    if (!*loc)
+        fprintf(stderr, "urtc-peer: 201 without Location (RFC 9725 §4.2 requires one)\n");
+    resolve_location(url, loc, whip_location, sizeof whip_location);
+    post_job(JOB_SET_ANSWER, r, answer);
+    return 0;
+}
+
+/* ---- main --------------------------------------------------------------------------------- */
+
+static void print_report(void)
+{
+    pthread_mutex_lock(&mu);
+    double tone = st.audio_decoded ? st.tone_db_sum / (double)st.audio_decoded : 0;
+    printf("urtc-peer: %u peer(s), %u connected%s; sent %llu audio, %llu video frames\n", st.peers,
+           st.connected, st.failed ? " (some failed)" : "", (unsigned long long)st.audio_sent,
+           (unsigned long long)st.video_sent);
+    printf("urtc-peer: video: %llu frames decoded (%dx%d), %llu missing, %llu out of order, %llu "
+           "unreadable, %llu packets\n",
+           (unsigned long long)st.video_decoded, st.video_w, st.video_h,
+           (unsigned long long)st.video_missing, (unsigned long long)st.video_ooo,
+           (unsigned long long)st.video_unreadable, (unsigned long long)st.video_pkts);
+    printf("urtc-peer: audio: %llu packets, %llu frames decoded (tone %.1f dB); RTP lost %lld, "
+           "jitter %.2f ms\n",
+           (unsigned long long)st.audio_pkts, (unsigned long long)st.audio_decoded, tone,
+           (long long)st.lost, st.jitter_ms);
+    if (o.json) {
+        json_t *j = json_pack(
+            "{s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:f, s:I, s:I, "
+            "s:I, s:f, s:I, s:n}",
+            "mode",
+            o.signal ? "p2p"
+            : o.whip ? "whip"
+                     : "whep",
+            "peers", (json_int_t)st.peers, "connected", (json_int_t)st.connected, "failed",
+            (json_int_t)st.failed, "connect_ms", st.connect_ms, "video_frames_decoded",
+            (json_int_t)st.video_decoded, "video_frames_missing", (json_int_t)st.video_missing,
+            "video_frames_out_of_order", (json_int_t)st.video_ooo, "video_pattern_unreadable",
+            (json_int_t)st.video_unreadable, "video_packets_received", (json_int_t)st.video_pkts,
+            "video_width", st.video_w, "video_height", st.video_h, "audio_packets_received",
+            (json_int_t)st.audio_pkts, "audio_frames_decoded", (json_int_t)st.audio_decoded,
+            "audio_tone_db", tone, "audio_frames_sent", (json_int_t)st.audio_sent,
+            "video_frames_sent", (json_int_t)st.video_sent, "packets_lost", (json_int_t)st.lost,
+            "jitter_ms", st.jitter_ms, "datachannel_messages_received", (json_int_t)0, "rtt_ms");
+        char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        json_decref(j);
+    }
+    pthread_mutex_unlock(&mu);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    enum {
+        O_SIGNAL = 256,
+        O_ROOM,
+        O_NAME,
+        O_TOKEN,
+        O_WHIP,
+        O_WHEP,
+        O_DURATION,
+        O_MEDIA_IP,
+        O_NO_AUDIO,
+        O_NO_VIDEO,
+        O_SIZE,
+        O_FPS,
+        O_JSON,
+        O_QUIET,
+        O_HELP
+    };
+    static const struct option lopts[] = {
+        {"signal", required_argument, NULL, O_SIGNAL},
+        {"room", required_argument, NULL, O_ROOM},
+        {"name", required_argument, NULL, O_NAME},
+        {"token", required_argument, NULL, O_TOKEN},
+        {"whip", required_argument, NULL, O_WHIP},
+        {"whep", required_argument, NULL, O_WHEP},
+        {"duration", required_argument, NULL, O_DURATION},
+        {"media-ip", required_argument, NULL, O_MEDIA_IP},
+        {"no-audio", no_argument, NULL, O_NO_AUDIO},
+        {"no-video", no_argument, NULL, O_NO_VIDEO},
+        {"size", required_argument, NULL, O_SIZE},
+        {"fps", required_argument, NULL, O_FPS},
+        {"json", no_argument, NULL, O_JSON},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+        switch (c) {
+        case O_SIGNAL:
+            o.signal = optarg;
+            break;
+        case O_ROOM:
+            o.room = optarg;
+            break;
+        case O_NAME:
+            o.name = optarg;
+            break;
+        case O_TOKEN:
+            o.token = optarg;
+            break;
+        case O_WHIP:
+            o.whip = optarg;
+            break;
+        case O_WHEP:
+            o.whep = optarg;
+            break;
+        case O_MEDIA_IP:
+            o.media_ip = optarg;
+            break;
+        case O_NO_AUDIO:
+            o.no_audio = true;
+            break;
+        case O_NO_VIDEO:
+            o.no_video = true;
+            break;
+        case O_JSON:
+            o.json = true;
+            break;
+        case O_QUIET:
+            o.quiet = true;
+            break;
+        case O_DURATION:
+            o.duration_s = (unsigned)strtoul(optarg, &end, 10);
+            if (*end || o.duration_s == 0 || o.duration_s > 86400)
+                goto bad;
+            break;
+        case O_SIZE:
+            if (sscanf(optarg, "%dx%d", &o.width, &o.height) != 2 || o.width < 64 ||
+                o.height < 64 || o.width > 1920 || o.height > 1080)
+                goto bad;
+            break;
+        case O_FPS:
+            o.fps = (int)strtol(optarg, &end, 10);
+            if (*end || o.fps < 1 || o.fps > 60)
+                goto bad;
+            break;
+        case O_HELP:
+            usage(stdout);
+            return 0;
+        default:
+            goto bad;
+        }
+    }
+    if (optind != argc || (!!o.signal + !!o.whip + !!o.whep) != 1 || (o.signal && !o.room))
+        goto bad;
+    static char name_buf[32];
+    if (!o.name) {
+        snprintf(name_buf, sizeof name_buf, "urtc-peer-%d", (int)getpid());
+        o.name = name_buf;
+    }
+
+    /* SIGINT/SIGTERM blocked in every thread; the main thread takes them in
+     * urtc_engine_wait_signal(). */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    urtc_engine_config_t ecfg = {.shards = 1, .media_ip = o.media_ip};
+    if (!(eng = urtc_engine_create(&ecfg))) {
+        fprintf(stderr, "urtc-peer: cannot start the engine\n");
+        return 1;
+    }
+    post_fn(sources_create);
+    (void)wait_flag(&st.offer_ready, 5000);
+    if ((!o.no_audio && !o.whep && !asrc) || (!o.no_video && !o.whep && !vsrc)) {
+        fprintf(stderr, "urtc-peer: cannot start the encoders\n");
+        urtc_engine_destroy(eng);
+        return 1;
+    }
+
+    int rc = 0;
+    pthread_t sig_th;
+    bool sig_started = false;
+    if (o.signal) {
+        int ret = peer_ws_connect(&ws, o.signal);
+        if (ret < 0) {
+            fprintf(stderr, "urtc-peer: cannot open %s: %s\n", o.signal, strerror(-ret));
+            rc = 1;
+            goto out;
+        }
+        json_t *join = json_pack("{s:s, s:s, s:s, s:s}", "type", "join", "room", o.room, "name",
+                                 o.name, "mode", "p2p");
+        if (o.token)
+            json_object_set_new(join, "token", json_string(o.token));
+        sig_send(join);
+        if (pthread_create(&sig_th, NULL, sig_thread, NULL) != 0) {
+            rc = 1;
+            goto out;
+        }
+        sig_started = true;
+    } else if (whip_exchange(o.whip ? o.whip : o.whep) < 0) {
+        rc = 1;
+        goto out;
+    }
+
+    /* The media clock: a tick every 20 ms until the end (or a signal). */
+    uint64_t t0 = now_ns(), next = t0, end_ns = t0 + (uint64_t)o.duration_s * 1000000000u;
+    uint64_t next_status = t0 + 1000000000u;
+    for (;;) {
+        uint64_t t = now_ns();
+        if (t >= end_ns || atomic_load(&ws_failed))
+            break;
+        if (t >= next) {
+            post_job(JOB_TICK, NULL, NULL);
+            next += 20000000u;
+            if (next < t)
+                next = t + 20000000u; /* we fell behind: do not burst */
+        }
+        if (!o.quiet && t >= next_status) {
+            next_status += 1000000000u;
+            pthread_mutex_lock(&mu);
+            fprintf(stderr,
+                    "urtc-peer: %us: %u connected, video %llu decoded, audio %llu packets\n",
+                    (unsigned)((t - t0) / 1000000000u), st.connected,
+                    (unsigned long long)st.video_decoded, (unsigned long long)st.audio_pkts);
+            pthread_mutex_unlock(&mu);
+        }
+        uint64_t wait_ns = next > t ? next - t : 0;
+        if (urtc_engine_wait_signal((unsigned)(wait_ns / 1000000u) + 1) > 0)
+            break;
+    }
+    if (atomic_load(&ws_failed) && st.peers == 0)
+        rc = 1;
+
+out:
+    /* The summary first (RTP state lives on the shard), then close everything. */
+    post_fn(report_run);
+    (void)wait_flag(&st.report_done, 5000);
+    for (int i = 0; i < MAX_REMOTES; i++)
+        if (remotes[i].used)
+            post_job(JOB_CLOSE, &remotes[i], NULL);
+    post_fn(sources_destroy);
+    if (sig_started) {
+        atomic_store(&ws_stop, true);
+        pthread_join(sig_th, NULL);
+    }
+    if (o.signal && ws.fd >= 0)
+        peer_ws_close(&ws);
+    if (whip_location[0]) /* RFC 9725 §4.3: the client ends the session with DELETE */
+        (void)peer_http_request("DELETE", whip_location, NULL, NULL, o.token, NULL, 0, NULL, 0);
+    urtc_engine_destroy(eng);
+    print_report();
+    return rc;
+bad:
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,256 @@
+/* tests/peer/p2p_test.c: two urtc-peer processes call each other through a real urtc-server
+ * in p2p mode (WebSocket signaling on 127.0.0.1, media over loopback UDP): each must decode
+ * the other's test pattern in order and receive its Opus. Also urtc-peer's --help and usage
+ * errors, and a refused join. The programs come from this build directory (skipped if they
+ * are not built: `make` builds them). */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/support/tst.h"
+
+#define CALL_SECONDS 6
+
+/* build/<dir>/<name>, from <build>/tests/peer/p2p_test; NULL if not built. */
+static const char *bin_path(const char *name)
+{
+    static char path[2][PATH_MAX];
+    static int k;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = 0;
+    char *d = dirname(dirname(dirname(self)));
+    char *p = path[k++ & 1];
+    snprintf(p, PATH_MAX, "%s/%s", d, name);
+    return access(p, X_OK) == 0 ? p : NULL;
+}
+
+static pid_t spawn(const char *const argv[], int *out_fd)
+{
+    int out[2];
+    cr_assert_eq(pipe(out), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    *out_fd = out[0];
+    return pid;
+}
+
+/* Everything @fd writes until EOF (bounded by @timeout_ms). */
+static char *read_all(int fd, int timeout_ms)
+{
+    static char bufs[2][16384];
+    static int k;
+    char *buf = bufs[k++ & 1];
+    size_t n = 0;
+    while (n + 1 < sizeof bufs[0]) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0)
+            break;
+        ssize_t r = read(fd, buf + n, sizeof bufs[0] - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+/* The last line of @out, parsed as JSON. */
+static json_t *last_json(char *out)
+{
+    size_t n = strlen(out);
+    while (n && out[n - 1] == '\n')
+        out[--n] = 0;
+    char *line = strrchr(out, '\n');
+    line = line ? line + 1 : out;
+    json_error_t err;
+    json_t *j = json_loads(line, 0, &err);
+    cr_assert_not_null(j, "not JSON: %s (%s)", line, err.text);
+    return j;
+}
+
+static long jint(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    cr_assert(json_is_integer(v), "%s missing", key);
+    return (long)json_integer_value(v);
+}
+
+static pid_t server_pid;
+static char ws_url[128];
+
+static void server_start(void)
+{
+    const char *srv = bin_path("urtc-server");
+    if (!srv)
+        cr_skip_test("urtc-server is not built in this build directory");
+    const char *argv[] = {
+        srv,      "--listen", "127.0.0.1:0", "--udp-port",        "0", "--shards", "1",
+        "--mode", "p2p",      "--web",       tst_src_path("web"), NULL};
+    int fd;
+    server_pid = spawn(argv, &fd);
+    char line[512];
+    size_t n = 0;
+    while (n + 1 < sizeof line) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        cr_assert_gt(poll(&p, 1, 10000), 0, "urtc-server said nothing");
+        cr_assert_eq(read(fd, line + n, 1), 1);
+        if (line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = 0;
+    close(fd);
+    int port = 0;
+    const char *s = strstr(line, "http://127.0.0.1:");
+    cr_assert_not_null(s, "first line: %s", line);
+    port = atoi(s + strlen("http://127.0.0.1:"));
+    cr_assert_gt(port, 0);
+    snprintf(ws_url, sizeof ws_url, "ws://127.0.0.1:%d/ws", port);
+}
+
+static void server_stop(void)
+{
+    if (server_pid > 0) {
+        kill(server_pid, SIGTERM);
+        int st;
+        waitpid(server_pid, &st, 0);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "urtc-server exit status %d", st);
+        server_pid = 0;
+    }
+}
+
+Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
+{
+    const char *peer = bin_path("urtc-peer");
+    if (!peer)
+        cr_skip_test("urtc-peer is not built in this build directory");
+    server_start();
+    char dur[8];
+    snprintf(dur, sizeof dur, "%d", CALL_SECONDS);
+    const char *a_argv[] = {peer,    "--signal",   ws_url, "--room", "t1",      "--name",
+                            "alice", "--duration", dur,    "--json", "--quiet", NULL};
+    const char *b_argv[] = {peer,  "--signal",   ws_url, "--room", "t1",      "--name",
+                            "bob", "--duration", dur,    "--json", "--quiet", NULL};
+    int afd, bfd;
+    pid_t a = spawn(a_argv, &afd);
+    usleep(500000); /* alice is in the room: bob offers to her */
+    pid_t b = spawn(b_argv, &bfd);
+    char *aout = read_all(afd, (CALL_SECONDS + 10) * 1000);
+    char *bout = read_all(bfd, 10000);
+    int ast, bst;
+    waitpid(a, &ast, 0);
+    waitpid(b, &bst, 0);
+    close(afd);
+    close(bfd);
+    server_stop();
+    fprintf(stderr, "alice: %s\nbob: %s\n", aout, bout);
+    cr_assert(WIFEXITED(ast) && WEXITSTATUS(ast) == 0, "alice exit %d", ast);
+    cr_assert(WIFEXITED(bst) && WEXITSTATUS(bst) == 0, "bob exit %d", bst);
+    json_t *ja = last_json(aout), *jb = last_json(bout);
+    json_t *both[2] = {ja, jb};
+    for (int i = 0; i < 2; i++) {
+        json_t *j = both[i];
+        const char *who = i ? "bob" : "alice";
+        cr_expect_eq(jint(j, "peers"), 1, "%s: one peer", who);
+        cr_expect_eq(jint(j, "connected"), 1, "%s: connected", who);
+        /* 25 fps for at least ~4 s of the call after connecting. */
+        long vd = jint(j, "video_frames_decoded");
+        cr_expect_geq(vd, 60, "%s decoded %ld frames", who, vd);
+        cr_expect_eq(jint(j, "video_frames_out_of_order"), 0, "%s: frames in order", who);
+        cr_expect_eq(jint(j, "video_pattern_unreadable"), 0, "%s: pattern readable", who);
+        cr_expect_leq(jint(j, "video_frames_missing"), 2, "%s: frames missing", who);
+        cr_expect_eq(jint(j, "video_width"), 320);
+        cr_expect_eq(jint(j, "video_height"), 180);
+        long ap = jint(j, "audio_packets_received");
+        cr_expect_geq(ap, 150, "%s received %ld audio packets", who, ap);
+        cr_expect_geq(jint(j, "audio_frames_decoded"), 150);
+        cr_expect_gt(json_real_value(json_object_get(j, "audio_tone_db")), 10.0,
+                     "%s: the decoded audio is the 440 Hz tone", who);
+        cr_expect_leq(jint(j, "packets_lost"), 5, "%s: loopback loses nothing", who);
+        cr_expect(json_is_integer(json_object_get(j, "datachannel_messages_received")));
+        cr_expect(json_object_get(j, "rtt_ms") != NULL);
+    }
+    /* Each side's decoded frames cannot exceed what the other sent. */
+    cr_expect_leq(jint(ja, "video_frames_decoded"), jint(jb, "video_frames_sent"));
+    cr_expect_leq(jint(jb, "video_frames_decoded"), jint(ja, "video_frames_sent"));
+    json_decref(ja);
+    json_decref(jb);
+}
+
+Test(peer, help_and_usage_errors)
+{
+    const char *peer = bin_path("urtc-peer");
+    if (!peer)
+        cr_skip_test("urtc-peer is not built in this build directory");
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "%s --help", peer);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    static char out[8192];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    cr_assert_eq(WEXITSTATUS(pclose(p)), 0);
+    const char *flags[] = {"--signal",
+                           "--room",
+                           "--name",
+                           "--whip",
+                           "--whep",
+                           "--duration",
+                           "--json",
+                           "--token",
+                           "video_frames_decoded",
+                           "audio_packets_received",
+                           "datachannel_messages_received",
+                           "packets_lost",
+                           "rtt_ms"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        cr_expect(strstr(out, flags[i]) != NULL, "--help mentions %s", flags[i]);
+    const char *bad[] = {"", "--signal ws://x/ws", "--whip http://a/ --whep http://b/",
+                         "--signal ws://x/ws --room r --duration 0", "--bogus"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>&1", peer, bad[i]);
+        int st = system(cmd);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2, "'%s' is a usage error", bad[i]);
+    }
+}
+
+Test(peer, unreachable_server_and_refused_whip_exit_1, .timeout = 30)
+{
+    const char *peer = bin_path("urtc-peer");
+    if (!peer)
+        cr_skip_test("urtc-peer is not built in this build directory");
+    server_start();
+    char cmd[PATH_MAX + 256];
+    /* No WebSocket server there (port 1 on loopback refuses). */
+    snprintf(cmd, sizeof cmd,
+             "%s --signal ws://127.0.0.1:1/ws --room r --duration 2 --quiet >/dev/null 2>&1", peer);
+    int st = system(cmd);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "unreachable signaling: exit %d", st);
+    /* A WHIP POST that does not get 201 (an invalid room name: 404). */
+    int port = atoi(strrchr(ws_url, ':') + 1);
+    snprintf(cmd, sizeof cmd,
+             "%s --whip http://127.0.0.1:%d/whip/bad!room --duration 2 --quiet >/dev/null 2>&1",
+             peer, port);
+    st = system(cmd);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "WHIP without a 201: exit %d", st);
+    server_stop();
+}
