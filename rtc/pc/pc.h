@@ -187,8 +187,9 @@ const rtc_pc_caps_t *rtc_pc_default_caps(rtc_sdp_kind_t kind);
  * a=msid); ssrc 0 derives one from the seed. Returns its index or -ENOSPC / -EINVAL. */
 WARN_UNUSED int rtc_pc_add_transceiver(rtc_pc_t *pc, rtc_sdp_kind_t kind, rtc_sdp_dir_t dir,
                                        const char *stream_id, const char *track_id, uint32_t ssrc);
-/* W3C transceiver.stop(): its m-section is rejected in the next offer or answer. 0/-EINVAL. */
-WARN_UNUSED int rtc_pc_transceiver_stop(rtc_pc_t *pc, unsigned idx);
+/* W3C transceiver.stop(): its m-section is rejected in the next offer or answer. 0, or -EINVAL
+ * for an index out of range (a caller bug only, so the result may be ignored). */
+int rtc_pc_transceiver_stop(rtc_pc_t *pc, unsigned idx);
 /* Asks for an m=application section in the next offer. */
 void rtc_pc_add_data_channel(rtc_pc_t *pc);
 /* Local candidates (value after "a=candidate:") put into later descriptions, in the first

@@ -197,9 +197,13 @@ static void answer_fixture(const char *name)
                 cr_expect_str_eq(r->name, "rtx");
             }
         }
-        cr_expect_eq(t->current_direction, RTC_SDP_DIR_RECVONLY == t->direction
-                                               ? t->current_direction
-                                               : t->current_direction);
+        /* no local tracks: every transceiver was made recvonly by the offer, so it receives
+         * exactly when the offer sends (RFC 3264 §6.1) */
+        cr_expect_eq(t->direction, RTC_SDP_DIR_RECVONLY);
+        rtc_sdp_dir_t od = rtc_sdp_dir(off, off->media[t->mline]);
+        bool o_send = od == RTC_SDP_DIR_SENDRECV || od == RTC_SDP_DIR_SENDONLY;
+        cr_expect_eq(t->current_direction, o_send ? RTC_SDP_DIR_RECVONLY : RTC_SDP_DIR_INACTIVE,
+                     "%s: mid %s", name, t->mid);
     }
     cr_expect_gt(ntr + (pc->remote_sctp_port != 0), 0);
     rtc_sdp_destroy(off);
