@@ -259,6 +259,29 @@ static void depacketize(urtc_pc_t *pc, int t, const char *codec_name_, const rtc
     }
 }
 
+/* RFC 4588 §4: an RTX packet (a negotiated rtx payload type) turns back into its original
+ * in place, which then takes the normal path (so a NACKed packet repairs its frame). false:
+ * drop it (a padding-only probe, malformed, or no original SSRC known). */
+static bool rtx_decap(urtc_pc_t *pc, net_pkt_t *pkt, const rtc_rtp_pkt_t *r)
+{
+    const rtc_pc_t *j = &pc->jsep;
+    for (unsigned i = 0; i < j->tr_cnt; i++) {
+        const rtc_pc_transceiver_t *t = &j->tr[i];
+        if (t->stopped || t->mline < 0 || !t->remote_ssrc ||
+            (t->remote_rtx_ssrc && t->remote_rtx_ssrc != r->ssrc))
+            continue;
+        for (unsigned k = 0; k < t->neg_cnt; k++) {
+            if (!t->neg[k].rtx_pt || t->neg[k].rtx_pt != r->pt)
+                continue;
+            int n = rtc_rtp_rtx_decap(pkt->data, pkt->len, t->remote_ssrc, t->neg[k].pt);
+            if (n < 0 || !net_pkt_pull(pkt, 2) || net_pkt_set_len(pkt, (uint32_t)n) < 0)
+                return false;
+            return true;
+        }
+    }
+    return true; /* not RTX */
+}
+
 static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
 {
     (void)p;
@@ -272,7 +295,8 @@ static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
     rtc_rtp_pkt_t r;
     const char *codec = NULL;
     int t;
-    if (rtc_rtp_parse(pkt->data, pkt->len, &r) < 0 ||
+    if (rtc_rtp_parse_fixed(pkt->data, pkt->len, &r) < 0 || !rtx_decap(pc, pkt, &r) ||
+        rtc_rtp_parse(pkt->data, pkt->len, &r) < 0 ||
         (t = route_rtp(pc, r.ssrc, r.pt, &codec)) < 0) {
         pc->rx_unrouted++;
         net_pkt_free(pkt);
