@@ -406,6 +406,17 @@ void rtc_pc_add_data_channel(rtc_pc_t *pc)
     pc->dc_wanted = true;
 }
 
+int rtc_pc_set_ice_credentials(rtc_pc_t *pc, const char *ufrag, const char *pwd)
+{
+    if (!ice_str_ok(ufrag, 4) || !ice_str_ok(pwd, 22))
+        return -EINVAL;
+    copy_str(pc->ice_ufrag, sizeof pc->ice_ufrag, ufrag);
+    copy_str(pc->ice_pwd, sizeof pc->ice_pwd, pwd);
+    pc->cand_cnt = 0; /* candidates belong to the old credentials */
+    pc->end_of_candidates = false;
+    return 0;
+}
+
 int rtc_pc_add_local_candidate(rtc_pc_t *pc, const char *cand)
 {
     if (pc->cand_cnt >= RTC_PC_MAX_LOCAL_CANDS)

@@ -192,6 +192,10 @@ WARN_UNUSED int rtc_pc_add_transceiver(rtc_pc_t *pc, rtc_sdp_kind_t kind, rtc_sd
 int rtc_pc_transceiver_stop(rtc_pc_t *pc, unsigned idx);
 /* Asks for an m=application section in the next offer. */
 void rtc_pc_add_data_channel(rtc_pc_t *pc);
+/* ICE restart (RFC 8829 §5.2.1, W3C restartIce()): new local credentials for the next offer
+ * or answer; the caller restarts its ICE agent with them. Forgets the local candidates.
+ * 0 or -EINVAL (RFC 8839 §5.4 grammar). */
+WARN_UNUSED int rtc_pc_set_ice_credentials(rtc_pc_t *pc, const char *ufrag, const char *pwd);
 /* Local candidates (value after "a=candidate:") put into later descriptions, in the first
  * bundled m-section. 0, -ENOSPC, -EINVAL (too long). @done adds a=end-of-candidates. */
 WARN_UNUSED int rtc_pc_add_local_candidate(rtc_pc_t *pc, const char *cand);

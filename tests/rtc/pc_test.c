@@ -734,3 +734,41 @@ Test(pc, ice_lite_written)
     free(pc);
     free(buf);
 }
+
+Test(pc, ice_restart_and_munged_local_answer)
+{
+    rtc_pc_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    char *buf = malloc(BUF_LEN);
+    pc_setup(a, "aaaa", 0xaa, 1);
+    pc_setup(b, "bbbb", 0xbb, 2);
+    cr_assert_eq(rtc_pc_add_transceiver(a, RTC_SDP_KIND_AUDIO, RTC_SDP_DIR_SENDRECV, "s", "a", 0),
+                 0);
+    negotiate(a, b, buf);
+    cr_expect_str_eq(b->remote_ufrag, "aaaa");
+    /* restart: new credentials travel in the next offer; candidates are forgotten */
+    cr_assert_eq(rtc_pc_add_local_candidate(a, "1 1 udp 1 127.0.0.1 9 typ host"), 0);
+    cr_expect_eq(rtc_pc_set_ice_credentials(a, "ab", "abcdefghijklmnopqrstuv"), -EINVAL);
+    cr_assert_eq(rtc_pc_set_ice_credentials(a, "zzzz", "ZYXWVUTSRQPONMLKJIHGFE"), 0);
+    cr_expect_eq(a->cand_cnt, 0);
+    negotiate(a, b, buf);
+    cr_expect_str_eq(b->remote_ufrag, "zzzz");
+    cr_expect_str_eq(b->remote_pwd, "ZYXWVUTSRQPONMLKJIHGFE");
+    /* a local answer edited before set_local is taken as written: inactive */
+    rtc_sdp_err_t err;
+    int n = rtc_pc_create_offer(a, buf, BUF_LEN, &err);
+    cr_assert_eq(rtc_pc_set_local(a, RTC_PC_OFFER, buf, (size_t)n, &err), 0);
+    cr_assert_eq(rtc_pc_set_remote(b, RTC_PC_OFFER, buf, (size_t)n, &err), 0);
+    n = rtc_pc_create_answer(b, buf, BUF_LEN, &err);
+    cr_assert_gt(n, 0);
+    char *munged = edit(buf, "a=recvonly", "a=inactive"); /* b only receives */
+    cr_assert_eq(rtc_pc_set_local(b, RTC_PC_ANSWER, munged, strlen(munged), &err), 0);
+    cr_assert_eq(rtc_pc_set_remote(a, RTC_PC_ANSWER, munged, strlen(munged), &err), 0);
+    cr_expect_eq(b->tr[0].current_direction, RTC_SDP_DIR_INACTIVE);
+    cr_expect_eq(a->tr[0].current_direction, RTC_SDP_DIR_INACTIVE);
+    free(munged);
+    rtc_pc_fini(a);
+    rtc_pc_fini(b);
+    free(a);
+    free(b);
+    free(buf);
+}
