@@ -14,6 +14,7 @@
  * WebSocket's send side has its own lock). Counters live in `st` under `mu`. */
 #include <errno.h>
 #include <getopt.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,9 +37,9 @@
 /* ---- Options ------------------------------------------------------------------------------ */
 
 static struct opts {
-    const char *signal, *room, *name, *token, *whip, *whep, *media_ip;
+    const char *signal, *room, *name, *token, *whip, *whep, *media_ip, *send_file;
     unsigned duration_s;
-    bool json, quiet, no_audio, no_video;
+    bool json, quiet, no_audio, no_video, no_dc;
     int width, height, fps;
 } o = {.duration_s = 10, .width = 320, .height = 180, .fps = 25};
 
@@ -70,6 +72,11 @@ static void usage(FILE *f)
         "  --media-ip IP    address of our host candidate (default 127.0.0.1)\n"
         "  --no-audio       send no audio (still receives)\n"
         "  --no-video       send no video (still receives)\n"
+        "  --no-datachannel no data channel (default: a negotiated channel \"chat\", id 0,\n"
+        "                   as the demo page opens; a text message goes out every second)\n"
+        "  --send-file F    send file F over the data channel (binary messages of 16 KiB,\n"
+        "                   then a text message \"urtc-peer:file LEN SHA256\" the receiver\n"
+        "                   checks: datachannel_file_ok)\n"
         "  --size WxH       test pattern size (default 320x180)\n"
         "  --fps N          test pattern frame rate (default 25)\n"
         "  --json           print the final summary as one JSON object on the last line\n"
@@ -81,8 +88,9 @@ static void usage(FILE *f)
         "audio_packets_received, audio_frames_decoded, audio_tone_db (how well the decoded\n"
         "audio matches the 440 Hz tone), video_packets_received, packets_lost and jitter_ms\n"
         "(RTP, RFC 3550 A.3 and A.8, over all received streams), rtt_ms (null: the API has no\n"
-        "RTCP-based RTT yet), datachannel_messages_received (0: data channels are not in the\n"
-        "public API yet), peers, connected, connect_ms, audio_frames_sent, video_frames_sent.\n"
+        "RTCP-based RTT yet), datachannel_messages_received, datachannel_bytes_received,\n"
+        "datachannel_file_ok (null: no file came), peers, connected, connect_ms,\n"
+        "audio_frames_sent, video_frames_sent, datachannel_messages_sent.\n"
         "\n"
         "Exit status: 0 after the run, 1 when signaling or the offer/answer failed, 2 on a\n"
         "usage error. Logging: URTC_LOG=error|warn|info|debug|trace.\n");
@@ -116,7 +124,12 @@ struct remote {
     int last_pattern;
     struct rx_stream rx[MAX_SSRC];
     uint64_t t_start_ns;
-    char sdp[SDP_CAP]; /* WHIP/WHEP: our offer, then the answer */
+    int dc; /* the negotiated "chat" channel, -1 if none */
+    bool dc_open;
+    size_t file_off; /* --send-file: bytes sent so far */
+    bool file_done;
+    EVP_MD_CTX *file_md; /* the received file's SHA-256 */
+    char sdp[SDP_CAP];   /* WHIP/WHEP: our offer, then the answer */
 };
 
 static struct remote remotes[MAX_REMOTES];
@@ -131,12 +144,18 @@ static struct stats {
     uint64_t audio_pkts, audio_decoded, video_pkts;
     double tone_db_sum;
     uint64_t audio_sent, video_sent;
+    uint64_t dc_msgs, dc_bytes, dc_sent;
+    int file_ok; /* -1 none came, 0 bad, 1 good */
     int64_t lost;
     double jitter_ms;
     bool report_done;
     int offer_err; /* WHIP/WHEP: < 0 if the offer could not be made */
     bool offer_ready;
-} st = {.connect_ms = -1};
+} st = {.connect_ms = -1, .file_ok = -1};
+
+static uint8_t *file_data; /* --send-file, read whole at start */
+static size_t file_len;
+static char file_sha[65];
 
 static urtc_engine_t *eng;
 static pthread_mutex_t post_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -320,7 +339,72 @@ static void on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
     pthread_mutex_unlock(&mu);
 }
 
+static void dc_pump(struct remote *r);
+
+static void on_dc_open(urtc_pc_t *pc, int dc, void *user)
+{
+    (void)pc;
+    struct remote *r = user;
+    if (dc != r->dc)
+        return;
+    r->dc_open = true;
+    if (!o.quiet)
+        fprintf(stderr, "urtc-peer: peer %u: data channel open\n", r->id);
+    dc_pump(r);
+}
+
+static void sha_hex(EVP_MD_CTX *md, char out[65])
+{
+    uint8_t d[32];
+    unsigned n = 0;
+    EVP_DigestFinal_ex(md, d, &n);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
+                          void *user)
+{
+    (void)pc, (void)dc;
+    struct remote *r = user;
+    int file_ok = -1;
+    if (binary) {
+        if (!r->file_md && (r->file_md = EVP_MD_CTX_new()))
+            EVP_DigestInit_ex(r->file_md, EVP_sha256(), NULL);
+        if (r->file_md)
+            EVP_DigestUpdate(r->file_md, data, len);
+    } else if (len > 15 && memcmp(data, "urtc-peer:file ", 15) == 0) {
+        char text[128], want[65] = "", got[65] = "";
+        unsigned long long want_len = 0;
+        snprintf(text, sizeof text, "%.*s", (int)(len < 127 ? len : 127), (const char *)data);
+        int k = sscanf(text, "urtc-peer:file %llu %64s", &want_len, want);
+        if (k == 2 && r->file_md) {
+            sha_hex(r->file_md, got);
+            file_ok = strcmp(got, want) == 0;
+        } else {
+            file_ok = k >= 1 && want_len == 0 && !r->file_md; /* an empty file */
+        }
+        EVP_MD_CTX_free(r->file_md);
+        r->file_md = NULL;
+    }
+    pthread_mutex_lock(&mu);
+    st.dc_msgs++;
+    st.dc_bytes += len;
+    if (file_ok >= 0 && st.file_ok != 0)
+        st.file_ok = file_ok;
+    pthread_mutex_unlock(&mu);
+}
+
+static void on_dc_buffered_low(urtc_pc_t *pc, int dc, void *user)
+{
+    (void)pc, (void)dc;
+    dc_pump(user);
+}
+
 static const urtc_pc_callbacks_t cbs = {
+    .on_dc_open = on_dc_open,
+    .on_dc_message = on_dc_message,
+    .on_dc_buffered_low = on_dc_buffered_low,
     .on_ice_candidate = on_ice_candidate,
     .on_state = on_state,
     .on_rtp = on_rtp,
@@ -328,6 +412,53 @@ static const urtc_pc_callbacks_t cbs = {
 };
 
 /* ---- Jobs --------------------------------------------------------------------------------- */
+
+/* --send-file: as much of the file as the channel takes, then the check message. */
+static void dc_pump(struct remote *r)
+{
+    if (!file_data || !r->dc_open || r->file_done || r->closed)
+        return;
+    unsigned sent = 0;
+    while (r->file_off < file_len) {
+        size_t n = file_len - r->file_off < 16384 ? file_len - r->file_off : 16384;
+        int ret = urtc_dc_send(r->pc, r->dc, file_data + r->file_off, n, true);
+        if (ret == -ENOBUFS)
+            break; /* on_dc_buffered_low calls again */
+        if (ret < 0) {
+            fprintf(stderr, "urtc-peer: peer %u: file: %s\n", r->id, strerror(-ret));
+            r->file_done = true;
+            return;
+        }
+        r->file_off += n;
+        sent++;
+    }
+    if (r->file_off == file_len) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "urtc-peer:file %zu %s", file_len, file_sha);
+        if (urtc_dc_send(r->pc, r->dc, msg, strlen(msg), false) == 0) {
+            r->file_done = true;
+            sent++;
+            if (!o.quiet)
+                fprintf(stderr, "urtc-peer: peer %u: file sent (%zu bytes)\n", r->id, file_len);
+        }
+    }
+    pthread_mutex_lock(&mu);
+    st.dc_sent += sent;
+    pthread_mutex_unlock(&mu);
+}
+
+/* The demo page's chat channel: negotiated, id 0, on both sides (no DCEP round trip). */
+static void add_dc(struct remote *r)
+{
+    if (o.no_dc || o.whip || o.whep)
+        return;
+    urtc_dc_init_t init = {
+        .negotiated = true, .id = 0, .max_retransmits = -1, .max_packet_lifetime_ms = -1};
+    r->dc = urtc_pc_create_data_channel(r->pc, "chat", &init);
+    if (r->dc < 0 && !o.quiet)
+        fprintf(stderr, "urtc-peer: peer %u: no data channel: %s\n", r->id,
+                urtc_pc_last_error(r->pc));
+}
 
 static void add_tracks(struct remote *r)
 {
@@ -353,6 +484,7 @@ static bool remote_create(urtc_shard_t *sh, struct remote *r)
     urtc_pc_config_t cfg = {.cname = o.name};
     r->last_pattern = -1;
     r->atr = r->vtr = -1;
+    r->dc = -1;
     r->t_start_ns = now_ns();
     if (!(r->pc = urtc_pc_create(sh, &cfg, &cbs, r))) {
         remote_failed(r, "create", -ENOMEM);
@@ -369,6 +501,7 @@ static void job_offer(urtc_shard_t *sh, struct remote *r)
     if (!remote_create(sh, r))
         return;
     add_tracks(r);
+    add_dc(r);
     int n = urtc_pc_create_offer(r->pc, r->sdp, sizeof r->sdp);
     if (n > 0)
         n = urtc_pc_set_local_description(r->pc, URTC_SDP_OFFER, r->sdp);
@@ -392,8 +525,10 @@ static void job_answer_offer(urtc_shard_t *sh, struct remote *r, const char *off
     if (!remote_create(sh, r))
         return;
     int n = urtc_pc_set_remote_description(r->pc, URTC_SDP_OFFER, offer);
-    if (n == 0)
+    if (n == 0) {
         add_tracks(r); /* W3C addTrack: our tracks go on the offered transceivers */
+        add_dc(r);
+    }
     if (n == 0)
         n = urtc_pc_create_answer(r->pc, r->sdp, sizeof r->sdp);
     if (n > 0)
@@ -412,6 +547,8 @@ static void remote_close(struct remote *r)
         return;
     urtc_pc_close(r->pc);
     r->closed = true;
+    EVP_MD_CTX_free(r->file_md);
+    r->file_md = NULL;
     urtc_decoder_destroy(r->adec);
     urtc_decoder_destroy(r->vdec);
     r->adec = r->vdec = NULL;
@@ -437,11 +574,19 @@ static void job_tick(void)
         next_video_us += urtc_test_source_period_us(vsrc);
         have_v = urtc_test_source_next(vsrc, &vf) == 1;
     }
-    unsigned a_sent = 0, v_sent = 0;
+    unsigned a_sent = 0, v_sent = 0, d_sent = 0;
+    bool chat = t_us % 1000000 == 0;
     for (int i = 0; i < MAX_REMOTES; i++) {
         struct remote *r = &remotes[i];
         if (!r->pc || r->closed || !r->send || urtc_pc_state(r->pc) != URTC_PC_CONNECTED)
             continue;
+        if (chat && r->dc_open) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "hello %llu from %s", (unsigned long long)(t_us / 1000000),
+                     o.name);
+            if (urtc_dc_send(r->pc, r->dc, msg, strlen(msg), false) == 0)
+                d_sent++;
+        }
         if (have_a && r->atr >= 0 && urtc_pc_send_frame(r->pc, r->atr, &af) == 0)
             a_sent++;
         if (have_v && r->vtr >= 0 && urtc_pc_send_frame(r->pc, r->vtr, &vf) == 0)
@@ -450,6 +595,7 @@ static void job_tick(void)
     pthread_mutex_lock(&mu);
     st.audio_sent += a_sent;
     st.video_sent += v_sent;
+    st.dc_sent += d_sent;
     pthread_mutex_unlock(&mu);
 }
 
@@ -726,24 +872,43 @@ static void print_report(void)
            "jitter %.2f ms\n",
            (unsigned long long)st.audio_pkts, (unsigned long long)st.audio_decoded, tone,
            (long long)st.lost, st.jitter_ms);
+    printf("urtc-peer: data channel: %llu messages (%llu bytes) received, %llu sent%s\n",
+           (unsigned long long)st.dc_msgs, (unsigned long long)st.dc_bytes,
+           (unsigned long long)st.dc_sent,
+           st.file_ok < 0 ? ""
+           : st.file_ok   ? "; file received intact"
+                          : "; FILE CORRUPT");
     if (o.json) {
-        json_t *j = json_pack(
-            "{s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:I, s:f, s:I, s:I, "
-            "s:I, s:f, s:I, s:n}",
-            "mode",
-            o.signal ? "p2p"
-            : o.whip ? "whip"
-                     : "whep",
-            "peers", (json_int_t)st.peers, "connected", (json_int_t)st.connected, "failed",
-            (json_int_t)st.failed, "connect_ms", st.connect_ms, "video_frames_decoded",
-            (json_int_t)st.video_decoded, "video_frames_missing", (json_int_t)st.video_missing,
-            "video_frames_out_of_order", (json_int_t)st.video_ooo, "video_pattern_unreadable",
-            (json_int_t)st.video_unreadable, "video_packets_received", (json_int_t)st.video_pkts,
-            "video_width", st.video_w, "video_height", st.video_h, "audio_packets_received",
-            (json_int_t)st.audio_pkts, "audio_frames_decoded", (json_int_t)st.audio_decoded,
-            "audio_tone_db", tone, "audio_frames_sent", (json_int_t)st.audio_sent,
-            "video_frames_sent", (json_int_t)st.video_sent, "packets_lost", (json_int_t)st.lost,
-            "jitter_ms", st.jitter_ms, "datachannel_messages_received", (json_int_t)0, "rtt_ms");
+        json_t *j = json_object();
+#define JI(k, v) json_object_set_new(j, k, json_integer((json_int_t)(v)))
+#define JR(k, v) json_object_set_new(j, k, json_real(v))
+        json_object_set_new(j, "mode", json_string(o.signal ? "p2p" : o.whip ? "whip" : "whep"));
+        JI("peers", st.peers);
+        JI("connected", st.connected);
+        JI("failed", st.failed);
+        JR("connect_ms", st.connect_ms);
+        JI("video_frames_decoded", st.video_decoded);
+        JI("video_frames_missing", st.video_missing);
+        JI("video_frames_out_of_order", st.video_ooo);
+        JI("video_pattern_unreadable", st.video_unreadable);
+        JI("video_packets_received", st.video_pkts);
+        JI("video_width", st.video_w);
+        JI("video_height", st.video_h);
+        JI("audio_packets_received", st.audio_pkts);
+        JI("audio_frames_decoded", st.audio_decoded);
+        JR("audio_tone_db", tone);
+        JI("audio_frames_sent", st.audio_sent);
+        JI("video_frames_sent", st.video_sent);
+        JI("packets_lost", st.lost);
+        JR("jitter_ms", st.jitter_ms);
+        JI("datachannel_messages_received", st.dc_msgs);
+        JI("datachannel_bytes_received", st.dc_bytes);
+        JI("datachannel_messages_sent", st.dc_sent);
+        json_object_set_new(j, "datachannel_file_ok",
+                            st.file_ok < 0 ? json_null() : json_boolean(st.file_ok));
+        json_object_set_new(j, "rtt_ms", json_null()); /* no RTCP RTT in the API yet */
+#undef JI
+#undef JR
         char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
         printf("%s\n", s ? s : "{}");
         free(s);
@@ -751,6 +916,41 @@ static void print_report(void)
     }
     pthread_mutex_unlock(&mu);
     fflush(stdout);
+}
+
+/* Reads --send-file whole (at most 256 MiB) and its SHA-256. */
+static int load_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > (256 << 20)) {
+        fprintf(stderr, "urtc-peer: %s: not a readable regular file up to 256 MiB\n", path);
+        if (fd >= 0)
+            close(fd);
+        return -EINVAL;
+    }
+    file_len = (size_t)sb.st_size;
+    file_data = malloc(file_len ? file_len : 1);
+    size_t got = 0;
+    while (file_data && got < file_len) {
+        ssize_t r = read(fd, file_data + got, file_len - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (!file_data || got != file_len) {
+        fprintf(stderr, "urtc-peer: %s: read failed\n", path);
+        return -EIO;
+    }
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md)
+        return -ENOMEM;
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, file_data, file_len);
+    sha_hex(md, file_sha);
+    EVP_MD_CTX_free(md);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -766,6 +966,8 @@ int main(int argc, char **argv)
         O_MEDIA_IP,
         O_NO_AUDIO,
         O_NO_VIDEO,
+        O_NO_DC,
+        O_SEND_FILE,
         O_SIZE,
         O_FPS,
         O_JSON,
@@ -783,6 +985,8 @@ int main(int argc, char **argv)
         {"media-ip", required_argument, NULL, O_MEDIA_IP},
         {"no-audio", no_argument, NULL, O_NO_AUDIO},
         {"no-video", no_argument, NULL, O_NO_VIDEO},
+        {"no-datachannel", no_argument, NULL, O_NO_DC},
+        {"send-file", required_argument, NULL, O_SEND_FILE},
         {"size", required_argument, NULL, O_SIZE},
         {"fps", required_argument, NULL, O_FPS},
         {"json", no_argument, NULL, O_JSON},
@@ -821,6 +1025,12 @@ int main(int argc, char **argv)
         case O_NO_VIDEO:
             o.no_video = true;
             break;
+        case O_NO_DC:
+            o.no_dc = true;
+            break;
+        case O_SEND_FILE:
+            o.send_file = optarg;
+            break;
         case O_JSON:
             o.json = true;
             break;
@@ -849,8 +1059,11 @@ int main(int argc, char **argv)
             goto bad;
         }
     }
-    if (optind != argc || (!!o.signal + !!o.whip + !!o.whep) != 1 || (o.signal && !o.room))
+    if (optind != argc || (!!o.signal + !!o.whip + !!o.whep) != 1 || (o.signal && !o.room) ||
+        (o.send_file && (o.no_dc || !o.signal)))
         goto bad;
+    if (o.send_file && load_file(o.send_file) < 0)
+        return 1;
     static char name_buf[32];
     if (!o.name) {
         snprintf(name_buf, sizeof name_buf, "urtc-peer-%d", (int)getpid());
@@ -950,6 +1163,7 @@ out:
         (void)peer_http_request("DELETE", whip_location, NULL, NULL, o.token, NULL, 0, NULL, 0);
     urtc_engine_destroy(eng);
     print_report();
+    free(file_data);
     return rc;
 bad:
     usage(stderr);

@@ -146,8 +146,21 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
     server_start();
     char dur[8];
     snprintf(dur, sizeof dur, "%d", CALL_SECONDS);
-    const char *a_argv[] = {peer,    "--signal",   ws_url, "--room", "t1",      "--name",
-                            "alice", "--duration", dur,    "--json", "--quiet", NULL};
+    /* alice also sends a file over the data channel: 300 kB of pseudo-random bytes. */
+    char file[] = "/tmp/urtc-peer-test-XXXXXX";
+    int ffd = mkstemp(file);
+    cr_assert_geq(ffd, 0);
+    static uint8_t bytes[300000];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof bytes; i++) {
+        x = x * 1103515245u + 12345u;
+        bytes[i] = (uint8_t)(x >> 16);
+    }
+    cr_assert_eq(write(ffd, bytes, sizeof bytes), (ssize_t)sizeof bytes);
+    close(ffd);
+    const char *a_argv[] = {peer,      "--signal",    ws_url,       "--room", "t1",
+                            "--name",  "alice",       "--duration", dur,      "--json",
+                            "--quiet", "--send-file", file,         NULL};
     const char *b_argv[] = {peer,  "--signal",   ws_url, "--room", "t1",      "--name",
                             "bob", "--duration", dur,    "--json", "--quiet", NULL};
     int afd, bfd;
@@ -162,6 +175,7 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
     close(afd);
     close(bfd);
     server_stop();
+    unlink(file);
     fprintf(stderr, "alice: %s\nbob: %s\n", aout, bout);
     cr_assert(WIFEXITED(ast) && WEXITSTATUS(ast) == 0, "alice exit %d", ast);
     cr_assert(WIFEXITED(bst) && WEXITSTATUS(bst) == 0, "bob exit %d", bst);
@@ -186,9 +200,15 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
         cr_expect_gt(json_real_value(json_object_get(j, "audio_tone_db")), 10.0,
                      "%s: the decoded audio is the 440 Hz tone", who);
         cr_expect_leq(jint(j, "packets_lost"), 5, "%s: loopback loses nothing", who);
-        cr_expect(json_is_integer(json_object_get(j, "datachannel_messages_received")));
+        /* A chat message every second each way (the file's messages come on top). */
+        long dm = jint(j, "datachannel_messages_received");
+        cr_expect_geq(dm, 3, "%s received %ld data-channel messages", who, dm);
         cr_expect(json_object_get(j, "rtt_ms") != NULL);
     }
+    /* bob got alice's file whole (its SHA-256 checked against her closing message). */
+    cr_expect(json_is_true(json_object_get(jb, "datachannel_file_ok")), "bob: file intact");
+    cr_expect_geq(jint(jb, "datachannel_bytes_received"), (long)sizeof bytes);
+    cr_expect(json_is_null(json_object_get(ja, "datachannel_file_ok")), "alice got no file");
     /* Each side's decoded frames cannot exceed what the other sent. */
     cr_expect_leq(jint(ja, "video_frames_decoded"), jint(jb, "video_frames_sent"));
     cr_expect_leq(jint(jb, "video_frames_decoded"), jint(ja, "video_frames_sent"));
