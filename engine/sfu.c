@@ -376,7 +376,9 @@ static void send_pli(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
     rtc_rtcp_wr_init(&w, buf, sizeof buf);
     rtc_rtcp_rr_t rr = {.ssrc = pub->rtcp_ssrc};
     (void)rtc_rtcp_wr_rr(&w, &rr);
-    int n = rtc_rtcp_wr_pli(&w, pub->rtcp_ssrc, up->ssrc);
+    (void)rtc_rtcp_wr_sdes_cname(&w, pub->rtcp_ssrc, "urtc-sfu", 8);
+    (void)rtc_rtcp_wr_pli(&w, pub->rtcp_ssrc, up->ssrc);
+    int n = rtc_rtcp_wr_finish(&w);
     if (n > 0 && send_rtcp(pub, buf, (size_t)n) == 0)
         pub->ss->st.pli_tx++;
     up->last_pli_ns = now;
@@ -483,7 +485,8 @@ static void member_rtcp(sfu_member_t *m, uint64_t now)
         rtc_rtp_tx_stats_sr(&d->tx, ntp, now, &sr);
         (void)rtc_rtcp_wr_sr(&w, &sr);
         const char *cname = m->pc->jsep.cname;
-        int n = rtc_rtcp_wr_sdes_cname(&w, d->ssrc, cname, strlen(cname));
+        (void)rtc_rtcp_wr_sdes_cname(&w, d->ssrc, cname, strlen(cname));
+        int n = rtc_rtcp_wr_finish(&w);
         if (n > 0 && send_rtcp(m, buf, (size_t)n) == 0)
             ss->st.sr_tx++;
     }
@@ -502,7 +505,9 @@ static void member_rtcp(sfu_member_t *m, uint64_t now)
     rtc_rtcp_wr_t w;
     rtc_rtcp_wr_init(&w, buf, sizeof buf);
     (void)rtc_rtcp_wr_rr(&w, &rr);
-    int n = rtc_rtcp_wr_remb(&w, m->rtcp_ssrc, ss->s->cfg.remb_bps, ssrcs, ns);
+    (void)rtc_rtcp_wr_sdes_cname(&w, m->rtcp_ssrc, "urtc-sfu", 8);
+    (void)rtc_rtcp_wr_remb(&w, m->rtcp_ssrc, ss->s->cfg.remb_bps, ssrcs, ns);
+    int n = rtc_rtcp_wr_finish(&w);
     if (n > 0 && send_rtcp(m, buf, (size_t)n) == 0) {
         ss->st.rr_tx++;
         ss->st.remb_tx++;
@@ -548,6 +553,14 @@ static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
                                      URTC_SENDONLY, stream, track);
     if (tr < 0)
         return tr;
+    /* Our own random SSRCs per leg (RFC 3550 §8.1); urtc_pc derives them from a seed that is
+     * the same in every pc, so a subscriber could see its publisher's SSRC otherwise. */
+    rtc_pc_transceiver_t *t = &sub->pc->jsep.tr[tr];
+    uint32_t ssrcs[2];
+    if (rtc_random(ssrcs, sizeof ssrcs) == 0 && ssrcs[0] && ssrcs[1] && ssrcs[0] != ssrcs[1]) {
+        t->ssrc = ssrcs[0];
+        t->rtx_ssrc = t->rtx_ssrc ? ssrcs[1] : 0;
+    }
     uint16_t last = d->last_out_seq;
     memset(d, 0, sizeof *d);
     if (rtc_rtp_history_init(&d->hist, SFU_HIST_PKTS, NET_PKT_MAX_LEN) < 0) {

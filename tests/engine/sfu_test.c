@@ -1,0 +1,559 @@
+/* tests/engine/sfu_test.c: the SFU end to end in one process. An SFU engine hosts a room;
+ * clients are urtc_pc peer connections (full ICE agents) on a second engine, one client per
+ * shard (a shard routes non-STUN datagrams by remote address, and all clients talk to the
+ * same SFU address). A publisher sends Opus and VP8 encoded by codecs/; subscribers decode
+ * what the SFU forwards. Checked: every subscriber decodes the publisher's audio and video,
+ * SSRCs are rewritten, a joining subscriber makes the SFU send a PLI upstream, NACKs under
+ * injected loss are answered with RTX that repairs the frames, renegotiation when members
+ * join and leave, and cleanup (rooms and members gone, GONE events). */
+#include "engine/engine_priv.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codecs/codecs.h"
+#include "rtc/rtcp/rtcp.h"
+#include "rtc/rtp/rtp.h"
+#include "urtc/urtc.h"
+
+#define NCLI 3
+#define SDP_CAP 32768
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct client {
+    int idx;
+    uint64_t id;
+    urtc_pc_t *pc;
+    bool publisher;
+    bool offers; /* joins with its own offer (else the server offers) */
+    /* signaling, guarded by mu */
+    char in[SDP_CAP]; /* an offer or answer from the SFU, for the client's shard */
+    char out[SDP_CAP];
+    bool out_ready, out_is_offer;
+    urtc_pc_state_t state;
+    /* publisher */
+    int atr, vtr;
+    uint32_t a_ssrc, v_ssrc;
+    codec_opus_enc_t *aenc;
+    codec_vpx_enc_t *venc;
+    codec_image_t img;
+    codec_tone_t tone;
+    uint32_t frame_no, audio_ts;
+    int plis, rembs, rrs, srs_seen;
+    /* subscriber */
+    codec_vpx_dec_t *vdec;
+    codec_opus_dec_t *adec;
+    int v_decoded, a_decoded, v_refused, v_gap_frames;
+    uint32_t rx_v_ssrc, rx_a_ssrc;
+    int rx_v_pkts, rx_a_pkts;
+    bool have_last_v;
+    uint16_t last_v_seq;
+    int nacks_sent, seq_jumps;
+};
+static struct client cli[NCLI];
+static urtc_engine_t *sfu_ue, *cli_ue;
+static eng_sfu_t *sfu;
+static int gone_events, connected_events, offers_from_sfu, answers_from_sfu;
+
+/* ---- Client callbacks (client shards) ------------------------------------------------------ */
+
+static void c_on_state(urtc_pc_t *pc, urtc_pc_state_t st, void *user)
+{
+    (void)pc;
+    pthread_mutex_lock(&mu);
+    ((struct client *)user)->state = st;
+    pthread_mutex_unlock(&mu);
+}
+
+/* NACK (RFC 4585 §6.2.1) for the sequence numbers in (@from, @to) that never came. */
+static void send_nack(struct client *c, uint32_t media_ssrc, uint16_t from, uint16_t to)
+{
+    uint16_t seqs[16];
+    unsigned n = 0;
+    for (uint16_t s = (uint16_t)(from + 1); s != to && n < 16; s++)
+        seqs[n++] = s;
+    net_pkt_t *pkt = eng_shard_pkt_alloc(c->pc->sh);
+    cr_assert_not_null(pkt);
+    rtc_rtcp_wr_t w;
+    rtc_rtcp_wr_init(&w, pkt->data, 1000);
+    rtc_rtcp_rr_t rr = {.ssrc = 0x1000u + (uint32_t)c->idx};
+    (void)rtc_rtcp_wr_rr(&w, &rr);
+    (void)rtc_rtcp_wr_nack(&w, rr.ssrc, media_ssrc, seqs, n);
+    int len = rtc_rtcp_wr_finish(&w);
+    cr_assert_gt(len, 0);
+    pkt->len = (uint32_t)len;
+    if (eng_peer_send_rtp(c->pc->peer, pkt, true) == 0) {
+        pthread_mutex_lock(&mu);
+        c->nacks_sent++;
+        pthread_mutex_unlock(&mu);
+    }
+}
+
+static void c_on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user)
+{
+    struct client *c = user;
+    const rtc_pc_transceiver_t *t = &pc->jsep.tr[tr];
+    bool video = t->kind == RTC_SDP_KIND_VIDEO;
+    bool nack = false;
+    uint16_t from = 0;
+    pthread_mutex_lock(&mu);
+    if (video) {
+        c->rx_v_ssrc = p->ssrc;
+        c->rx_v_pkts++;
+        if (c->have_last_v) {
+            int16_t d = (int16_t)(p->seq - c->last_v_seq);
+            if (d > 1 && d < 16) { /* a gap: ask for the missing ones */
+                nack = true;
+                from = c->last_v_seq;
+            } else if (d > 16 || d < -100) {
+                c->seq_jumps++;
+            }
+        }
+        if (!c->have_last_v || (int16_t)(p->seq - c->last_v_seq) > 0) {
+            c->last_v_seq = p->seq;
+            c->have_last_v = true;
+        }
+    } else {
+        c->rx_a_ssrc = p->ssrc;
+        c->rx_a_pkts++;
+    }
+    pthread_mutex_unlock(&mu);
+    if (nack)
+        send_nack(c, p->ssrc, from, p->seq);
+}
+
+static void c_on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
+{
+    (void)pc, (void)tr;
+    struct client *c = user;
+    if (strcmp(f->codec, "VP8") == 0) {
+        codec_frame_t cf = {.codec = CODEC_VP8,
+                            .data = f->data,
+                            .len = f->len,
+                            .rtp_ts = f->timestamp,
+                            .flags = (f->keyframe ? CODEC_FRAME_KEY : 0) |
+                                     (f->after_gap ? CODEC_FRAME_GAP : 0)};
+        codec_image_t img;
+        int ret = codec_vpx_decode(c->vdec, &cf, &img);
+        pthread_mutex_lock(&mu);
+        if (ret == 1)
+            c->v_decoded++;
+        else if (ret < 0)
+            c->v_refused++;
+        if (f->after_gap)
+            c->v_gap_frames++;
+        pthread_mutex_unlock(&mu);
+    } else if (strcmp(f->codec, "opus") == 0) {
+        int16_t pcm[960 * 2];
+        int n = codec_opus_decode(c->adec, f->data, f->len, pcm, 960);
+        pthread_mutex_lock(&mu);
+        if (n > 0)
+            c->a_decoded++;
+        pthread_mutex_unlock(&mu);
+    }
+}
+
+/* The publisher reads the SFU's RTCP: PLI/FIR asks for a keyframe (RFC 4585 §6.3.1). */
+static void c_on_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user)
+{
+    (void)pc;
+    struct client *c = user;
+    rtc_rtcp_hdr_t h[16];
+    int n = rtc_rtcp_split(data, len, 0, h, 16);
+    for (int i = 0; i < n; i++) {
+        rtc_rtcp_fb_t fb;
+        pthread_mutex_lock(&mu);
+        if (h[i].pt == RTC_RTCP_RR)
+            c->rrs++;
+        if (h[i].pt == RTC_RTCP_SR)
+            c->srs_seen++;
+        if (h[i].pt == RTC_RTCP_PSFB && rtc_rtcp_fb_parse(&h[i], &fb) == 0) {
+            if (fb.fmt == RTC_RTCP_FMT_PLI && c->venc) {
+                cr_assert_eq(fb.media_ssrc, c->v_ssrc, "PLI names the publisher's video SSRC");
+                c->plis++;
+                codec_vpx_enc_request_keyframe(c->venc);
+            } else if (fb.fmt == RTC_RTCP_FMT_AFB) {
+                c->rembs++;
+            }
+        }
+        pthread_mutex_unlock(&mu);
+    }
+}
+
+static const urtc_pc_callbacks_t ccbs = {
+    .on_state = c_on_state, .on_rtp = c_on_rtp, .on_frame = c_on_frame, .on_rtcp = c_on_rtcp};
+
+/* ---- Client commands (client shards) ------------------------------------------------------- */
+
+static void c_create(urtc_shard_t *sh, struct client *c)
+{
+    urtc_pc_config_t cfg = {.cname = "client"};
+    c->pc = urtc_pc_create(sh, &cfg, &ccbs, c);
+    cr_assert_not_null(c->pc);
+}
+
+/* The client's first offer: a publisher sends audio and video, a viewer (WHEP style) offers
+ * to receive them. */
+static void c_offer_cmd(urtc_shard_t *sh, void *arg)
+{
+    struct client *c = arg;
+    c_create(sh, c);
+    urtc_direction_t dir = c->publisher ? URTC_SENDONLY : URTC_RECVONLY;
+    c->atr = urtc_pc_add_transceiver(c->pc, URTC_KIND_AUDIO, dir, "s", "a");
+    c->vtr = urtc_pc_add_transceiver(c->pc, URTC_KIND_VIDEO, dir, "s", "v");
+    cr_assert(c->atr >= 0 && c->vtr >= 0);
+    c->a_ssrc = c->pc->jsep.tr[c->atr].ssrc;
+    c->v_ssrc = c->pc->jsep.tr[c->vtr].ssrc;
+    static char sdp[SDP_CAP];
+    cr_assert_gt(urtc_pc_create_offer(c->pc, sdp, sizeof sdp), 0, "%s", urtc_pc_last_error(c->pc));
+    cr_assert_eq(urtc_pc_set_local_description(c->pc, URTC_SDP_OFFER, sdp), 0);
+    pthread_mutex_lock(&mu);
+    memcpy(c->out, sdp, sizeof sdp);
+    c->out_ready = true;
+    c->out_is_offer = true;
+    pthread_mutex_unlock(&mu);
+}
+
+static void c_apply_answer_cmd(urtc_pc_t *pc, void *arg)
+{
+    struct client *c = arg;
+    cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_ANSWER, c->in), 0, "%s",
+                 urtc_pc_last_error(pc));
+}
+
+static void c_apply_offer(urtc_pc_t *pc, struct client *c)
+{
+    cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_OFFER, c->in), 0, "%s",
+                 urtc_pc_last_error(pc));
+    static char sdp[SDP_CAP];
+    cr_assert_gt(urtc_pc_create_answer(pc, sdp, sizeof sdp), 0, "%s", urtc_pc_last_error(pc));
+    cr_assert_eq(urtc_pc_set_local_description(pc, URTC_SDP_ANSWER, sdp), 0, "%s",
+                 urtc_pc_last_error(pc));
+    pthread_mutex_lock(&mu);
+    memcpy(c->out, sdp, sizeof sdp);
+    c->out_ready = true;
+    c->out_is_offer = false;
+    pthread_mutex_unlock(&mu);
+}
+
+static void c_apply_offer_cmd(urtc_pc_t *pc, void *arg)
+{
+    c_apply_offer(pc, arg);
+}
+
+static void c_first_offer_cmd(urtc_shard_t *sh, void *arg)
+{
+    struct client *c = arg;
+    c_create(sh, c);
+    c_apply_offer(c->pc, c);
+}
+
+static void c_send_cmd(urtc_pc_t *pc, void *arg)
+{
+    struct client *c = arg;
+    if (urtc_pc_state(pc) != URTC_PC_CONNECTED)
+        return;
+    int16_t pcm[960];
+    uint8_t opus[1500];
+    codec_tone_fill(&c->tone, pcm, 960);
+    int n = codec_opus_encode(c->aenc, pcm, opus, sizeof opus);
+    if (n > 0) {
+        urtc_frame_t f = {
+            .codec = "opus", .data = opus, .len = (size_t)n, .timestamp = c->audio_ts};
+        (void)urtc_pc_send_frame(pc, c->atr, &f);
+    }
+    c->audio_ts += 960;
+    if ((c->audio_ts / 960) % 2 == 0) {
+        codec_pattern_draw(&c->img, c->frame_no);
+        codec_frame_t cf;
+        pthread_mutex_lock(&mu); /* the PLI handler requests keyframes on this shard too */
+        int ret = codec_vpx_encode(c->venc, &c->img, c->frame_no * 3600, &cf);
+        pthread_mutex_unlock(&mu);
+        if (ret == 1) {
+            urtc_frame_t f = {.codec = "VP8",
+                              .data = cf.data,
+                              .len = cf.len,
+                              .timestamp = cf.rtp_ts,
+                              .keyframe = cf.flags & CODEC_FRAME_KEY};
+            (void)urtc_pc_send_frame(pc, c->vtr, &f);
+        }
+        c->frame_no++;
+    }
+}
+
+static void c_close_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)arg;
+    urtc_pc_close(pc);
+}
+
+/* ---- The control thread: SFU events, client answers, media clock --------------------------- */
+
+static struct client *client_of(uint64_t id)
+{
+    for (int i = 0; i < NCLI; i++)
+        if (cli[i].id == id)
+            return &cli[i];
+    return NULL;
+}
+
+static uint64_t last_send_ns;
+
+static void pump_once(void)
+{
+    eng_sfu_ev_t ev;
+    while (eng_sfu_poll(sfu, &ev)) {
+        struct client *c = client_of(ev.member);
+        switch (ev.type) {
+        case ENG_SFU_EV_ANSWER:
+            cr_assert_not_null(c);
+            answers_from_sfu++;
+            cr_assert_not_null(strstr(ev.text, "a=ice-lite"), "the SFU is ICE lite");
+            snprintf(c->in, sizeof c->in, "%s", ev.text);
+            cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_apply_answer_cmd, c), 0);
+            break;
+        case ENG_SFU_EV_OFFER:
+            cr_assert_not_null(c);
+            offers_from_sfu++;
+            snprintf(c->in, sizeof c->in, "%s", ev.text);
+            if (c->pc)
+                cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_apply_offer_cmd, c), 0);
+            else
+                cr_assert_eq(urtc_engine_post(cli_ue, c->idx, c_first_offer_cmd, c), 0);
+            break;
+        case ENG_SFU_EV_CONNECTED:
+            connected_events++;
+            break;
+        case ENG_SFU_EV_GONE:
+            gone_events++;
+            break;
+        case ENG_SFU_EV_ERROR:
+            cr_assert_fail("SFU error for member %llu: %d %s", (unsigned long long)ev.member,
+                           ev.err, ev.text ? ev.text : "");
+            break;
+        default:
+            break;
+        }
+        free(ev.text);
+    }
+    /* Answers the clients made to server offers go back to the SFU. */
+    for (int i = 0; i < NCLI; i++) {
+        struct client *c = &cli[i];
+        pthread_mutex_lock(&mu);
+        bool ready = c->out_ready && !c->out_is_offer;
+        static char sdp[SDP_CAP];
+        if (ready) {
+            memcpy(sdp, c->out, sizeof sdp);
+            c->out_ready = false;
+        }
+        pthread_mutex_unlock(&mu);
+        if (ready)
+            cr_assert_eq(eng_sfu_answer(sfu, c->id, sdp), 0);
+    }
+    /* 20 ms media clock for the publisher. */
+    uint64_t now = net_clock_ns();
+    if (cli[0].pc && now - last_send_ns >= 20 * NET_NS_PER_MS) {
+        last_send_ns = now;
+        cr_assert_eq(urtc_pc_post(cli_ue, cli[0].pc, c_send_cmd, &cli[0]), 0);
+    }
+}
+
+static bool pump_until(bool (*cond)(void), int max_ms)
+{
+    for (int i = 0; i < max_ms / 5; i++) {
+        pump_once();
+        pthread_mutex_lock(&mu);
+        bool ok = cond();
+        pthread_mutex_unlock(&mu);
+        if (ok)
+            return true;
+        usleep(5000);
+    }
+    return false;
+}
+
+/* Joins client @c: with its own offer, or asking the server to offer. */
+static void join(struct client *c)
+{
+    if (c->offers) {
+        cr_assert_eq(urtc_engine_post(cli_ue, c->idx, c_offer_cmd, c), 0);
+        for (int i = 0; i < 1000; i++) {
+            pthread_mutex_lock(&mu);
+            bool ready = c->out_ready;
+            pthread_mutex_unlock(&mu);
+            if (ready)
+                break;
+            usleep(2000);
+        }
+        pthread_mutex_lock(&mu);
+        cr_assert(c->out_ready && c->out_is_offer);
+        c->out_ready = false;
+        pthread_mutex_unlock(&mu);
+        cr_assert_eq(eng_sfu_join(sfu, c->id, "room1", c->out), 0);
+    } else {
+        cr_assert_eq(eng_sfu_join(sfu, c->id, "room1", NULL), 0);
+    }
+}
+
+static bool pub_connected(void)
+{
+    return cli[0].state == URTC_PC_CONNECTED && connected_events >= 1;
+}
+static bool sub1_media(void)
+{
+    return cli[1].state == URTC_PC_CONNECTED && cli[1].v_decoded >= 25 && cli[1].a_decoded >= 25;
+}
+static bool sub2_media(void)
+{
+    return cli[2].state == URTC_PC_CONNECTED && cli[2].v_decoded >= 25 && cli[2].a_decoded >= 25;
+}
+static int v_mark1;
+static bool sub1_repaired(void)
+{
+    return cli[1].nacks_sent >= 5 && cli[1].v_decoded >= v_mark1 + 40;
+}
+static bool pub_gone(void)
+{
+    return gone_events >= 1;
+}
+static bool all_gone(void)
+{
+    return gone_events >= 3;
+}
+
+static void run_room(unsigned sfu_shards)
+{
+    urtc_engine_config_t scfg = {.shards = sfu_shards};
+    sfu_ue = urtc_engine_create(&scfg);
+    cr_assert_not_null(sfu_ue);
+    sfu = eng_sfu_create(sfu_ue->e, NULL);
+    cr_assert_not_null(sfu);
+    urtc_engine_config_t ccfg = {.shards = NCLI};
+    cli_ue = urtc_engine_create(&ccfg);
+    cr_assert_not_null(cli_ue);
+    for (int i = 0; i < NCLI; i++) {
+        cli[i].idx = i;
+        cli[i].id = 100 + (uint64_t)i;
+        cli[i].vdec = codec_vpx_dec_create(CODEC_VP8);
+        cli[i].adec = codec_opus_dec_create(1);
+        cr_assert(cli[i].vdec && cli[i].adec);
+    }
+    struct client *pub = &cli[0], *sub1 = &cli[1], *sub2 = &cli[2];
+    pub->publisher = pub->offers = true;
+    sub2->offers = true; /* WHEP style: recvonly audio+video in its own offer */
+    codec_opus_cfg_t ocfg;
+    codec_opus_cfg_default(&ocfg);
+    pub->aenc = codec_opus_enc_create(&ocfg);
+    codec_video_cfg_t vcfg;
+    codec_video_cfg_default(&vcfg, CODEC_VP8, 160, 120);
+    vcfg.fps = 25;
+    vcfg.bitrate_kbps = 200;
+    pub->venc = codec_vpx_enc_create(&vcfg);
+    cr_assert(pub->aenc && pub->venc);
+    cr_assert_eq(codec_image_alloc(&pub->img, 160, 120), 0);
+    codec_tone_init(&pub->tone, 440, 0.3, 48000, 1);
+
+    /* The publisher, alone. */
+    join(pub);
+    cr_assert(pump_until(pub_connected, 10000), "publisher connected (state %s)",
+              urtc_pc_state_name(pub->state));
+
+    /* A subscriber the server offers to. */
+    join(sub1);
+    if (!pump_until(sub1_media, 15000)) {
+        eng_sfu_stats_t d;
+        eng_sfu_stats_get(sfu, &d);
+        cr_assert_fail("sub1 decodes (video %d, audio %d, state %s, v pkts %d, refused %d, plis "
+                       "%d; sfu fwd %llu wait_key %llu not_ready %llu pli_tx %llu)",
+                       sub1->v_decoded, sub1->a_decoded, urtc_pc_state_name(sub1->state),
+                       sub1->rx_v_pkts, sub1->v_refused, pub->plis, (unsigned long long)d.fwd_pkts,
+                       (unsigned long long)d.drop_wait_key, (unsigned long long)d.drop_not_ready,
+                       (unsigned long long)d.pli_tx);
+    }
+
+    /* A second subscriber with its own recvonly offer: the SFU asks the publisher for a
+     * keyframe so that it can start at once. */
+    pthread_mutex_lock(&mu);
+    int plis_before = pub->plis;
+    pthread_mutex_unlock(&mu);
+    join(sub2);
+    cr_assert(pump_until(sub2_media, 15000), "sub2 decodes (video %d, audio %d)", sub2->v_decoded,
+              sub2->a_decoded);
+    pthread_mutex_lock(&mu);
+    cr_assert_gt(pub->plis, plis_before, "PLI upstream when a subscriber joins");
+    /* SSRC rewriting: the subscribers see the SFU's SSRCs, not the publisher's. */
+    cr_assert_neq(sub1->rx_v_ssrc, pub->v_ssrc);
+    cr_assert_neq(sub1->rx_a_ssrc, pub->a_ssrc);
+    cr_assert_neq(sub2->rx_v_ssrc, pub->v_ssrc);
+    cr_assert_neq(sub1->rx_v_ssrc, sub2->rx_v_ssrc, "one SSRC per subscriber leg");
+    cr_assert_eq(sub1->seq_jumps, 0, "sequence numbers continuous");
+    cr_assert_eq(sub1->nacks_sent, 0, "no loss yet");
+    pthread_mutex_unlock(&mu);
+
+    /* Loss on the way to sub1: its NACKs are answered with RTX, which repairs the frames. */
+    pthread_mutex_lock(&mu);
+    v_mark1 = sub1->v_decoded;
+    int gaps_before = sub1->v_gap_frames;
+    pthread_mutex_unlock(&mu);
+    cr_assert_eq(eng_sfu_test_loss(sfu, sub1->id, 7), 0);
+    cr_assert(pump_until(sub1_repaired, 15000), "sub1 repairs (nacks %d, decoded %d since)",
+              sub1->nacks_sent, sub1->v_decoded - v_mark1);
+    cr_assert_eq(eng_sfu_test_loss(sfu, sub1->id, 0), 0);
+    eng_sfu_stats_t st;
+    eng_sfu_stats_get(sfu, &st);
+    pthread_mutex_lock(&mu);
+    cr_assert_gt(st.rtx_sent, 0);
+    cr_assert_geq(st.nack_rx, (uint64_t)sub1->nacks_sent);
+    cr_assert_eq(sub1->v_gap_frames, gaps_before, "RTX repaired every loss: no frame after a gap");
+    cr_assert_gt(pub->rembs, 0, "REMB to the publisher");
+    cr_assert_gt(pub->rrs, 0, "RR to the publisher");
+    pthread_mutex_unlock(&mu);
+    cr_assert_gt(st.sr_tx, 0, "SR to subscribers");
+    cr_assert_eq(st.rooms, 1);
+    cr_assert_eq(st.members, 3);
+
+    /* The publisher leaves: GONE, and the subscribers get offers that stop its tracks. */
+    int offers_before = offers_from_sfu;
+    cr_assert_eq(eng_sfu_leave(sfu, pub->id), 0);
+    cr_assert(pump_until(pub_gone, 5000));
+    cr_assert_eq(urtc_pc_post(cli_ue, pub->pc, c_close_cmd, NULL), 0);
+    pub->pc = NULL;
+    for (int i = 0; i < 100 && offers_from_sfu < offers_before + 2; i++) {
+        pump_once();
+        usleep(10000);
+    }
+    cr_assert_geq(offers_from_sfu, offers_before + 2, "renegotiation on leave");
+    for (int i = 0; i < 20; i++) { /* let the answers go back */
+        pump_once();
+        usleep(10000);
+    }
+    cr_assert_eq(eng_sfu_leave(sfu, sub1->id), 0);
+    cr_assert_eq(eng_sfu_leave(sfu, sub2->id), 0);
+    cr_assert(pump_until(all_gone, 5000));
+    usleep(100000); /* a tick publishes the counters */
+    eng_sfu_stats_get(sfu, &st);
+    cr_assert_eq(st.rooms, 0);
+    cr_assert_eq(st.members, 0);
+    cr_assert_eq(eng_sfu_leave(sfu, sub1->id), -ENOENT);
+
+    urtc_engine_destroy(cli_ue);
+    urtc_engine_destroy(sfu_ue);
+    eng_sfu_destroy(sfu);
+    for (int i = 0; i < NCLI; i++) {
+        codec_vpx_dec_destroy(cli[i].vdec);
+        codec_opus_dec_destroy(cli[i].adec);
+    }
+    codec_opus_enc_destroy(pub->aenc);
+    codec_vpx_enc_destroy(pub->venc);
+    codec_image_free(&pub->img);
+}
+
+Test(sfu, one_shard_room, .timeout = 90)
+{
+    run_room(1);
+}
