@@ -37,7 +37,11 @@ PREFIX ?= /usr/local
 DEB_PKGS := gcc make pkg-config liburing-dev libssl-dev libsrtp2-dev libusrsctp-dev \
 	libopus-dev libvpx-dev libopenh264-dev libck-dev libcriterion-dev libjansson-dev \
 	clang libclang-rt-14-dev clang-format iproute2 python3 \
-	python3-aioice coturn python3-websockets python3-aiortc chromium firefox-esr
+	python3-aioice coturn nodejs python3-websockets python3-aiortc chromium firefox-esr
+
+# npm packages for the browser tests (playwright-core drives Debian's chromium; it never
+# downloads a browser): every package-lock.json under tests/.
+NPM_LOCKS := $(shell find tests -name package-lock.json -not -path '*/node_modules/*' 2>/dev/null)
 
 # pkg-config names. Evaluated once, at first use (after `deps` has run on a fresh machine).
 PKGS := liburing libssl libcrypto libsrtp2 usrsctp opus vpx openh264 jansson
@@ -140,6 +144,12 @@ deps:
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	$(Q)if [ -n "$(NPM_LOCKS)" ] && ! command -v npm >/dev/null; then \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends npm; fi
+	$(Q)for lock in $(NPM_LOCKS); do d=$${lock%/package-lock.json}; \
+		[ -d $$d/node_modules ] || { echo "make deps: npm ci in $$d"; \
+		npm ci --prefix $$d --no-audit --no-fund --loglevel=error || exit 1; }; done
 
 $(ALL_OBJ): | deps
 
