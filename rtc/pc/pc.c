@@ -413,6 +413,7 @@ int rtc_pc_set_ice_credentials(rtc_pc_t *pc, const char *ufrag, const char *pwd)
     copy_str(pc->ice_ufrag, sizeof pc->ice_ufrag, ufrag);
     copy_str(pc->ice_pwd, sizeof pc->ice_pwd, pwd);
     pc->cand_cnt = 0; /* candidates belong to the old credentials */
+    pc->ice_restart_needed = false;
     pc->end_of_candidates = false;
     return 0;
 }
@@ -1098,6 +1099,7 @@ static void rollback(rtc_pc_t *pc)
     rtc_sdp_destroy(pc->pend_remote);
     pc->pend_local = pc->pend_remote = NULL;
     pc->pend_cnt = 0;
+    pc->ice_restart_needed = false;
     pc->state = RTC_PC_STABLE;
 }
 
@@ -1221,6 +1223,11 @@ int rtc_pc_set_remote(rtc_pc_t *pc, rtc_pc_sdp_type_t type, const char *text, si
         }
         pc->pend_remote = s;
         pc->state = RTC_PC_HAVE_REMOTE_OFFER;
+        const rtc_sdp_media_t *tag = bundle_tag(s);
+        if (pc->negotiated && tag && pc->remote_ufrag && pc->remote_pwd &&
+            (strcmp(rtc_sdp_ice_ufrag(s, tag), pc->remote_ufrag) ||
+             strcmp(rtc_sdp_ice_pwd(s, tag), pc->remote_pwd)))
+            pc->ice_restart_needed = true;
         return 0;
     }
     if (pc->state != RTC_PC_HAVE_LOCAL_OFFER || !pc->pend_local)

@@ -171,6 +171,11 @@ typedef struct rtc_pc {
     uint16_t remote_sctp_port;
     uint64_t remote_max_message_size; /* 0: not given (RFC 8841 §6.1: assume 64 KiB) */
     bool remote_ice_lite;
+    /* A remote offer changed the ICE credentials of an established session (restart, RFC
+     * 8839 §4.4.1.1.1): the answer MUST carry new local credentials too. Set by
+     * rtc_pc_set_remote(OFFER); cleared by rtc_pc_set_ice_credentials() and by rollback. The
+     * caller picks random credentials (rtc/pc has no randomness) before create_answer(). */
+    bool ice_restart_needed;
 } rtc_pc_t;
 
 /* Fills @pc from @cfg (copied). 0 or -EINVAL (bad credentials or fingerprint). */

@@ -750,9 +750,23 @@ Test(pc, ice_restart_and_munged_local_answer)
     cr_expect_eq(rtc_pc_set_ice_credentials(a, "ab", "abcdefghijklmnopqrstuv"), -EINVAL);
     cr_assert_eq(rtc_pc_set_ice_credentials(a, "zzzz", "ZYXWVUTSRQPONMLKJIHGFE"), 0);
     cr_expect_eq(a->cand_cnt, 0);
-    negotiate(a, b, buf);
+    rtc_sdp_err_t e0;
+    int n0 = rtc_pc_create_offer(a, buf, BUF_LEN, &e0);
+    cr_assert_eq(rtc_pc_set_local(a, RTC_PC_OFFER, buf, (size_t)n0, &e0), 0);
+    cr_expect(!b->ice_restart_needed);
+    cr_assert_eq(rtc_pc_set_remote(b, RTC_PC_OFFER, buf, (size_t)n0, &e0), 0);
+    cr_expect(b->ice_restart_needed); /* b must answer with new credentials */
+    cr_assert_eq(rtc_pc_set_ice_credentials(b, "yyyy", "yyyyyyyyyyyyyyyyyyyyyy"), 0);
+    cr_expect(!b->ice_restart_needed);
+    n0 = rtc_pc_create_answer(b, buf, BUF_LEN, &e0);
+    cr_assert_gt(n0, 0);
+    cr_assert_eq(rtc_pc_set_local(b, RTC_PC_ANSWER, buf, (size_t)n0, &e0), 0);
+    cr_assert_eq(rtc_pc_set_remote(a, RTC_PC_ANSWER, buf, (size_t)n0, &e0), 0);
+    cr_expect_str_eq(a->remote_ufrag, "yyyy");
     cr_expect_str_eq(b->remote_ufrag, "zzzz");
     cr_expect_str_eq(b->remote_pwd, "ZYXWVUTSRQPONMLKJIHGFE");
+    negotiate(a, b, buf); /* same credentials: no restart */
+    cr_expect(!b->ice_restart_needed);
     /* a local answer edited before set_local is taken as written: inactive */
     rtc_sdp_err_t err;
     int n = rtc_pc_create_offer(a, buf, BUF_LEN, &err);
