@@ -504,6 +504,10 @@ static void run_room(unsigned sfu_shards)
     cr_assert(pump_until(sub1_repaired, 15000), "sub1 repairs (nacks %d, decoded %d since)",
               sub1->nacks_sent, sub1->v_decoded - v_mark1);
     cr_assert_eq(eng_sfu_test_loss(sfu, sub1->id, 0), 0);
+    for (int i = 0; i < 20; i++) { /* the SFU publishes its counters every tick */
+        pump_once();
+        usleep(5000);
+    }
     eng_sfu_stats_t st;
     eng_sfu_stats_get(sfu, &st);
     pthread_mutex_lock(&mu);
