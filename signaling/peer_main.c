@@ -572,6 +572,10 @@ static void job_tick(void)
         have_a = urtc_test_source_next(asrc, &af) == 1;
     if (vsrc && t_us >= next_video_us) {
         next_video_us += urtc_test_source_period_us(vsrc);
+        /* A keyframe every 2 s: receivers cannot ask for one yet (no PLI/FIR in the API), so
+         * this bounds how long a loss freezes the picture. */
+        if (t_us % 2000000 < 20000)
+            urtc_test_source_request_keyframe(vsrc);
         have_v = urtc_test_source_next(vsrc, &vf) == 1;
     }
     unsigned a_sent = 0, v_sent = 0, d_sent = 0;

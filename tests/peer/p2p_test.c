@@ -22,7 +22,7 @@
 /* build/<dir>/<name>, from <build>/tests/peer/p2p_test; NULL if not built. */
 static const char *bin_path(const char *name)
 {
-    static char path[2][PATH_MAX];
+    static char path[8][PATH_MAX];
     static int k;
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -30,7 +30,7 @@ static const char *bin_path(const char *name)
         return NULL;
     self[n] = 0;
     char *d = dirname(dirname(dirname(self)));
-    char *p = path[k++ & 1];
+    char *p = path[k++ & 7];
     snprintf(p, PATH_MAX, "%s/%s", d, name);
     return access(p, X_OK) == 0 ? p : NULL;
 }
@@ -273,4 +273,146 @@ Test(peer, unreachable_server_and_refused_whip_exit_1, .timeout = 30)
     st = system(cmd);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "WHIP without a 201: exit %d", st);
     server_stop();
+}
+
+/* ---- examples/ ---- */
+
+/* The examples run from this build directory (build/<dir>/examples/<name>). */
+static const char *example(const char *name)
+{
+    char rel[64];
+    snprintf(rel, sizeof rel, "examples/%s", name);
+    return bin_path(rel);
+}
+
+Test(peer, example_echo_sends_back_media_and_messages, .timeout = 60)
+{
+    const char *echo = example("echo"), *peer = bin_path("urtc-peer");
+    if (!echo || !peer)
+        cr_skip_test("examples/echo or urtc-peer not built in this build directory");
+    server_start();
+    const char *e_argv[] = {echo, ws_url, "e1", "12", NULL};
+    int efd, pfd;
+    pid_t e = spawn(e_argv, &efd);
+    usleep(500000); /* echo waits in the room; urtc-peer offers to it */
+    const char *p_argv[] = {peer,         "--signal", ws_url,   "--room",  "e1",
+                            "--duration", "5",        "--json", "--quiet", NULL};
+    pid_t p = spawn(p_argv, &pfd);
+    char *pout = read_all(pfd, 20000);
+    int pst, est;
+    waitpid(p, &pst, 0);
+    kill(e, SIGTERM);
+    char *eout = read_all(efd, 10000);
+    waitpid(e, &est, 0);
+    close(efd);
+    close(pfd);
+    server_stop();
+    fprintf(stderr, "echo: %s\nurtc-peer: %s\n", eout, pout);
+    cr_assert(WIFEXITED(est) && WEXITSTATUS(est) == 0, "echo exit %d", est);
+    json_t *j = last_json(pout);
+    /* urtc-peer decodes its own pattern and tone, coming back through the echo. */
+    long vd = jint(j, "video_frames_decoded"), vs = jint(j, "video_frames_sent");
+    cr_expect_geq(vd, 50, "decoded %ld echoed frames", vd);
+    cr_expect_leq(vd, vs, "no more frames back than sent");
+    cr_expect_eq(jint(j, "video_frames_out_of_order"), 0);
+    cr_expect_eq(jint(j, "video_pattern_unreadable"), 0);
+    cr_expect_geq(jint(j, "audio_frames_decoded"), 100);
+    cr_expect_gt(json_real_value(json_object_get(j, "audio_tone_db")), 10.0);
+    cr_expect_geq(jint(j, "datachannel_messages_received"), 2, "messages echoed");
+    cr_expect_not_null(strstr(eout, "connected"));
+    json_decref(j);
+}
+
+Test(peer, example_p2p_call_both_sides_decode, .timeout = 60)
+{
+    const char *call = example("p2p_call");
+    if (!call)
+        cr_skip_test("examples/p2p_call not built in this build directory");
+    server_start();
+    const char *a_argv[] = {call, ws_url, "c1", "alice", "5", NULL};
+    const char *b_argv[] = {call, ws_url, "c1", "bob", "4", NULL};
+    int afd, bfd;
+    pid_t a = spawn(a_argv, &afd);
+    usleep(500000);
+    pid_t b = spawn(b_argv, &bfd);
+    char *bout = read_all(bfd, 20000), *aout = read_all(afd, 20000);
+    int ast, bst;
+    waitpid(a, &ast, 0);
+    waitpid(b, &bst, 0);
+    close(afd);
+    close(bfd);
+    server_stop();
+    fprintf(stderr, "alice: %s\nbob: %s\n", aout, bout);
+    const char *outs[2] = {aout, bout};
+    for (int i = 0; i < 2; i++) {
+        unsigned v = 0, au = 0;
+        const char *s = strstr(outs[i], "decoded ");
+        cr_assert_not_null(s);
+        cr_assert_eq(sscanf(s, "decoded %u video frames and %u audio frames", &v, &au), 2);
+        cr_expect_geq(v, 25, "%s decoded %u video frames", i ? "bob" : "alice", v);
+        cr_expect_geq(au, 50, "%s decoded %u audio frames", i ? "bob" : "alice", au);
+    }
+    cr_expect(WIFEXITED(ast) && WEXITSTATUS(ast) == 0);
+    cr_expect(WIFEXITED(bst) && WEXITSTATUS(bst) == 0);
+}
+
+/* Runs datachannel_chat with @line typed after @delay_s, stdin open for @hold_s more. */
+static pid_t chat_spawn(const char *bin, const char *name, const char *line, int *out_fd)
+{
+    int in[2];
+    cr_assert_eq(pipe(in), 0);
+    const char *argv[] = {bin, ws_url, "chat1", name, NULL};
+    int out[2];
+    cr_assert_eq(pipe(out), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    *out_fd = out[0];
+    /* a writer child: the line once the channel is surely up, then EOF a little later */
+    pid_t w = fork();
+    cr_assert_geq(w, 0);
+    if (w == 0) {
+        sleep(3);
+        if (write(in[1], line, strlen(line)) < 0)
+            _exit(1);
+        sleep(2);
+        _exit(0);
+    }
+    close(in[1]);
+    return pid;
+}
+
+Test(peer, example_datachannel_chat_both_ways, .timeout = 60)
+{
+    const char *chat = example("datachannel_chat");
+    if (!chat)
+        cr_skip_test("examples/datachannel_chat not built in this build directory");
+    server_start();
+    int afd, bfd;
+    pid_t a = chat_spawn(chat, "alice", "hi from alice\n", &afd);
+    usleep(500000);
+    pid_t b = chat_spawn(chat, "bob", "hello from bob\n", &bfd);
+    char *aout = read_all(afd, 20000), *bout = read_all(bfd, 20000);
+    int ast, bst;
+    waitpid(a, &ast, 0);
+    waitpid(b, &bst, 0);
+    while (waitpid(-1, NULL, WNOHANG) > 0) /* the writers */
+        ;
+    close(afd);
+    close(bfd);
+    server_stop();
+    fprintf(stderr, "alice: %s\nbob: %s\n", aout, bout);
+    cr_expect_not_null(strstr(aout, "] hello from bob"), "alice got bob's line");
+    cr_expect_not_null(strstr(bout, "] hi from alice"), "bob got alice's line");
+    cr_expect(WIFEXITED(ast) && WEXITSTATUS(ast) == 0);
+    cr_expect(WIFEXITED(bst) && WEXITSTATUS(bst) == 0);
 }
