@@ -78,6 +78,10 @@ struct eng_shard {
      * thread's usrsctp timer sets to have them polled. */
     net_list_t dc_list;
     int dc_wake;
+    /* Peers with a socket of their own: flushed every tick. */
+    net_list_t sock_list;
+    /* The SFU's state for this shard (engine/sfu.c), set on the shard by its attach command. */
+    struct sfu_shard *sfu;
 };
 
 /* engine/peer.c, shard thread only */
@@ -89,6 +93,8 @@ void eng_peers_fini(eng_shard_t *sh);
 void eng_peers_dispatch(eng_shard_t *sh, net_pkt_t *pkt);
 /* Frees the peers closed during this tick. End of tick. */
 void eng_peers_reap(eng_shard_t *sh);
+/* Hands the send batches of peers with their own sockets to the ring. End of tick. */
+void eng_peers_flush(eng_shard_t *sh);
 
 struct eng {
     eng_cfg_t cfg;
@@ -121,6 +127,9 @@ typedef struct eng_peer_cbs {
 typedef struct eng_peer_cfg {
     bool ice_lite;    /* answer checks only (a server); else a full agent */
     bool controlling; /* full agents: the initial role (the offerer) */
+    /* A UDP socket of its own (a client): many clients on one shard may then talk to one
+     * server address, which the shard's shared socket cannot tell apart. */
+    bool own_socket;
     eng_peer_cbs_t cbs;
     void *user;
 } eng_peer_cfg_t;
@@ -221,5 +230,8 @@ uint64_t eng_dc_shard_tick(eng_shard_t *sh, uint64_t now_ns);
 /* Test knob: the SFU does not send every @every_n-th packet it forwards to @member (it still
  * keeps it for NACKs), as if the network lost it. 0 turns it off. */
 WARN_UNUSED int eng_sfu_test_loss(eng_sfu_t *s, uint64_t member, uint32_t every_n);
+/* Shard thread, once per tick (engine/shard.c): drains the SFU's rings from the other shards
+ * and wakes the shards it queued packets for. The time until it needs to run again. */
+uint64_t eng_sfu_shard_tick(eng_shard_t *sh, uint64_t now_ns);
 
 #endif

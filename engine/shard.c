@@ -137,7 +137,9 @@ static void shard_tick(eng_shard_t *sh)
     unsigned cmds = drain_commands(sh, SHARD_CMD_BUDGET);
     uint64_t wait_ns = net_timers_run(&sh->timers, sh->now_ns, SHARD_MAX_WAIT_NS);
     wait_ns = NET_MIN(wait_ns, eng_dc_shard_tick(sh, sh->now_ns));
+    wait_ns = NET_MIN(wait_ns, eng_sfu_shard_tick(sh, sh->now_ns));
     eng_peers_reap(sh);
+    eng_peers_flush(sh);
     net_udp_flush(sh->udp);
     shard_arm_wake(sh);
     sh->ticks++;
@@ -172,6 +174,12 @@ static void shard_teardown(eng_shard_t *sh)
     }
     net_udp_destroy(sh->udp); /* cancels the receive, waits for sends, returns its slots */
     sh->udp = NULL;
+    /* Peers' own sockets close asynchronously: let their last operations finish. */
+    uint64_t deadline = net_clock_ns() + NET_NS_PER_SEC;
+    while (sh->ring && net_ring_inflight(sh->ring) && net_clock_ns() < deadline) {
+        net_ring_submit_wait(sh->ring, 10 * NET_NS_PER_MS);
+        net_ring_process(sh->ring, UINT32_MAX);
+    }
     if (sh->pool && net_pool_avail(sh->pool) != net_pool_cnt(sh->pool))
         LOG_WARN("shard %u: %u packets not returned at stop", sh->idx,
                  net_pool_cnt(sh->pool) - net_pool_avail(sh->pool));
@@ -191,6 +199,7 @@ static int shard_setup(eng_shard_t *sh)
     net_timers_init(&sh->timers, net_clock_ns());
     sh->now_ns = net_clock_ns();
     net_list_init(&sh->dc_list);
+    net_list_init(&sh->sock_list);
     int ret = eng_peers_init(sh, cfg->max_peers);
     if (ret < 0)
         return ret;
