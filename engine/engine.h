@@ -173,12 +173,14 @@ int eng_sfu_event_fd(const eng_sfu_t *s, uint32_t i);
 
 /* Counters summed over shards (approximate while running). */
 typedef struct eng_sfu_stats {
-    uint64_t rooms, members;
+    uint64_t rooms, members;       /* rooms: parts of rooms (a room on two shards counts twice) */
     uint64_t fwd_pkts, fwd_bytes;  /* RTP forwarded to subscribers */
     uint64_t rtx_sent, nack_rx;    /* retransmissions, NACKed packets received */
     uint64_t pli_tx, pli_rx;       /* PLI/FIR sent to publishers, received from subscribers */
     uint64_t sr_tx, rr_tx, remb_tx;
     uint64_t drop_nobufs, drop_wait_key, drop_not_ready;
+    uint64_t xshard_fwd, xshard_drop; /* packets passed by reference to other shards; dropped
+                                         because the ring was full */
 } eng_sfu_stats_t;
 void eng_sfu_stats_get(const eng_sfu_t *s, eng_sfu_stats_t *out);
 

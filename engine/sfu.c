@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "rtc/crypto/crypto.h"
 #include "rtc/rtcp/rtcp.h"
@@ -89,13 +90,19 @@ struct sfu_member {
     sfu_up_t up[SFU_MAX_UP];
     sfu_down_t down[SFU_MAX_DOWN];
     uint32_t loss_every; /* test knob, copied to new downs */
+    /* A publisher that lives on another shard of the room (a proxy: no pc, ups and extension
+     * ids from its home shard's announcements, packets by reference over the rings). */
+    bool remote;
+    uint32_t home;
 };
 
 struct sfu_room {
     net_list_t node; /* in the shard */
     char name[SFU_ROOM_LEN];
     net_list_t members;
-    uint32_t cnt;
+    uint32_t cnt;   /* members, proxies included */
+    uint32_t local; /* members with a pc on this shard */
+    uint64_t span;  /* the shards the room lives on (bit per shard), from the control thread */
 };
 
 struct sfu_shard {
@@ -108,6 +115,7 @@ struct sfu_shard {
     eng_sfu_stats_t st;  /* shard-local counts */
     eng_sfu_stats_t pub; /* published copy (atomic stores), read by anyone */
     char *sdp;           /* SFU_SDP_CAP bytes of scratch for descriptions */
+    uint64_t wake_mask;  /* shards this tick queued messages for */
 };
 
 /* Directory entry (control thread). */
@@ -126,6 +134,67 @@ struct eng_sfu {
     sfu_dir_member_t *dir;
     uint32_t dir_cnt, dir_cap;
     uint32_t poll_next;
+    /* Cross-shard rings, one pair per ordered pair of shards [from * cnt + to]: data carries
+     * packets by reference and announcements, ret carries the references back. */
+    struct sfu_xring *xdata, *xret;
+};
+
+/* ---- Cross-shard rings ------------------------------------------------------------------------
+ * Single producer (shard "from"), single consumer (shard "to"), fixed-size messages by value.
+ * No syscall per message: the producer writes the consumer's eventfd once per tick. */
+enum xmsg_type { X_FWD = 1, X_RET, X_PUB, X_UNPUB, X_PLI };
+
+typedef struct sfu_xmsg {
+    uint8_t type;
+    uint8_t up;
+    bool video;
+    uint64_t member;
+    void *ptr;         /* X_FWD/X_RET: the net_pkt_t; X_PUB: a struct sfu_pub_ann (malloc'd) */
+    const char *codec; /* X_FWD: a static name (codec_name()) */
+} sfu_xmsg_t;
+
+#define SFU_XRING_CAP 4096u
+
+typedef struct sfu_xring {
+    uint32_t head; /* consumer */
+    char pad0[60];
+    uint32_t tail; /* producer */
+    char pad1[60];
+    sfu_xmsg_t msgs[SFU_XRING_CAP];
+} sfu_xring_t;
+
+static bool xring_full(const sfu_xring_t *r)
+{
+    return __atomic_load_n(&r->tail, __ATOMIC_RELAXED) -
+               __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) >=
+           SFU_XRING_CAP;
+}
+
+static int xring_push(sfu_xring_t *r, const sfu_xmsg_t *m)
+{
+    uint32_t t = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+    if (t - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) >= SFU_XRING_CAP)
+        return -EAGAIN;
+    r->msgs[t & (SFU_XRING_CAP - 1)] = *m;
+    __atomic_store_n(&r->tail, t + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static bool xring_pop(sfu_xring_t *r, sfu_xmsg_t *m)
+{
+    uint32_t h = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+    if (h == __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE))
+        return false;
+    *m = r->msgs[h & (SFU_XRING_CAP - 1)];
+    __atomic_store_n(&r->head, h + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* A publisher's tracks, announced to the room's other shards. */
+struct sfu_pub_ann {
+    char room[SFU_ROOM_LEN];
+    rtc_rtp_extmap_t ext;
+    bool used[SFU_MAX_UP], video[SFU_MAX_UP];
 };
 
 /* ---- Events to the control thread ---------------------------------------------------------- */
@@ -140,6 +209,32 @@ static void emit(sfu_shard_t *ss, uint32_t type, uint64_t member, int err, const
                       type);
         free(ev.text);
     }
+}
+
+/* Queues @x for shard @to (its eventfd is written at the end of this tick). */
+static int x_send(sfu_shard_t *ss, uint32_t to, const sfu_xmsg_t *x)
+{
+    eng_sfu_t *s = ss->s;
+    int ret = xring_push(&s->xdata[ss->sh->idx * s->cnt + to], x);
+    if (ret == 0)
+        ss->wake_mask |= 1ull << to;
+    return ret;
+}
+
+/* The pool packet whose data @p shows (the pc hands out views of its pool slot): the shard's
+ * pool is one array of slots, so the slot index follows from the address. NULL if @p does
+ * not point at a live packet of this shard's pool. */
+static net_pkt_t *pkt_of(sfu_shard_t *ss, const urtc_rtp_packet_t *p)
+{
+    net_pool_t *pool = ss->sh->pool;
+    const uint8_t *base = net_pool_slot(pool, 0);
+    if (p->data < base)
+        return NULL;
+    size_t idx = (size_t)(p->data - base) / NET_PKT_SLOT_LEN;
+    if (idx >= net_pool_cnt(pool))
+        return NULL;
+    net_pkt_t *pkt = net_pool_pkt(pool, (uint32_t)idx);
+    return pkt->data == p->data && pkt->len == p->len && pkt->refcnt ? pkt : NULL;
 }
 
 /* ---- Helpers ------------------------------------------------------------------------------- */
@@ -319,6 +414,20 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
     (void)eng_peer_send_rtp(sub->pc->peer, pkt, false);
 }
 
+/* Every local subscriber of @pub's up @ui gets its copy of @p. */
+static void fan_local(sfu_member_t *pub, unsigned ui, const urtc_rtp_packet_t *p, bool video)
+{
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &pub->room->members) {
+        sfu_member_t *sub = container_of(pos, sfu_member_t, node);
+        if (sub == pub || sub->gone || sub->remote)
+            continue;
+        for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+            if (sub->down[i].used && sub->down[i].pub == pub && sub->down[i].up == ui)
+                forward(sub, &sub->down[i], p, video);
+    }
+}
+
 static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user)
 {
     (void)pc;
@@ -341,14 +450,27 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
         up->rx_init = true;
     }
     (void)rtc_rtp_rx_stats_update(&up->rx, p->seq, p->timestamp, now);
-    net_list_t *pos, *tmp;
-    net_list_for_each_safe (pos, tmp, &pub->room->members) {
-        sfu_member_t *sub = container_of(pos, sfu_member_t, node);
-        if (sub == pub || sub->gone)
+    fan_local(pub, ui, p, up->video);
+    /* The room's other shards get the decrypted packet by reference; each returns it. */
+    sfu_shard_t *ss = pub->ss;
+    uint64_t others = pub->room->span & ~(1ull << ss->sh->idx);
+    codec_id_t cid = p->codec ? codec_from_name(p->codec) : CODEC_NONE;
+    net_pkt_t *pkt = others && cid != CODEC_NONE ? pkt_of(ss, p) : NULL;
+    for (uint32_t b = 0; pkt && others; b++, others >>= 1) {
+        if (!(others & 1))
             continue;
-        for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
-            if (sub->down[i].used && sub->down[i].pub == pub && sub->down[i].up == ui)
-                forward(sub, &sub->down[i], p, up->video);
+        sfu_xmsg_t x = {.type = X_FWD,
+                        .up = (uint8_t)ui,
+                        .video = up->video,
+                        .member = pub->id,
+                        .ptr = net_pkt_ref(pkt),
+                        .codec = codec_name(cid)};
+        if (x_send(ss, b, &x) < 0) {
+            net_pkt_free(pkt); /* our own reference, on our own shard */
+            ss->st.xshard_drop++;
+        } else {
+            ss->st.xshard_fwd++;
+        }
     }
 }
 
@@ -590,7 +712,7 @@ static void fan_out_ups(sfu_member_t *pub)
     net_list_t *pos, *tmp;
     net_list_for_each_safe (pos, tmp, &pub->room->members) {
         sfu_member_t *sub = container_of(pos, sfu_member_t, node);
-        if (sub == pub || sub->gone)
+        if (sub == pub || sub->gone || sub->remote)
             continue;
         for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
             if (pub->up[ui].used && down_add(sub, pub, ui) < 0)
@@ -620,7 +742,7 @@ static void drop_downs_of(sfu_member_t *pub, int ui)
     net_list_t *pos, *tmp;
     net_list_for_each_safe (pos, tmp, &pub->room->members) {
         sfu_member_t *sub = container_of(pos, sfu_member_t, node);
-        if (sub == pub)
+        if (sub == pub || sub->remote)
             continue;
         for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
             if (sub->down[i].used && sub->down[i].pub == pub &&
@@ -637,6 +759,45 @@ static bool is_down_tr(const sfu_member_t *m, int tr)
     return false;
 }
 
+/* Tells the shards in @mask (the room's other shards) what @m publishes now: X_PUB with its
+ * ups and extension ids, or X_UNPUB when @gone. Announcements must not be lost: a full ring
+ * is logged (the other shard then misses this publisher until its next change). */
+static void announce(sfu_member_t *m, uint64_t mask, bool gone)
+{
+    sfu_shard_t *ss = m->ss;
+    mask &= ~(1ull << ss->sh->idx);
+    for (uint32_t b = 0; mask; b++, mask >>= 1) {
+        if (!(mask & 1))
+            continue;
+        sfu_xmsg_t x = {.type = gone ? X_UNPUB : X_PUB, .member = m->id};
+        if (!gone) {
+            struct sfu_pub_ann *a = calloc(1, sizeof *a);
+            if (!a)
+                continue;
+            snprintf(a->room, sizeof a->room, "%s", m->room->name);
+            a->ext = m->ext;
+            for (unsigned ui = 0; ui < SFU_MAX_UP; ui++) {
+                a->used[ui] = m->up[ui].used;
+                a->video[ui] = m->up[ui].video;
+            }
+            x.ptr = a;
+        }
+        if (x_send(ss, b, &x) < 0) {
+            LOG_WARN("sfu: ring to shard %u full: announcement of member %llu lost", b,
+                     (unsigned long long)m->id);
+            free(x.ptr);
+        }
+    }
+}
+
+static bool has_ups(const sfu_member_t *m)
+{
+    for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
+        if (m->up[ui].used)
+            return true;
+    return false;
+}
+
 /* After a negotiation completed: the tracks @m sends us are the transceivers on which we
  * receive (our current direction recvonly or sendrecv) and that are not ours to send. */
 static void sync_ups(sfu_member_t *m)
@@ -644,7 +805,7 @@ static void sync_ups(sfu_member_t *m)
     const rtc_pc_t *j = &m->pc->jsep;
     m->nego_gen++;
     load_extmap(m);
-    bool added = false;
+    bool added = false, removed = false;
     for (unsigned ui = 0; ui < SFU_MAX_UP; ui++) {
         sfu_up_t *up = &m->up[ui];
         if (!up->used)
@@ -655,6 +816,7 @@ static void sync_ups(sfu_member_t *m)
              t->current_direction != RTC_SDP_DIR_SENDRECV)) {
             drop_downs_of(m, (int)ui);
             memset(up, 0, sizeof *up);
+            removed = true;
         }
     }
     for (unsigned i = 0; i < j->tr_cnt; i++) {
@@ -680,12 +842,14 @@ static void sync_ups(sfu_member_t *m)
     }
     if (added)
         fan_out_ups(m);
+    if (added || removed)
+        announce(m, m->room->span, false);
 }
 
 /* Sends a server offer when one is due and the member is stable. */
 static void maybe_offer(sfu_member_t *m)
 {
-    if (!m->need_nego || m->gone || m->pc->jsep.state != RTC_PC_STABLE)
+    if (m->remote || !m->need_nego || m->gone || m->pc->jsep.state != RTC_PC_STABLE)
         return;
     char *sdp = m->ss->sdp;
     int n = urtc_pc_create_offer(m->pc, sdp, SFU_SDP_CAP);
@@ -713,9 +877,16 @@ static void member_remove(sfu_member_t *m)
     drop_downs_of(m, -1);
     net_list_del(&m->node);
     room->cnt--;
-    urtc_pc_close(m->pc); /* no callback after this */
-    emit(ss, ENG_SFU_EV_GONE, m->id, 0, NULL);
-    member_free(m);
+    if (m->remote) {
+        free(m); /* a proxy: its home shard reports its member */
+    } else {
+        if (has_ups(m))
+            announce(m, room->span, true);
+        room->local--;
+        urtc_pc_close(m->pc); /* no callback after this */
+        emit(ss, ENG_SFU_EV_GONE, m->id, 0, NULL);
+        member_free(m);
+    }
     if (!room->cnt) {
         net_list_del(&room->node);
         free(room);
@@ -761,13 +932,23 @@ static const urtc_pc_callbacks_t member_cbs = {
 
 /* ---- Shard side of the commands -------------------------------------------------------------- */
 
-enum cmd_type { CMD_JOIN = 1, CMD_ANSWER, CMD_OFFER, CMD_CANDIDATE, CMD_LEAVE, CMD_LOSS };
+enum cmd_type {
+    CMD_JOIN = 1,
+    CMD_ANSWER,
+    CMD_OFFER,
+    CMD_CANDIDATE,
+    CMD_LEAVE,
+    CMD_LOSS,
+    CMD_ATTACH,
+    CMD_SPAN
+};
 
 typedef struct sfu_cmd {
     eng_sfu_t *s;
     enum cmd_type type;
     uint64_t member;
     uint32_t u32;
+    uint64_t span;
     char room[SFU_ROOM_LEN];
     char *text;
 } sfu_cmd_t;
@@ -869,6 +1050,8 @@ static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
     m->pc->jsep.ice_lite = true; /* a=ice-lite in our descriptions (RFC 8839 §5.3) */
     net_list_add_tail(&room->members, &m->node);
     room->cnt++;
+    room->local++;
+    room->span |= c->span | 1ull << ss->sh->idx;
     m->next_rtcp_ns = m->joined_ns + SFU_RTCP_INTERVAL_NS;
     int ret = 0;
     if (c->text) {
@@ -891,12 +1074,181 @@ static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
         maybe_offer(container_of(pos, sfu_member_t, node));
 }
 
+static sfu_room_t *room_find(sfu_shard_t *ss, const char *name)
+{
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &ss->rooms) {
+        sfu_room_t *r = container_of(pos, sfu_room_t, node);
+        if (strcmp(r->name, name) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* The room now lives on the shards of c->span: new shards learn our publishers. */
+static void cmd_span(sfu_shard_t *ss, const sfu_cmd_t *c)
+{
+    sfu_room_t *room = room_find(ss, c->room);
+    if (!room)
+        return;
+    uint64_t added = c->span & ~room->span;
+    net_list_t *pos, *tmp;
+    if (!(c->span & 1ull << ss->sh->idx) && !room->local) {
+        /* None of ours is left: the proxies go (their X_UNPUB will not come here). */
+        net_list_for_each_safe (pos, tmp, &room->members) {
+            bool last = room->cnt == 1;
+            member_remove(container_of(pos, sfu_member_t, node));
+            if (last)
+                return;
+        }
+        return;
+    }
+    room->span = c->span | 1ull << ss->sh->idx;
+    net_list_for_each_safe (pos, tmp, &room->members) {
+        sfu_member_t *m = container_of(pos, sfu_member_t, node);
+        if (!m->remote && !m->gone && has_ups(m))
+            announce(m, added, false);
+    }
+}
+
+/* A member of another shard publishes (or changed its tracks): its proxy here. */
+static void x_pub(sfu_shard_t *ss, uint32_t from, uint64_t id, struct sfu_pub_ann *a)
+{
+    sfu_room_t *room = room_get(ss, a->room);
+    if (!room)
+        return;
+    sfu_member_t *p = NULL;
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &room->members) {
+        sfu_member_t *m = container_of(pos, sfu_member_t, node);
+        if (m->id == id)
+            p = m;
+    }
+    if (p && !p->remote)
+        return; /* cannot happen: ids are unique */
+    if (!p) {
+        if (!(p = calloc(1, sizeof *p)))
+            return;
+        p->remote = true;
+        p->home = from;
+        p->id = id;
+        p->ss = ss;
+        p->room = room;
+        net_list_add_tail(&room->members, &p->node);
+        room->cnt++;
+    }
+    p->ext = a->ext;
+    p->nego_gen++;
+    bool added = false;
+    for (unsigned ui = 0; ui < SFU_MAX_UP; ui++) {
+        if (p->up[ui].used && !a->used[ui]) {
+            drop_downs_of(p, (int)ui);
+            memset(&p->up[ui], 0, sizeof p->up[ui]);
+        } else if (!p->up[ui].used && a->used[ui]) {
+            p->up[ui] = (sfu_up_t){.used = true, .tr = -1, .video = a->video[ui]};
+            added = true;
+        }
+    }
+    if (added)
+        fan_out_ups(p);
+    net_list_for_each_safe (pos, tmp, &room->members)
+        maybe_offer(container_of(pos, sfu_member_t, node));
+}
+
+static void x_handle(sfu_shard_t *ss, uint32_t from, sfu_xmsg_t *x)
+{
+    eng_sfu_t *s = ss->s;
+    sfu_member_t *m = find_member(ss, x->member);
+    switch (x->type) {
+    case X_FWD: {
+        net_pkt_t *pkt = x->ptr;
+        rtc_rtp_pkt_t r;
+        if (m && m->remote && x->up < SFU_MAX_UP && m->up[x->up].used &&
+            rtc_rtp_parse(pkt->data, pkt->len, &r) >= 0) {
+            urtc_rtp_packet_t p = {.data = pkt->data,
+                                   .len = pkt->len,
+                                   .payload_type = r.pt,
+                                   .seq = r.seq,
+                                   .timestamp = r.ts,
+                                   .ssrc = r.ssrc,
+                                   .marker = r.marker,
+                                   .payload = r.buf + r.hdr_len,
+                                   .payload_len = r.payload_len,
+                                   .codec = x->codec};
+            fan_local(m, x->up, &p, x->video);
+        }
+        /* The owner frees it: a slot goes back to its pool on the pool's thread only. The
+         * caller made sure the return ring has room. */
+        sfu_xmsg_t ret = {.type = X_RET, .ptr = pkt};
+        if (xring_push(&s->xret[ss->sh->idx * s->cnt + from], &ret) == 0)
+            ss->wake_mask |= 1ull << from;
+        else
+            LOG_RATELIMIT(1000, "sfu: return ring full: a packet slot leaks");
+        break;
+    }
+    case X_PUB:
+        x_pub(ss, from, x->member, x->ptr);
+        free(x->ptr);
+        break;
+    case X_UNPUB:
+        if (m && m->remote)
+            member_remove(m); /* frees the room with its last member */
+        break;
+    case X_PLI:
+        if (m && !m->remote && x->up < SFU_MAX_UP && m->up[x->up].used)
+            m->up[x->up].want_pli = true;
+        break;
+    default:
+        break;
+    }
+}
+
+uint64_t eng_sfu_shard_tick(eng_shard_t *sh, uint64_t now_ns)
+{
+    (void)now_ns;
+    sfu_shard_t *ss = sh->sfu;
+    if (!ss)
+        return UINT64_MAX;
+    eng_sfu_t *s = ss->s;
+    uint32_t me = sh->idx;
+    bool more = false;
+    for (uint32_t from = 0; s->xdata && from < s->cnt; from++) {
+        if (from == me)
+            continue;
+        sfu_xmsg_t x;
+        sfu_xring_t *back = &s->xret[from * s->cnt + me];
+        while (xring_pop(back, &x))
+            net_pkt_free(x.ptr); /* our packet, back from shard @from */
+        sfu_xring_t *in = &s->xdata[from * s->cnt + me];
+        sfu_xring_t *ret_out = &s->xret[me * s->cnt + from];
+        unsigned n = 0;
+        /* A forward is taken only when its return fits: references never get stuck. */
+        while (n < 1024 && !xring_full(ret_out) && xring_pop(in, &x)) {
+            x_handle(ss, from, &x);
+            n++;
+        }
+        if (n == 1024)
+            more = true;
+    }
+    uint64_t mask = ss->wake_mask;
+    ss->wake_mask = 0;
+    for (uint32_t b = 0; mask; b++, mask >>= 1) {
+        if (!(mask & 1))
+            continue;
+        uint64_t one = 1;
+        ssize_t w = write(net_queue_fd(s->e->shards[b].cmdq), &one, sizeof one);
+        (void)w; /* EAGAIN: the counter is set, the shard wakes anyway */
+    }
+    return more ? 0 : UINT64_MAX;
+}
+
 static void sfu_cmd(eng_shard_t *sh, void *arg, uint64_t u64)
 {
     (void)u64;
     sfu_cmd_t *c = arg;
     sfu_shard_t *ss = &c->s->shards[eng_shard_index(sh)];
     ss->sh = sh;
+    sh->sfu = ss;
     if (!ss->tick_on) {
         ss->tick_on = true;
         net_timer_init(&ss->tick, sfu_tick);
@@ -906,8 +1258,14 @@ static void sfu_cmd(eng_shard_t *sh, void *arg, uint64_t u64)
         cmd_join(ss, c);
         goto out;
     }
+    if (c->type == CMD_ATTACH)
+        goto out;
+    if (c->type == CMD_SPAN) {
+        cmd_span(ss, c);
+        goto out;
+    }
     sfu_member_t *m = find_member(ss, c->member);
-    if (!m || m->gone)
+    if (!m || m->gone || m->remote)
         goto out;
     int ret = 0;
     switch (c->type) {
@@ -954,8 +1312,9 @@ static void publish_stats(sfu_shard_t *ss)
     uint64_t rooms = 0, members = 0;
     net_list_t *pos, *tmp;
     net_list_for_each_safe (pos, tmp, &ss->rooms) {
-        rooms++;
-        members += container_of(pos, sfu_room_t, node)->cnt;
+        uint32_t local = container_of(pos, sfu_room_t, node)->local;
+        rooms += local > 0;
+        members += local;
     }
     ss->st.rooms = rooms;
     ss->st.members = members;
@@ -976,6 +1335,8 @@ static void sfu_tick(net_timer_t *t, uint64_t now)
         bool room_freed = false;
         net_list_for_each_safe (pos, tmp, &room->members) {
             sfu_member_t *m = container_of(pos, sfu_member_t, node);
+            if (m->remote)
+                continue;
             bool expired =
                 (!m->connected && now - m->joined_ns > SFU_CONNECT_TIMEOUT_NS) ||
                 (m->disconnected_ns && now - m->disconnected_ns > SFU_DISCONNECTED_TIMEOUT_NS);
@@ -994,9 +1355,21 @@ static void sfu_tick(net_timer_t *t, uint64_t now)
             sfu_member_t *m = container_of(pos, sfu_member_t, node);
             for (unsigned ui = 0; ui < SFU_MAX_UP; ui++) {
                 sfu_up_t *up = &m->up[ui];
-                if (up->used && up->want_pli && now - up->last_pli_ns >= SFU_PLI_MIN_NS)
+                if (!up->used || !up->want_pli || now - up->last_pli_ns < SFU_PLI_MIN_NS)
+                    continue;
+                if (!m->remote) {
                     send_pli(m, up, now);
+                    continue;
+                }
+                /* The publisher is on its home shard: ask it there (it throttles again). */
+                sfu_xmsg_t x = {.type = X_PLI, .up = (uint8_t)ui, .member = m->id};
+                if (x_send(ss, m->home, &x) == 0) {
+                    up->last_pli_ns = now;
+                    up->want_pli = false;
+                }
             }
+            if (m->remote)
+                continue;
             if (m->connected && now >= m->next_rtcp_ns) {
                 member_rtcp(m, now);
                 /* RFC 3550 §6.3.1: randomized interval, 0.5..1.5 times the nominal. */
@@ -1013,6 +1386,11 @@ static void sfu_tick(net_timer_t *t, uint64_t now)
 }
 
 /* ---- Control thread ------------------------------------------------------------------------- */
+
+static int post(eng_sfu_t *s, uint32_t shard, enum cmd_type type, uint64_t member, const char *room,
+                const char *text, uint32_t u32);
+static int post_full(eng_sfu_t *s, uint32_t shard, enum cmd_type type, uint64_t member,
+                     const char *room, const char *text, uint32_t u32, uint64_t span);
 
 eng_sfu_t *eng_sfu_create(eng_t *e, const eng_sfu_cfg_t *cfg)
 {
@@ -1039,6 +1417,17 @@ eng_sfu_t *eng_sfu_create(eng_t *e, const eng_sfu_cfg_t *cfg)
         if (!ss->evq || !ss->sdp)
             goto fail;
     }
+    /* Rooms span at most 64 shards (the span is a bit mask); beyond, rooms stay on one. */
+    if (s->cnt > 1 && s->cnt <= 64) {
+        /* Zeroed pages cost nothing until a pair of shards exchanges packets. */
+        s->xdata = calloc((size_t)s->cnt * s->cnt, sizeof *s->xdata);
+        s->xret = calloc((size_t)s->cnt * s->cnt, sizeof *s->xret);
+        if (!s->xdata || !s->xret)
+            goto fail;
+    }
+    for (uint32_t i = 0; i < s->cnt; i++)
+        if (post(s, i, CMD_ATTACH, 0, NULL, NULL, 0) < 0)
+            goto fail;
     return s;
 fail:
     eng_sfu_destroy(s);
@@ -1070,6 +1459,16 @@ void eng_sfu_destroy(eng_sfu_t *s)
         }
         free(ss->sdp);
     }
+    /* The engine is gone: packets still in the rings went with their pools; announcements
+     * are ours to free. */
+    for (size_t i = 0; s->xdata && i < (size_t)s->cnt * s->cnt; i++) {
+        sfu_xmsg_t x;
+        while (xring_pop(&s->xdata[i], &x))
+            if (x.type == X_PUB)
+                free(x.ptr);
+    }
+    free(s->xdata);
+    free(s->xret);
     free(s->shards);
     free(s->dir);
     free(s);
@@ -1083,11 +1482,36 @@ static sfu_dir_member_t *dir_find(eng_sfu_t *s, uint64_t id)
     return NULL;
 }
 
+/* The shards that have members of @room (directory view). */
+static uint64_t room_span(const eng_sfu_t *s, const char *room)
+{
+    uint64_t span = 0;
+    for (uint32_t i = 0; i < s->dir_cnt; i++)
+        if (s->dir[i].shard < 64 && strcmp(s->dir[i].room, room) == 0)
+            span |= 1ull << s->dir[i].shard;
+    return span;
+}
+
+static void post_span(eng_sfu_t *s, const char *room, uint64_t to, uint64_t span)
+{
+    for (uint32_t b = 0; to; b++, to >>= 1)
+        if ((to & 1) && post_full(s, b, CMD_SPAN, 0, room, NULL, 0, span) < 0)
+            LOG_WARN("sfu: shard %u not told that room %s spans %#llx", b, room,
+                     (unsigned long long)span);
+}
+
 static void dir_del(eng_sfu_t *s, uint64_t id)
 {
     sfu_dir_member_t *d = dir_find(s, id);
-    if (d)
-        *d = s->dir[--s->dir_cnt];
+    if (!d)
+        return;
+    sfu_dir_member_t gone = *d;
+    *d = s->dir[--s->dir_cnt];
+    if (!s->xdata)
+        return;
+    uint64_t span = room_span(s, gone.room);
+    if (!(span & 1ull << gone.shard)) /* its shard left the room: every shard is told */
+        post_span(s, gone.room, span | 1ull << gone.shard, span);
 }
 
 /* Room affinity: the shard that already has the room's members, while it has room for one
@@ -1117,13 +1541,13 @@ static uint32_t place(eng_sfu_t *s, const char *room)
     return best;
 }
 
-static int post(eng_sfu_t *s, uint32_t shard, enum cmd_type type, uint64_t member, const char *room,
-                const char *text, uint32_t u32)
+static int post_full(eng_sfu_t *s, uint32_t shard, enum cmd_type type, uint64_t member,
+                     const char *room, const char *text, uint32_t u32, uint64_t span)
 {
     sfu_cmd_t *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
-    *c = (sfu_cmd_t){.s = s, .type = type, .member = member, .u32 = u32};
+    *c = (sfu_cmd_t){.s = s, .type = type, .member = member, .u32 = u32, .span = span};
     if (room)
         snprintf(c->room, sizeof c->room, "%s", room);
     if (text && !(c->text = strdup(text))) {
@@ -1136,6 +1560,12 @@ static int post(eng_sfu_t *s, uint32_t shard, enum cmd_type type, uint64_t membe
         free(c);
     }
     return ret;
+}
+
+static int post(eng_sfu_t *s, uint32_t shard, enum cmd_type type, uint64_t member, const char *room,
+                const char *text, uint32_t u32)
+{
+    return post_full(s, shard, type, member, room, text, u32, 0);
 }
 
 int eng_sfu_join(eng_sfu_t *s, uint64_t member, const char *room, const char *offer)
@@ -1153,9 +1583,13 @@ int eng_sfu_join(eng_sfu_t *s, uint64_t member, const char *room, const char *of
         s->dir_cap = cap;
     }
     uint32_t shard = place(s, room);
-    int ret = post(s, shard, CMD_JOIN, member, room, offer, 0);
+    uint64_t old = s->xdata ? room_span(s, room) : 0;
+    uint64_t span = s->xdata ? old | 1ull << shard : 0;
+    int ret = post_full(s, shard, CMD_JOIN, member, room, offer, 0, span);
     if (ret < 0)
         return ret;
+    if (span != old) /* the room grows onto a new shard: the others learn it */
+        post_span(s, room, old, span);
     sfu_dir_member_t *d = &s->dir[s->dir_cnt++];
     *d = (sfu_dir_member_t){.id = member, .shard = shard};
     snprintf(d->room, sizeof d->room, "%s", room);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -32,7 +33,6 @@ struct client {
     bool publisher;
     bool offers; /* joins with its own offer (else the server offers) */
     /* signaling, guarded by mu */
-    char in[SDP_CAP]; /* an offer or answer from the SFU, for the client's shard */
     char out[SDP_CAP];
     bool out_ready, out_is_offer;
     urtc_pc_state_t state;
@@ -219,16 +219,25 @@ static void c_offer_cmd(urtc_shard_t *sh, void *arg)
     pthread_mutex_unlock(&mu);
 }
 
+/* A description from the SFU on its way to a client (events for one client may follow each
+ * other before its shard applied the first). */
+struct desc_msg {
+    struct client *c;
+    char *sdp;
+};
+
 static void c_apply_answer_cmd(urtc_pc_t *pc, void *arg)
 {
-    struct client *c = arg;
-    cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_ANSWER, c->in), 0, "%s",
+    struct desc_msg *m = arg;
+    cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_ANSWER, m->sdp), 0, "%s",
                  urtc_pc_last_error(pc));
+    free(m->sdp);
+    free(m);
 }
 
-static void c_apply_offer(urtc_pc_t *pc, struct client *c)
+static void c_apply_offer(urtc_pc_t *pc, struct client *c, const char *offer)
 {
-    cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_OFFER, c->in), 0, "%s",
+    cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_OFFER, offer), 0, "%s",
                  urtc_pc_last_error(pc));
     static char sdp[SDP_CAP];
     cr_assert_gt(urtc_pc_create_answer(pc, sdp, sizeof sdp), 0, "%s", urtc_pc_last_error(pc));
@@ -243,14 +252,19 @@ static void c_apply_offer(urtc_pc_t *pc, struct client *c)
 
 static void c_apply_offer_cmd(urtc_pc_t *pc, void *arg)
 {
-    c_apply_offer(pc, arg);
+    struct desc_msg *m = arg;
+    c_apply_offer(pc, m->c, m->sdp);
+    free(m->sdp);
+    free(m);
 }
 
 static void c_first_offer_cmd(urtc_shard_t *sh, void *arg)
 {
-    struct client *c = arg;
-    c_create(sh, c);
-    c_apply_offer(c->pc, c);
+    struct desc_msg *m = arg;
+    c_create(sh, m->c);
+    c_apply_offer(m->c->pc, m->c, m->sdp);
+    free(m->sdp);
+    free(m);
 }
 
 static void c_send_cmd(urtc_pc_t *pc, void *arg)
@@ -304,6 +318,16 @@ static struct client *client_of(uint64_t id)
 
 static uint64_t last_send_ns;
 
+static struct desc_msg *desc_msg(struct client *c, const char *sdp)
+{
+    struct desc_msg *m = malloc(sizeof *m);
+    cr_assert_not_null(m);
+    m->c = c;
+    m->sdp = strdup(sdp);
+    cr_assert_not_null(m->sdp);
+    return m;
+}
+
 static void pump_once(void)
 {
     eng_sfu_ev_t ev;
@@ -314,17 +338,17 @@ static void pump_once(void)
             cr_assert_not_null(c);
             answers_from_sfu++;
             cr_assert_not_null(strstr(ev.text, "a=ice-lite"), "the SFU is ICE lite");
-            snprintf(c->in, sizeof c->in, "%s", ev.text);
-            cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_apply_answer_cmd, c), 0);
+            cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_apply_answer_cmd, desc_msg(c, ev.text)), 0);
             break;
         case ENG_SFU_EV_OFFER:
             cr_assert_not_null(c);
             offers_from_sfu++;
-            snprintf(c->in, sizeof c->in, "%s", ev.text);
             if (c->pc)
-                cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_apply_offer_cmd, c), 0);
+                cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_apply_offer_cmd, desc_msg(c, ev.text)),
+                             0);
             else
-                cr_assert_eq(urtc_engine_post(cli_ue, c->idx, c_first_offer_cmd, c), 0);
+                cr_assert_eq(
+                    urtc_engine_post(cli_ue, c->idx, c_first_offer_cmd, desc_msg(c, ev.text)), 0);
             break;
         case ENG_SFU_EV_CONNECTED:
             connected_events++;
@@ -413,9 +437,10 @@ static bool sub2_media(void)
     return cli[2].state == URTC_PC_CONNECTED && cli[2].v_decoded >= 25 && cli[2].a_decoded >= 25;
 }
 static int v_mark1;
-static bool sub1_repaired(void)
+static struct client *lossy;
+static bool lossy_repaired(void)
 {
-    return cli[1].nacks_sent >= 5 && cli[1].v_decoded >= v_mark1 + 40;
+    return lossy->nacks_sent >= 5 && lossy->v_decoded >= v_mark1 + 40;
 }
 static bool pub_gone(void)
 {
@@ -426,12 +451,15 @@ static bool all_gone(void)
     return gone_events >= 3;
 }
 
-static void run_room(unsigned sfu_shards)
+/* @room_max: members of the room per shard (2 with two shards: the second subscriber lands on
+ * the other shard and gets the publisher's packets by reference). */
+static void run_room(unsigned sfu_shards, uint32_t room_max)
 {
     urtc_engine_config_t scfg = {.shards = sfu_shards};
     sfu_ue = urtc_engine_create(&scfg);
     cr_assert_not_null(sfu_ue);
-    sfu = eng_sfu_create(sfu_ue->e, NULL);
+    eng_sfu_cfg_t sfucfg = {.room_max_per_shard = room_max};
+    sfu = eng_sfu_create(sfu_ue->e, &sfucfg);
     cr_assert_not_null(sfu);
     urtc_engine_config_t ccfg = {.shards = NCLI};
     cli_ue = urtc_engine_create(&ccfg);
@@ -492,18 +520,21 @@ static void run_room(unsigned sfu_shards)
     cr_assert_neq(sub2->rx_v_ssrc, pub->v_ssrc);
     cr_assert_neq(sub1->rx_v_ssrc, sub2->rx_v_ssrc, "one SSRC per subscriber leg");
     cr_assert_eq(sub1->seq_jumps, 0, "sequence numbers continuous");
+    cr_assert_eq(sub2->seq_jumps, 0, "sequence numbers continuous");
     cr_assert_eq(sub1->nacks_sent, 0, "no loss yet");
     pthread_mutex_unlock(&mu);
 
-    /* Loss on the way to sub1: its NACKs are answered with RTX, which repairs the frames. */
+    /* Loss on the way to a subscriber (with two shards, the one on the publisher's other
+     * shard): its NACKs are answered with RTX, which repairs the frames. */
+    lossy = sfu_shards > 1 ? sub2 : sub1;
     pthread_mutex_lock(&mu);
-    v_mark1 = sub1->v_decoded;
-    int gaps_before = sub1->v_gap_frames;
+    v_mark1 = lossy->v_decoded;
+    int gaps_before = lossy->v_gap_frames;
     pthread_mutex_unlock(&mu);
-    cr_assert_eq(eng_sfu_test_loss(sfu, sub1->id, 7), 0);
-    cr_assert(pump_until(sub1_repaired, 15000), "sub1 repairs (nacks %d, decoded %d since)",
-              sub1->nacks_sent, sub1->v_decoded - v_mark1);
-    cr_assert_eq(eng_sfu_test_loss(sfu, sub1->id, 0), 0);
+    cr_assert_eq(eng_sfu_test_loss(sfu, lossy->id, 7), 0);
+    cr_assert(pump_until(lossy_repaired, 15000), "repairs (nacks %d, decoded %d since)",
+              lossy->nacks_sent, lossy->v_decoded - v_mark1);
+    cr_assert_eq(eng_sfu_test_loss(sfu, lossy->id, 0), 0);
     for (int i = 0; i < 20; i++) { /* the SFU publishes its counters every tick */
         pump_once();
         usleep(5000);
@@ -512,13 +543,17 @@ static void run_room(unsigned sfu_shards)
     eng_sfu_stats_get(sfu, &st);
     pthread_mutex_lock(&mu);
     cr_assert_gt(st.rtx_sent, 0);
-    cr_assert_geq(st.nack_rx, (uint64_t)sub1->nacks_sent);
-    cr_assert_eq(sub1->v_gap_frames, gaps_before, "RTX repaired every loss: no frame after a gap");
+    cr_assert_geq(st.nack_rx, (uint64_t)lossy->nacks_sent);
+    cr_assert_eq(lossy->v_gap_frames, gaps_before, "RTX repaired every loss: no frame after a gap");
+    if (sfu_shards > 1)
+        cr_assert_gt(st.xshard_fwd, 0, "packets went to the other shard by reference");
+    else
+        cr_assert_eq(st.xshard_fwd, 0);
     cr_assert_gt(pub->rembs, 0, "REMB to the publisher");
     cr_assert_gt(pub->rrs, 0, "RR to the publisher");
     pthread_mutex_unlock(&mu);
     cr_assert_gt(st.sr_tx, 0, "SR to subscribers");
-    cr_assert_eq(st.rooms, 1);
+    cr_assert_eq(st.rooms, sfu_shards, "one part of the room per shard");
     cr_assert_eq(st.members, 3);
 
     /* The publisher leaves: GONE, and the subscribers get offers that stop its tracks. */
@@ -559,5 +594,10 @@ static void run_room(unsigned sfu_shards)
 
 Test(sfu, one_shard_room, .timeout = 90)
 {
-    run_room(1);
+    run_room(1, 0);
+}
+
+Test(sfu, room_across_two_shards, .timeout = 90)
+{
+    run_room(2, 2);
 }
