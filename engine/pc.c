@@ -378,6 +378,7 @@ urtc_pc_t *urtc_pc_create(urtc_shard_t *ush, const urtc_pc_config_t *cfg,
     eng_peer_cfg_t pcfg = {
         .ice_lite = pc->cfg.ice_lite,
         .controlling = !pc->cfg.ice_lite, /* an offerer; the first remote offer says otherwise */
+        .own_socket = pc->cfg.own_socket,
         .cbs = {.on_ice_state = pc_on_ice_state,
                 .on_candidate = pc_on_candidate,
                 .on_dtls_state = pc_on_dtls_state,

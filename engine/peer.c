@@ -20,6 +20,8 @@
 #define PEER_ROUTES_MAX 8 /* remote addresses one peer may own */
 #define UFRAG_PREFIX_LEN 10
 
+static void peer_sock_rx(void *arg, net_pkt_t *pkt);
+
 struct eng_peer {
     eng_shard_t *sh;
     uint32_t slot;
@@ -40,6 +42,9 @@ struct eng_peer {
     void *reaped_arg;
     net_addr_t routes[PEER_ROUTES_MAX];
     uint32_t route_cnt;
+    net_udp_t *udp;   /* own socket (cfg.own_socket), else NULL: the shard's */
+    net_addr_t local; /* the address checks and media leave from */
+    net_list_t sock_node;
     char id_str[24];
 };
 
@@ -158,6 +163,12 @@ void eng_peers_fini(eng_shard_t *sh)
     sh->routes = NULL;
 }
 
+/* Sends on the peer's own socket, or the shard's. Takes ownership of @pkt. */
+static int peer_xmit(eng_peer_t *p, net_pkt_t *pkt)
+{
+    return p->udp ? net_udp_send(p->udp, pkt) : eng_shard_send(p->sh, pkt);
+}
+
 static void peer_send_dgrams(eng_peer_t *p, rtc_ice_out_t *out)
 {
     eng_shard_t *sh = p->sh;
@@ -169,7 +180,7 @@ static void peer_send_dgrams(eng_peer_t *p, rtc_ice_out_t *out)
             continue;
         }
         pkt->addr = dg->dst;
-        eng_shard_send(sh, pkt);
+        peer_xmit(p, pkt);
     }
     out->cnt = 0;
 }
@@ -344,7 +355,23 @@ eng_peer_t *eng_peer_create(eng_shard_t *sh, const eng_peer_cfg_t *cfg)
     if (!p->ice)
         goto fail;
     sh->peer_cnt++;
-    if (rtc_ice_add_host(p->ice, &sh->addr, sh->now_ns) < 0)
+    p->local = sh->addr;
+    net_list_init(&p->sock_node);
+    if (cfg->own_socket) {
+        /* Single-shot receives (the buffer ring is the shard socket's): a few slots each. */
+        net_udp_cfg_t ucfg = {.bind = sh->addr,
+                              .no_multishot = true,
+                              .rx_single_ops = 4,
+                              .sock_buf_len = 256 << 10,
+                              .on_recv = peer_sock_rx,
+                              .arg = p};
+        net_addr_set_port(&ucfg.bind, 0);
+        if (!(p->udp = net_udp_create(sh->ring, sh->pool, &ucfg)))
+            goto fail;
+        net_udp_local_addr(p->udp, &p->local);
+        net_list_add_tail(&sh->sock_list, &p->sock_node);
+    }
+    if (rtc_ice_add_host(p->ice, &p->local, sh->now_ns) < 0)
         goto fail;
     rtc_ice_gather_done(p->ice, sh->now_ns);
     rtc_ice_out_t out = ice_out(sh);
@@ -384,6 +411,13 @@ void eng_peers_reap(eng_shard_t *sh)
             sh->peer_cnt--;
         rtc_ice_destroy(p->ice);
         p->ice = NULL;
+        if (p->udp) {
+            /* What close queued (a close_notify) leaves first; the socket goes once idle. */
+            net_udp_flush(p->udp);
+            net_udp_close(p->udp);
+            net_list_del(&p->sock_node);
+            p->udp = NULL;
+        }
         if (p->srtp_on)
             rtc_srtp_fini(&p->srtp);
         if (p->dtls_on)
@@ -414,6 +448,14 @@ int eng_peer_set_controlling(eng_peer_t *p, bool controlling)
     if (ret == 0)
         p->cfg.controlling = controlling;
     return ret;
+}
+
+void eng_peers_flush(eng_shard_t *sh)
+{
+    net_list_t *n, *tmp;
+    net_list_for_each_safe (n, tmp, &sh->sock_list) {
+        net_udp_flush(container_of(n, eng_peer_t, sock_node)->udp);
+    }
 }
 
 eng_peer_t *eng_peer_get(eng_shard_t *sh, eng_peer_id_t id)
@@ -482,7 +524,7 @@ int eng_peer_send(eng_peer_t *p, net_pkt_t *pkt)
         return -ENOTCONN;
     }
     pkt->addr = remote;
-    return eng_shard_send(p->sh, pkt);
+    return peer_xmit(p, pkt);
 }
 
 int eng_peer_start_dtls(eng_peer_t *p, bool client, const char *remote_fp)
@@ -572,13 +614,15 @@ static void dispatch_stun(eng_shard_t *sh, eng_peer_t *p, net_pkt_t *pkt)
         return;
     }
     rtc_ice_out_t out = ice_out(sh);
-    int ret = rtc_ice_input(p->ice, pkt->data, pkt->len, &pkt->addr, &sh->addr, sh->now_ns, &out);
+    int ret = rtc_ice_input(p->ice, pkt->data, pkt->len, &pkt->addr, &p->local, sh->now_ns, &out);
     /* An authenticated check from a new address: DTLS and media will follow from it. */
     if (ret == 0 && by_ufrag && !route_add(p, &pkt->addr))
         LOGP_DEBUG(p->id_str, "checked address already owned by another peer");
     net_pkt_free(pkt);
     peer_after_ice(p, &out);
 }
+
+static void peer_input(eng_shard_t *sh, eng_peer_t *p, net_pkt_t *pkt, rtc_demux_kind_t kind);
 
 void eng_peers_dispatch(eng_shard_t *sh, net_pkt_t *pkt)
 {
@@ -598,6 +642,29 @@ void eng_peers_dispatch(eng_shard_t *sh, net_pkt_t *pkt)
         net_pkt_free(pkt);
         return;
     }
+    peer_input(sh, p, pkt, kind);
+}
+
+/* A datagram on a peer's own socket: it is the peer's, whatever its source. */
+static void peer_sock_rx(void *arg, net_pkt_t *pkt)
+{
+    eng_peer_t *p = arg;
+    eng_shard_t *sh = p->sh;
+    pkt->rx_ns = sh->now_ns;
+    rtc_demux_kind_t kind = rtc_demux_classify(pkt->data, pkt->len);
+    if (kind == RTC_DEMUX_DROP || p->closing) {
+        sh->drop[kind == RTC_DEMUX_DROP ? ENG_DROP_NOT_WEBRTC : ENG_DROP_UNKNOWN_PEER]++;
+        net_pkt_free(pkt);
+        return;
+    }
+    if (kind == RTC_DEMUX_STUN)
+        dispatch_stun(sh, p, pkt);
+    else
+        peer_input(sh, p, pkt, kind);
+}
+
+static void peer_input(eng_shard_t *sh, eng_peer_t *p, net_pkt_t *pkt, rtc_demux_kind_t kind)
+{
     if (kind == RTC_DEMUX_DTLS) {
         if (!p->dtls_on || p->dtls_final) {
             sh->peer_drops.dtls_before_start++;

@@ -461,12 +461,13 @@ typedef struct net_udp net_udp_t;
 typedef void (*net_udp_recv_fn)(void *arg, net_pkt_t *pkt);
 
 typedef struct net_udp_cfg {
-    net_addr_t bind;       /* port 0: the kernel picks one */
-    uint32_t rx_bufs;      /* pool slots lent to the kernel (power of two); default
-                            * min(256, half the pool) */
-    uint32_t sock_buf_len; /* SO_RCVBUF and SO_SNDBUF; default 4 MiB */
-    bool no_multishot;     /* force the single-shot receive fallback */
-    bool no_gso;           /* one sendmsg per packet */
+    net_addr_t bind;        /* port 0: the kernel picks one */
+    uint32_t rx_bufs;       /* pool slots lent to the kernel (power of two); default
+                             * min(256, half the pool) */
+    uint32_t sock_buf_len;  /* SO_RCVBUF and SO_SNDBUF; default 4 MiB */
+    bool no_multishot;      /* force the single-shot receive fallback */
+    uint32_t rx_single_ops; /* single-shot receives kept in flight (each holds a slot); 0: 32 */
+    bool no_gso;            /* one sendmsg per packet */
     net_udp_recv_fn on_recv;
     void *arg;
 } net_udp_cfg_t;
@@ -490,6 +491,10 @@ net_udp_t *net_udp_create(net_ring_t *r, net_pool_t *pool, const net_udp_cfg_t *
 /* Cancels the receive, waits (bounded, up to ~1 s) for the socket's operations to finish,
  * returns every slot to the pool, closes and frees. Accepts NULL. Ring thread only. */
 void net_udp_destroy(net_udp_t *u);
+/* The same without waiting: cancels the socket's operations and frees it (returning its slots)
+ * once none is in flight, possibly at once, possibly from a later completion. Nothing of it
+ * may be used afterwards and its callback is not called again. Ring thread only. */
+void net_udp_close(net_udp_t *u);
 /* The bound address (with the port the kernel picked). */
 void net_udp_local_addr(const net_udp_t *u, net_addr_t *out);
 /* Queues @pkt for pkt->addr. Takes ownership of @pkt, even on error. 0, or -ENOBUFS when the

@@ -236,7 +236,7 @@ int net_ring_cancel(net_ring_t *r, net_op_t *op)
 #define UDP_TXOPS 256u      /* sendmsg operations in flight */
 #define UDP_GSO_MAX_SEGS 64 /* UDP_MAX_SEGMENTS is 64 on older kernels, 128 on newer ones */
 #define UDP_GSO_MAX_BYTES 65000u
-#define UDP_RX_SINGLE_OPS 32u
+#define UDP_RX_SINGLE_OPS 32u /* the most single-shot receives a socket keeps in flight */
 /* What the kernel writes in front of the payload: io_uring_recvmsg_out plus the source
  * address (msg_namelen is that of a sockaddr_in6). No control messages. */
 #define UDP_RX_HDR_LEN (sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_in6))
@@ -276,6 +276,8 @@ struct net_udp {
     bool gso;
     bool multishot;
     bool closing;
+    bool free_when_idle; /* net_udp_close(): free once inflight drops to 0 */
+    uint32_t rx_single_ops;
     uint32_t inflight; /* this socket's operations in the ring */
 
     /* multishot receive */
@@ -304,6 +306,7 @@ struct net_udp {
 
 static void udp_rx_multishot_done(net_op_t *op, int res, uint32_t flags, bool more);
 static void udp_rx_single_done(net_op_t *op, int res, uint32_t flags, bool more);
+static bool udp_idle_free(net_udp_t *u);
 
 static void br_add(net_udp_t *u, uint32_t idx)
 {
@@ -344,7 +347,7 @@ static void udp_rx_arm(net_udp_t *u)
         u->inflight++;
         return;
     }
-    for (uint32_t i = 0; i < UDP_RX_SINGLE_OPS; i++) {
+    for (uint32_t i = 0; i < u->rx_single_ops; i++) {
         struct udp_rxop *o = &u->rxops[i];
         if (o->armed)
             continue;
@@ -403,6 +406,8 @@ static void udp_rx_multishot_done(net_op_t *op, int res, uint32_t flags, bool mo
         u->st.rx_errors++;
         LOG_RATELIMIT(1000, "udp recvmsg: %s", strerror(-res));
     }
+    if (udp_idle_free(u))
+        return;
     if (!more)
         udp_rx_arm(u);
 }
@@ -414,6 +419,8 @@ static void udp_rx_single_done(net_op_t *op, int res, uint32_t flags, bool more)
     net_udp_t *u = o->u;
     o->armed = false;
     u->inflight--;
+    if (udp_idle_free(u))
+        return;
     if (res < 0 || u->closing || (o->msg.msg_flags & MSG_TRUNC)) {
         if (res >= 0 && (o->msg.msg_flags & MSG_TRUNC))
             u->st.drop_rx_trunc++;
@@ -453,6 +460,7 @@ static void udp_tx_done(net_op_t *op, int res, uint32_t flags, bool more)
     u->txop_free = t;
     u->txops_busy--;
     u->inflight--;
+    udp_idle_free(u);
 }
 
 static int udp_socket(net_udp_t *u, const net_udp_cfg_t *cfg)
@@ -530,6 +538,9 @@ net_udp_t *net_udp_create(net_ring_t *r, net_pool_t *pool, const net_udp_cfg_t *
     u->pool = pool;
     u->on_recv = cfg->on_recv;
     u->arg = cfg->arg;
+    u->rx_single_ops = cfg->rx_single_ops && cfg->rx_single_ops < UDP_RX_SINGLE_OPS
+                           ? cfg->rx_single_ops
+                           : UDP_RX_SINGLE_OPS;
     u->gso = f->udp_gso && !cfg->no_gso;
     for (uint32_t i = 0; i < UDP_TXOPS; i++) {
         u->txops[i].u = u;
@@ -667,28 +678,12 @@ void net_udp_flush(net_udp_t *u)
         udp_rx_arm(u);
 }
 
-void net_udp_destroy(net_udp_t *u)
+/* Returns every slot, closes and frees; nothing of @u is in flight. */
+static void udp_free(net_udp_t *u)
 {
-    if (!u)
-        return;
-    u->closing = true;
-    if (u->fd >= 0 && u->inflight) {
-        /* Cancel the receives; sends finish by themselves (UDP sends do not block long). */
-        if (u->rx_armed && net_ring_cancel(u->r, &u->rx_op) < 0)
-            LOG_WARN("udp: cannot queue cancel");
-        for (uint32_t i = 0; i < UDP_RX_SINGLE_OPS; i++)
-            if (u->rxops[i].armed && net_ring_cancel(u->r, &u->rxops[i].op) < 0)
-                LOG_WARN("udp: cannot queue cancel");
-        uint64_t deadline = net_clock_ns() + NET_NS_PER_SEC;
-        while (u->inflight && net_clock_ns() < deadline) {
-            net_ring_submit_wait(u->r, 10 * NET_NS_PER_MS);
-            net_ring_process(u->r, UINT32_MAX);
-        }
-        if (u->inflight)
-            LOG_ERROR("udp: %u operations still in flight at close", u->inflight);
-    }
     for (uint32_t i = 0; i < u->txq_len; i++)
         net_pkt_free(u->txq[i]);
+    u->txq_len = 0;
     for (uint32_t i = 0; i < UDP_RX_SINGLE_OPS; i++)
         if (!u->rxops[i].armed)
             net_pkt_free(u->rxops[i].pkt);
@@ -705,4 +700,55 @@ void net_udp_destroy(net_udp_t *u)
     if (u->fd >= 0)
         close(u->fd);
     free(u);
+}
+
+/* After a completion of a socket being closed: free it when it was the last one. Returns
+ * true if @u is gone. */
+static bool udp_idle_free(net_udp_t *u)
+{
+    if (!u->free_when_idle || u->inflight)
+        return false;
+    udp_free(u);
+    return true;
+}
+
+static void udp_cancel_rx(net_udp_t *u)
+{
+    if (u->rx_armed && net_ring_cancel(u->r, &u->rx_op) < 0)
+        LOG_WARN("udp: cannot queue cancel");
+    for (uint32_t i = 0; i < UDP_RX_SINGLE_OPS; i++)
+        if (u->rxops[i].armed && net_ring_cancel(u->r, &u->rxops[i].op) < 0)
+            LOG_WARN("udp: cannot queue cancel");
+}
+
+void net_udp_close(net_udp_t *u)
+{
+    if (!u)
+        return;
+    u->closing = true;
+    u->free_when_idle = true;
+    for (uint32_t i = 0; i < u->txq_len; i++)
+        net_pkt_free(u->txq[i]); /* queued, never submitted */
+    u->txq_len = 0;
+    udp_cancel_rx(u);
+    udp_idle_free(u);
+}
+
+void net_udp_destroy(net_udp_t *u)
+{
+    if (!u)
+        return;
+    u->closing = true;
+    if (u->fd >= 0 && u->inflight) {
+        /* Cancel the receives; sends finish by themselves (UDP sends do not block long). */
+        udp_cancel_rx(u);
+        uint64_t deadline = net_clock_ns() + NET_NS_PER_SEC;
+        while (u->inflight && net_clock_ns() < deadline) {
+            net_ring_submit_wait(u->r, 10 * NET_NS_PER_MS);
+            net_ring_process(u->r, UINT32_MAX);
+        }
+        if (u->inflight)
+            LOG_ERROR("udp: %u operations still in flight at close", u->inflight);
+    }
+    udp_free(u);
 }

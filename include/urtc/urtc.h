@@ -168,6 +168,10 @@ typedef struct urtc_pc_callbacks {
 
 typedef struct urtc_pc_config {
     bool ice_lite; /* a server: answers checks only, never sends them (RFC 8445 §2.5) */
+    /* A UDP socket of its own instead of the shard's shared one. Clients want this: a shard's
+     * connections share its socket, so two of them talking to the same remote address (one
+     * server port) could not be told apart. */
+    bool own_socket;
     const char *cname;
 } urtc_pc_config_t;
 

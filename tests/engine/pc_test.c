@@ -276,3 +276,113 @@ Test(urtc_pc, offer_answer_connect_rtp_and_data_channel_both_ways)
     cr_assert_eq(urtc_pc_post(e, ends[0].pc, close_cmd, NULL), 0);
     urtc_engine_destroy(e); /* closes the other one */
 }
+
+/* ---- Three clients on one shard, each with its own socket, against three servers sharing
+ * the other shard's socket: without own sockets the servers could not tell them apart. ---- */
+
+#define PAIRS 3
+static struct end cli[PAIRS], srvr[PAIRS];
+
+static void cli_cmd(urtc_shard_t *sh, void *arg)
+{
+    struct end *me = arg;
+    urtc_pc_config_t cfg = {.own_socket = true};
+    me->pc = urtc_pc_create(sh, &cfg, &cbs, me);
+    cr_assert_not_null(me->pc);
+    me->tr = urtc_pc_add_transceiver(me->pc, URTC_KIND_AUDIO, URTC_SENDRECV, "s", "a");
+    cr_assert_geq(urtc_pc_create_offer(me->pc, me->sdp, sizeof me->sdp), 0);
+    cr_assert_eq(urtc_pc_set_local_description(me->pc, URTC_SDP_OFFER, me->sdp), 0);
+    pthread_mutex_lock(&mu);
+    me->sdp_ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
+static void srv_cmd(urtc_shard_t *sh, void *arg)
+{
+    struct end *me = arg;
+    struct end *peer = &cli[me - srvr];
+    urtc_pc_config_t cfg = {.ice_lite = true};
+    me->pc = urtc_pc_create(sh, &cfg, &cbs, me);
+    cr_assert_not_null(me->pc);
+    cr_assert_eq(urtc_pc_set_remote_description(me->pc, URTC_SDP_OFFER, peer->sdp), 0, "%s",
+                 urtc_pc_last_error(me->pc));
+    cr_assert_geq(urtc_pc_create_answer(me->pc, me->sdp, sizeof me->sdp), 0);
+    cr_assert_eq(urtc_pc_set_local_description(me->pc, URTC_SDP_ANSWER, me->sdp), 0);
+    pthread_mutex_lock(&mu);
+    me->sdp_ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
+static void cli_answer_cmd(urtc_pc_t *pc, void *arg)
+{
+    struct end *me = arg;
+    cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_ANSWER, srvr[me - cli].sdp), 0, "%s",
+                 urtc_pc_last_error(pc));
+}
+
+static bool all_offers(void)
+{
+    for (int i = 0; i < PAIRS; i++)
+        if (!cli[i].sdp_ready)
+            return false;
+    return true;
+}
+static bool all_answers(void)
+{
+    for (int i = 0; i < PAIRS; i++)
+        if (!srvr[i].sdp_ready)
+            return false;
+    return true;
+}
+static bool all_connected(void)
+{
+    for (int i = 0; i < PAIRS; i++)
+        if (cli[i].state != URTC_PC_CONNECTED || srvr[i].state != URTC_PC_CONNECTED)
+            return false;
+    return true;
+}
+static bool all_media(void)
+{
+    for (int i = 0; i < PAIRS; i++)
+        if (cli[i].rtp_ok + cli[i].rtp_bad < 20 || srvr[i].rtp_ok + srvr[i].rtp_bad < 20)
+            return false;
+    return true;
+}
+
+static void send_rtp_only(urtc_pc_t *pc, void *arg)
+{
+    struct end *me = arg;
+    uint8_t payload[80];
+    for (uint16_t seq = 0; seq < 20; seq++) {
+        memset(payload, seq, sizeof payload);
+        cr_assert_eq(
+            urtc_pc_send_rtp(pc, me->tr, "opus", 960u * seq, false, payload, sizeof payload), 0,
+            "%s", urtc_pc_last_error(pc));
+    }
+}
+
+Test(urtc_pc, clients_with_own_sockets_share_a_shard)
+{
+    urtc_engine_config_t cfg = {.shards = 2};
+    urtc_engine_t *e = urtc_engine_create(&cfg);
+    cr_assert_not_null(e);
+    for (int i = 0; i < PAIRS; i++)
+        cr_assert_eq(urtc_engine_post(e, 0, cli_cmd, &cli[i]), 0);
+    cr_assert(wait_until(all_offers));
+    for (int i = 0; i < PAIRS; i++)
+        cr_assert_eq(urtc_engine_post(e, 1, srv_cmd, &srvr[i]), 0);
+    cr_assert(wait_until(all_answers));
+    for (int i = 0; i < PAIRS; i++)
+        cr_assert_eq(urtc_pc_post(e, cli[i].pc, cli_answer_cmd, &cli[i]), 0);
+    cr_assert(wait_until(all_connected), "every pair connects");
+    for (int i = 0; i < PAIRS; i++) {
+        cr_assert_eq(urtc_pc_post(e, cli[i].pc, send_rtp_only, &cli[i]), 0);
+        cr_assert_eq(urtc_pc_post(e, srvr[i].pc, send_rtp_only, &srvr[i]), 0);
+    }
+    cr_assert(wait_until(all_media));
+    for (int i = 0; i < PAIRS; i++) {
+        cr_assert_eq(cli[i].rtp_ok, 20, "client %d got its server's packets", i);
+        cr_assert_eq(srvr[i].rtp_ok, 20, "server %d got its client's packets", i);
+    }
+    urtc_engine_destroy(e); /* closes them all; their sockets close asynchronously */
+}
