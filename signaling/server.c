@@ -61,6 +61,27 @@ struct sig_server {
     ip_slot_t *ips;
     sig_rooms_t rooms;
     sig_stats_t st;
+    /* WHIP/WHEP sessions on the SFU (cfg.sfu; docs/sfu.md): the engine's event queues are
+     * watched through their eventfds. */
+    struct sfu_watch *sfu_w;
+    struct whip_sess *whip;
+    uint32_t whip_cnt, whip_cap;
+    uint64_t next_sess;
+};
+
+/* A WHIP or WHEP session: an SFU member whose signaling is one HTTP exchange. */
+typedef struct whip_sess {
+    uint64_t id;          /* the SFU member id (1 << 40 and up: apart from WebSocket ids) */
+    struct conn *pending; /* waiting for the answer; NULL once answered or gone */
+    bool keep, whep;
+    char room[SIG_ROOM_MAX_LEN + 1];
+} whip_sess_t;
+
+struct sfu_watch {
+    net_op_t op;
+    uint64_t buf;
+    sig_server_t *s;
+    bool armed;
 };
 
 typedef struct conn {
@@ -717,9 +738,33 @@ static void serve_whip(conn_t *c, const sig_http_req_t *req, const uint8_t *body
     net_view_t rest = {req->path.p + 6, req->path.len - 6};
     const char *allow = "Allow: POST, OPTIONS\r\n";
     char room[SIG_ROOM_MAX_LEN + 1];
-    if (memchr(rest.p, '/', rest.len)) {
-        /* A session URL (DELETE to end it, PATCH to trickle): no session exists yet. */
-        http_error(c, 404, "no such session", NULL, req->keep_alive);
+    const uint8_t *slash = memchr(rest.p, '/', rest.len);
+    if (slash) {
+        /* A session URL: DELETE ends it (RFC 9725 §4.3). PATCH trickle is not supported. */
+        whip_sess_t *w = NULL;
+        char idbuf[24];
+        size_t idlen = rest.len - (size_t)(slash + 1 - rest.p);
+        if (idlen && idlen < sizeof idbuf) {
+            memcpy(idbuf, slash + 1, idlen);
+            idbuf[idlen] = 0;
+            char *end;
+            unsigned long long id = strtoull(idbuf, &end, 10);
+            for (uint32_t i = 0; !*end && i < s->whip_cnt && !w; i++)
+                if (s->whip[i].id == id && s->whip[i].whep == whep)
+                    w = &s->whip[i];
+        }
+        if (!w) {
+            http_error(c, 404, "no such session", NULL, req->keep_alive);
+            return;
+        }
+        if (!net_view_eq_str(req->method, "DELETE")) {
+            http_error(c, 405, NULL, "Allow: DELETE\r\n", req->keep_alive);
+            return;
+        }
+        if (eng_sfu_leave(s->cfg.sfu, w->id) < 0)
+            LOG_DEBUG("sig: WHIP session %llu already gone", (unsigned long long)w->id);
+        *w = s->whip[--s->whip_cnt];
+        http_respond(c, 200, NULL, NULL, 0, NULL, req->keep_alive, false);
         return;
     }
     if (!sig_room_name_ok((const char *)rest.p, rest.len)) {
@@ -762,12 +807,118 @@ static void serve_whip(conn_t *c, const sig_http_req_t *req, const uint8_t *body
         http_error(c, 400, "empty offer", NULL, req->keep_alive);
         return;
     }
-    /* Decision (docs/signaling.md "WHIP and WHEP"): the endpoint exists and checks its input,
-     * but the SFU media path that would answer the offer is not built yet. */
-    http_error(c, 501,
-               whep ? "WHEP needs the SFU media path, which this server does not have yet"
-                    : "WHIP needs the SFU media path, which this server does not have yet",
-               NULL, req->keep_alive);
+    if (!s->cfg.sfu) {
+        http_error(c, 501, "this server runs without the SFU media path", NULL, req->keep_alive);
+        return;
+    }
+    /* The offer joins the room as an SFU member; the answer comes back as an engine event
+     * (sfu_drain), which completes this request with 201, Location and the answer. WHIP
+     * publishes what the offer sends; WHEP receives the room's publishers on the sections it
+     * offered to receive. */
+    if (s->whip_cnt == s->whip_cap) {
+        uint32_t cap = s->whip_cap ? s->whip_cap * 2 : 16;
+        whip_sess_t *n = realloc(s->whip, cap * sizeof *n);
+        if (!n) {
+            http_error(c, 503, "out of memory", NULL, false);
+            return;
+        }
+        s->whip = n;
+        s->whip_cap = cap;
+    }
+    char *offer = malloc(req->content_len + 1);
+    if (!offer) {
+        http_error(c, 503, "out of memory", NULL, false);
+        return;
+    }
+    memcpy(offer, body, req->content_len);
+    offer[req->content_len] = 0;
+    uint64_t id = (1ull << 40) + ++s->next_sess;
+    int ret = eng_sfu_join(s->cfg.sfu, id, room, offer);
+    free(offer);
+    if (ret < 0) {
+        http_error(c, 503, "the media engine is busy", "Retry-After: 1\r\n", req->keep_alive);
+        return;
+    }
+    whip_sess_t *w = &s->whip[s->whip_cnt++];
+    *w = (whip_sess_t){.id = id, .pending = c, .keep = req->keep_alive, .whep = whep};
+    snprintf(w->room, sizeof w->room, "%s", room);
+}
+
+static whip_sess_t *whip_find(sig_server_t *s, uint64_t id)
+{
+    for (uint32_t i = 0; i < s->whip_cnt; i++)
+        if (s->whip[i].id == id)
+            return &s->whip[i];
+    return NULL;
+}
+
+/* Engine events for WHIP/WHEP sessions. Signaling thread. */
+static void sfu_drain(sig_server_t *s)
+{
+    eng_sfu_ev_t ev;
+    while (eng_sfu_poll(s->cfg.sfu, &ev)) {
+        whip_sess_t *w = whip_find(s, ev.member);
+        if (!w) {
+            free(ev.text);
+            continue;
+        }
+        switch (ev.type) {
+        case ENG_SFU_EV_ANSWER:
+            if (w->pending && ev.text) {
+                char loc[128];
+                snprintf(loc, sizeof loc, "Location: /%s/%s/%llu\r\n", w->whep ? "whep" : "whip",
+                         w->room, (unsigned long long)w->id);
+                conn_t *c = w->pending;
+                w->pending = NULL;
+                http_respond(c, 201, "application/sdp", ev.text, strlen(ev.text), loc, w->keep,
+                             false);
+            }
+            break;
+        case ENG_SFU_EV_ERROR:
+            if (w->pending) {
+                conn_t *c = w->pending;
+                w->pending = NULL;
+                http_error(c, 400, ev.text ? ev.text : "offer refused", NULL, w->keep);
+            }
+            break;
+        case ENG_SFU_EV_OFFER:
+            /* Renegotiation needs a signaling channel, which WHIP/WHEP do not have: the session
+             * keeps what its first exchange set up. */
+            LOG_DEBUG("sig: WHIP/WHEP session %llu: server offer not deliverable",
+                      (unsigned long long)w->id);
+            break;
+        case ENG_SFU_EV_GONE:
+            if (w->pending)
+                http_error(w->pending, 500, "the session ended", NULL, false);
+            *w = s->whip[--s->whip_cnt];
+            break;
+        default:
+            break;
+        }
+        free(ev.text);
+    }
+}
+
+static void on_sfu_event(net_op_t *op, int res, uint32_t flags, bool more)
+{
+    (void)res, (void)flags, (void)more;
+    struct sfu_watch *w = container_of(op, struct sfu_watch, op);
+    w->armed = false; /* drained and re-armed in the loop */
+}
+
+static void sfu_watch_arm(sig_server_t *s)
+{
+    uint32_t n = s->cfg.sfu && s->sfu_w ? eng_shard_count(s->eng) : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct sfu_watch *w = &s->sfu_w[i];
+        if (w->armed)
+            continue;
+        w->s = s;
+        w->op.fn = on_sfu_event;
+        if (net_ring_read(s->ring, &w->op, eng_sfu_event_fd(s->cfg.sfu, i), &w->buf,
+                          sizeof w->buf) == 0)
+            w->armed = true;
+    }
 }
 
 static bool path_is(net_view_t p, const char *s)
@@ -876,6 +1027,9 @@ static void conn_on_close(void *arg, net_tcp_conn_t *tc, int err)
     sig_server_t *s = c->s;
     c->closing = true;
     member_leave(c);
+    for (uint32_t i = 0; i < s->whip_cnt; i++)
+        if (s->whip[i].pending == c)
+            s->whip[i].pending = NULL; /* the session stays until DELETE or the SFU drops it */
     net_timer_cancel(&s->timers, &c->timer);
     if (c->ws) {
         sig_ws_fini(&c->wsr);
@@ -1072,6 +1226,10 @@ static void *sig_thread(void *arg)
         net_ring_process(s->ring, 256);
         if (s->stopping) /* before waiting again: the stop came in with these completions */
             break;
+        if (s->cfg.sfu) {
+            sfu_drain(s);
+            sfu_watch_arm(s);
+        }
         s->now_ns = net_clock_ns();
         uint64_t wait_ns = net_timers_run(&s->timers, s->now_ns, NET_NS_PER_SEC);
         int ret = net_ring_submit_wait(s->ring, wait_ns);
@@ -1136,6 +1294,8 @@ sig_server_t *sig_server_start(const sig_cfg_t *cfg, eng_t *eng)
     s->ips = calloc(s->cfg.max_conns, sizeof *s->ips);
     net_list_init(&s->conns);
     sig_rooms_init(&s->rooms, s->cfg.max_rooms, s->cfg.max_peers, s->cfg.max_room_peers);
+    if (cfg->sfu && (!eng || !(s->sfu_w = calloc(eng_shard_count(eng), sizeof *s->sfu_w))))
+        s->cfg.sfu = NULL; /* WHIP/WHEP then answer 501 */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1169,6 +1329,8 @@ fail:
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s->ips);
+    free(s->sfu_w);
+    free(s->whip);
     free(s->listen);
     free(s->web_root);
     free(s->secret);
@@ -1193,6 +1355,8 @@ void sig_server_stop(sig_server_t *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s->ips);
+    free(s->sfu_w);
+    free(s->whip);
     free(s->listen);
     free(s->web_root);
     free(s->secret);

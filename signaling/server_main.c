@@ -260,9 +260,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "urtc-server: cannot start the media shards (see the log above)\n");
         return 1;
     }
+    /* The SFU (engine/sfu.c): its control thread is the signaling thread from here on. */
+    eng_sfu_t *sfu = eng_sfu_create(eng, NULL);
+    if (!sfu)
+        LOG_WARN("no SFU: WHIP and WHEP will answer 501");
+    sc.sfu = sfu;
     sig_server_t *sig = sig_server_start(&sc, eng);
     if (!sig) {
         eng_destroy(eng);
+        eng_sfu_destroy(sfu);
         fprintf(stderr, "urtc-server: cannot start signaling on %s\n", sc.listen);
         return 1;
     }
@@ -279,5 +285,6 @@ int main(int argc, char **argv)
     LOG_INFO("signal %d: stopping", sig_no);
     sig_server_stop(sig);
     eng_destroy(eng);
+    eng_sfu_destroy(sfu); /* after the engine: the shards used its state */
     return 0;
 }

@@ -39,6 +39,8 @@ typedef struct sig_cfg {
                               * 0: 50 */
     uint32_t http_idle_ms;   /* an HTTP connection without a complete request for this long
                               * is closed; 0: 15000 */
+    eng_sfu_t *sfu;          /* the SFU (borrowed; the signaling thread is its control thread):
+                              * WHIP and WHEP use it. NULL: they answer 501 */
 } sig_cfg_t;
 
 typedef struct sig_server sig_server_t;
