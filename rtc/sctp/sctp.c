@@ -108,7 +108,9 @@ struct rtc_sctp {
  * Process-global state: usrsctp initialisation, the id table, the timer clock.
  */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static bool g_ready;
+/* Set (release) once usrsctp is initialised; the timer thread reads it (acquire) before its
+ * first usrsctp call, which orders usrsctp's initialisation before it. */
+static atomic_bool g_ready;
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static rtc_sctp_t **g_tab; /* [g_tab_cap], guarded by g_mu */
 static uint32_t *g_gen;
@@ -133,7 +135,7 @@ static void global_init(void)
     usrsctp_sysctl_set_sctp_ecn_enable(0);
     usrsctp_sysctl_set_sctp_pr_enable(1);
     usrsctp_sysctl_set_sctp_reconfig_enable(1);
-    g_ready = true;
+    atomic_store_explicit(&g_ready, true, memory_order_release);
 }
 
 static int tab_add(rtc_sctp_t *s)
@@ -220,7 +222,7 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
 
 uint64_t rtc_sctp_timers_run(uint64_t now_ns)
 {
-    if (!g_ready)
+    if (!atomic_load_explicit(&g_ready, memory_order_acquire))
         return UINT64_MAX;
     if (g_tm_last_ns == 0 || now_ns < g_tm_last_ns)
         g_tm_last_ns = now_ns;
@@ -938,7 +940,12 @@ unsigned rtc_sctp_channel_cnt(const rtc_sctp_t *s)
 
 void rtc_sctp_get_stats(const rtc_sctp_t *s, rtc_sctp_stats_t *st)
 {
+    /* out_drop_cnt and tx_pkt_cnt change under out_mu (conn_output may run on another
+     * thread); the rest only on the owner. */
+    pthread_mutex_t *mu = (pthread_mutex_t *)&s->out_mu;
+    pthread_mutex_lock(mu);
     *st = s->st;
+    pthread_mutex_unlock(mu);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -217,7 +217,7 @@ bool rtc_sctp_is_connected(const rtc_sctp_t *s);
 /* Channels that exist (any state). */
 unsigned rtc_sctp_channel_cnt(const rtc_sctp_t *s);
 
-/* Counters (single writer: the owner). */
+/* Counters. Owning thread (out_drop_cnt is also counted by usrsctp's timer output). */
 typedef struct rtc_sctp_stats {
     uint64_t tx_msg_cnt, rx_msg_cnt;
     uint64_t tx_bytes, rx_bytes;

@@ -1013,3 +1013,183 @@ Test(rtc_sctp, runs_over_two_real_dtls_endpoints)
     rtc_dtls_ctx_destroy(sctx);
     net_free(n);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * The threading rule (docs/sctp.md) with real threads: each association is created, fed and
+ * drained by its own owner thread; the main thread is "shard 0" and only drives the timers.
+ * With 10% loss, retransmissions come from the timer thread, reach the owner's queue and wake
+ * it. Meant for TSan too (make SAN=tsan T=rtc/sctp test).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define TH_MSGS 1000
+#define TH_LEN 600 /* ~2 messages a packet: enough packets that some tail loss needs T3 */
+typedef struct mbox {
+    pthread_mutex_t mu;
+    uint8_t d[512][RTC_SCTP_MTU];
+    size_t len[512];
+    size_t head, cnt;
+    uint32_t rng;
+} mbox_t;
+
+typedef struct towner {
+    bool client;
+    mbox_t *in, *out;
+    atomic_bool *stop;
+    atomic_uint wakes;
+    atomic_bool wake_flag;
+    /* owner-thread state */
+    rtc_sctp_t *s;
+    bool up;
+    int sid;
+    uint32_t sent, rx, rx_bad;
+    atomic_uint rx_done;
+} towner_t;
+
+static void th_event(void *user, rtc_sctp_t *s, const rtc_sctp_event_t *ev)
+{
+    (void)s;
+    towner_t *o = user;
+    if (ev->type == RTC_SCTP_EV_CONNECTED)
+        o->up = true;
+    else if (ev->type == RTC_SCTP_EV_MESSAGE) {
+        char want[16];
+        int l = snprintf(want, sizeof want, "m%u|", o->rx);
+        if (ev->data.len != TH_LEN || memcmp(ev->data.p, want, (size_t)l) != 0)
+            o->rx_bad++;
+        o->rx++;
+        atomic_store(&o->rx_done, o->rx);
+    }
+}
+
+static void th_wake(void *user)
+{
+    towner_t *o = user; /* any thread, locks held: only flag it */
+    atomic_fetch_add(&o->wakes, 1);
+    atomic_store(&o->wake_flag, true);
+}
+
+static void mbox_put(mbox_t *m, const uint8_t *p, size_t len)
+{
+    pthread_mutex_lock(&m->mu);
+    m->rng = m->rng * 1103515245u + 12345u;
+    if (m->cnt < 512 && (m->rng >> 16) % 100 >= 10) { /* 10% loss */
+        size_t t = (m->head + m->cnt) % 512;
+        memcpy(m->d[t], p, len);
+        m->len[t] = len;
+        m->cnt++;
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+static bool mbox_get(mbox_t *m, uint8_t *p, size_t *len)
+{
+    pthread_mutex_lock(&m->mu);
+    bool any = m->cnt > 0;
+    if (any) {
+        *len = m->len[m->head];
+        memcpy(p, m->d[m->head], *len);
+        m->head = (m->head + 1) % 512;
+        m->cnt--;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return any;
+}
+
+static void th_drain(towner_t *o)
+{
+    net_view_t v;
+    while (rtc_sctp_out_peek(o->s, &v)) {
+        mbox_put(o->out, v.p, v.len);
+        rtc_sctp_out_pop(o->s);
+    }
+}
+
+static void *th_owner(void *arg)
+{
+    towner_t *o = arg;
+    rtc_sctp_cfg_t cfg = {.dtls_client = o->client,
+                          .on_event = th_event,
+                          .wake = th_wake,
+                          .user = o,
+                          .rto_initial_ms = 100,
+                          .rto_min_ms = 20,
+                          .rto_max_ms = 500};
+    o->s = rtc_sctp_create(&cfg);
+    o->sid = -1;
+    if (!o->s || rtc_sctp_start(o->s, net_clock_ns()) < 0)
+        return NULL;
+    if (o->client)
+        o->sid = rtc_sctp_channel_open(o->s, &(rtc_sctp_channel_cfg_t){.label = "th"});
+    uint8_t buf[RTC_SCTP_MTU];
+    size_t len;
+    while (!atomic_load(o->stop)) {
+        bool busy = false;
+        while (mbox_get(o->in, buf, &len)) {
+            if (rtc_sctp_input(o->s, buf, len, net_clock_ns()) < 0)
+                o->rx_bad++;
+            th_drain(o);
+            busy = true;
+        }
+        if (atomic_exchange(&o->wake_flag, false)) {
+            (void)rtc_sctp_poll(o->s, net_clock_ns());
+            busy = true;
+        }
+        /* The server learns the sid from the DCEP OPEN; both send TH_MSGS messages. */
+        if (o->sid < 0 && !o->client && o->up && rtc_sctp_channel_cnt(o->s) == 1)
+            o->sid = 0;
+        while (o->sid >= 0 && o->sent < TH_MSGS &&
+               rtc_sctp_buffered_amount(o->s, (uint16_t)o->sid) == 0) {
+            char m[TH_LEN + 1];
+            memset(m, 'x', sizeof m);
+            snprintf(m, 16, "m%u|", o->sent);
+            if (rtc_sctp_send(o->s, (uint16_t)o->sid, m, TH_LEN, false) < 0)
+                break;
+            o->sent++;
+        }
+        th_drain(o);
+        if (!busy)
+            nanosleep(&(struct timespec){0, 100000}, NULL);
+    }
+    rtc_sctp_destroy(o->s);
+    return NULL;
+}
+
+Test(rtc_sctp, owner_threads_and_a_timer_thread)
+{
+    static mbox_t ab, ba;
+    pthread_mutex_init(&ab.mu, NULL);
+    pthread_mutex_init(&ba.mu, NULL);
+    ab.rng = 1;
+    ba.rng = 2;
+    static atomic_bool stop;
+    static towner_t a, b;
+    a = (towner_t){.client = true, .in = &ba, .out = &ab, .stop = &stop};
+    b = (towner_t){.client = false, .in = &ab, .out = &ba, .stop = &stop};
+    pthread_t ta, tb;
+    cr_assert_eq(pthread_create(&ta, NULL, th_owner, &a), 0);
+    cr_assert_eq(pthread_create(&tb, NULL, th_owner, &b), 0);
+    /* This thread is shard 0: timers only. */
+    uint64_t end = net_clock_ns() + 20 * NET_NS_PER_SEC;
+    while (net_clock_ns() < end &&
+           (atomic_load(&a.rx_done) < TH_MSGS || atomic_load(&b.rx_done) < TH_MSGS)) {
+        rtc_sctp_timers_run(net_clock_ns());
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    /* Then 400 ms more: at least the last delayed SACK (200 ms, RFC 4960 §6.2) leaves from
+     * this thread's timer run and must wake its owner. */
+    for (uint64_t t = net_clock_ns() + 400 * NET_NS_PER_MS; net_clock_ns() < t;) {
+        rtc_sctp_timers_run(net_clock_ns());
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    atomic_store(&stop, true);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    cr_assert_eq(a.rx, TH_MSGS, "A got %u", a.rx);
+    cr_assert_eq(b.rx, TH_MSGS, "B got %u", b.rx);
+    cr_assert_eq(a.rx_bad + b.rx_bad, 0);
+    cr_assert_gt(atomic_load(&a.wakes) + atomic_load(&b.wakes), 0,
+                 "no output came from the timer thread");
+    cr_assert_eq(rtc_sctp_assoc_cnt(), 0);
+}
