@@ -155,6 +155,9 @@ const char *eng_peer_pwd(const eng_peer_t *p);
 rtc_ice_t *eng_peer_ice(eng_peer_t *p);
 /* Remote credentials from the SDP (a changed pair is an ICE restart). 0 or -EINVAL. */
 WARN_UNUSED int eng_peer_set_remote_creds(eng_peer_t *p, const char *ufrag, const char *pwd);
+/* ICE restart (RFC 8445 §9): new local credentials (the ufrag keeps its routing prefix);
+ * media stays on the old pair until a new one is selected. 0 or -EINVAL. */
+WARN_UNUSED int eng_peer_restart_ice(eng_peer_t *p);
 /* A remote candidate line ("candidate:..." with or without "a="), or NULL/"" for
  * end-of-candidates. 0, -EBADMSG, -ENOSPC. */
 WARN_UNUSED int eng_peer_add_candidate(eng_peer_t *p, const char *line);
@@ -204,6 +207,9 @@ struct urtc_pc {
     } st[RTC_PC_MAX_TRANSCEIVERS];
     uint64_t rx_unrouted;
     struct eng_dc *dc; /* data channels, once used (engine/dc.c) */
+    /* Our candidates (attribute values), to put back into descriptions after an ICE restart. */
+    char cands[4][256];
+    unsigned cand_cnt;
     /* Per transceiver: a packetizer for frames we send, a depacketizer for frames we get
      * (created on first use, for the codec in use). */
     codec_pay_t pay[RTC_PC_MAX_TRANSCEIVERS];

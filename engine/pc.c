@@ -160,6 +160,8 @@ static void pc_on_candidate(eng_peer_t *p, const char *cand, void *user)
     if (cand) {
         /* Descriptions hold the attribute value: a=candidate:<value>. */
         const char *value = strncmp(cand, "candidate:", 10) == 0 ? cand + 10 : cand;
+        if (pc->cand_cnt < NET_ARRAY_LEN(pc->cands))
+            snprintf(pc->cands[pc->cand_cnt++], sizeof pc->cands[0], "%s", value);
         if (rtc_pc_add_local_candidate(&pc->jsep, value) < 0)
             LOG_DEBUG("pc: local candidate not kept in descriptions: %s", cand);
     } else {
@@ -561,6 +563,8 @@ static int apply_remote_transport(urtc_pc_t *pc, const rtc_sdp_t *s)
     return 0;
 }
 
+static int restart_ice(urtc_pc_t *pc);
+
 int urtc_pc_set_local_description(urtc_pc_t *pc, urtc_sdp_type_t type, const char *sdp)
 {
     rtc_sdp_err_t err = {0};
@@ -592,6 +596,9 @@ int urtc_pc_set_remote_description(urtc_pc_t *pc, urtc_sdp_type_t type, const ch
         return sdp_err(pc, ret, &err, "set_remote_description");
     if (type == URTC_SDP_ROLLBACK)
         return 0;
+    /* RFC 8839 §4.4.1.1.1: the peer restarted ICE; our answer carries new credentials too. */
+    if (pc->jsep.ice_restart_needed && (ret = restart_ice(pc)) < 0)
+        return ret;
     const rtc_sdp_t *s = pc->jsep.pend_remote ? pc->jsep.pend_remote : pc->jsep.cur_remote;
     if (s && (ret = apply_remote_transport(pc, s)) < 0)
         return ret;
@@ -610,6 +617,28 @@ int urtc_pc_set_remote_description(urtc_pc_t *pc, urtc_sdp_type_t type, const ch
         }
     }
     return maybe_start_dtls(pc);
+}
+
+/* New local credentials in the agent and in the next descriptions, which keep our
+ * candidates (the sockets do not change). */
+static int restart_ice(urtc_pc_t *pc)
+{
+    int ret = eng_peer_restart_ice(pc->peer);
+    if (ret < 0)
+        return fail(pc, ret, "ICE restart refused (%s)", strerror(-ret));
+    ret = rtc_pc_set_ice_credentials(&pc->jsep, eng_peer_ufrag(pc->peer), eng_peer_pwd(pc->peer));
+    if (ret < 0)
+        return fail(pc, ret, "new ICE credentials refused");
+    for (unsigned i = 0; i < pc->cand_cnt; i++)
+        if (rtc_pc_add_local_candidate(&pc->jsep, pc->cands[i]) < 0)
+            LOG_DEBUG("pc: candidate not kept after restart");
+    rtc_pc_set_end_of_candidates(&pc->jsep, true);
+    return 0;
+}
+
+int urtc_pc_restart_ice(urtc_pc_t *pc)
+{
+    return restart_ice(pc);
 }
 
 int urtc_pc_add_ice_candidate(urtc_pc_t *pc, const char *candidate)

@@ -486,6 +486,19 @@ rtc_ice_t *eng_peer_ice(eng_peer_t *p)
     return p->ice;
 }
 
+int eng_peer_restart_ice(eng_peer_t *p)
+{
+    char ufrag[UFRAG_PREFIX_LEN + 7], pwd[25];
+    /* The prefix (shard, slot, generation) still routes checks here. */
+    memcpy(ufrag, rtc_ice_local_ufrag(p->ice), UFRAG_PREFIX_LEN);
+    random_chars(ufrag + UFRAG_PREFIX_LEN, 6);
+    random_chars(pwd, 24);
+    int ret = rtc_ice_restart(p->ice, ufrag, pwd, p->sh->now_ns);
+    rtc_ice_out_t out = ice_out(p->sh);
+    peer_after_ice(p, &out);
+    return ret;
+}
+
 int eng_peer_set_remote_creds(eng_peer_t *p, const char *ufrag, const char *pwd)
 {
     int ret = rtc_ice_set_remote_creds(p->ice, ufrag, pwd, p->sh->now_ns);

@@ -204,6 +204,10 @@ URTC_API int urtc_pc_create_answer(urtc_pc_t *pc, char *sdp, size_t cap);
  * allowed in this signaling state), -EINVAL. */
 URTC_API int urtc_pc_set_local_description(urtc_pc_t *pc, urtc_sdp_type_t type, const char *sdp);
 URTC_API int urtc_pc_set_remote_description(urtc_pc_t *pc, urtc_sdp_type_t type, const char *sdp);
+/* W3C restartIce(): new local ICE credentials for the next offer; media keeps flowing on the
+ * current pair until the restarted checks select one. A remote offer that restarts ICE is
+ * answered the same way by itself. 0 or a negative errno. */
+URTC_API int urtc_pc_restart_ice(urtc_pc_t *pc);
 /* A remote candidate line (with or without "a="), or NULL/"" for end-of-candidates. */
 URTC_API int urtc_pc_add_ice_candidate(urtc_pc_t *pc, const char *candidate);
 

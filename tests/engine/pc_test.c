@@ -54,7 +54,8 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
     (void)pc;
     struct end *me = user;
     bool ok = tr == me->tr && p->codec && strcmp(p->codec, "opus") == 0 && p->payload_len == 80 &&
-              p->payload[0] == (uint8_t)p->seq && p->timestamp == 960u * p->seq;
+              p->payload[0] == (uint8_t)(p->seq % 20) &&
+              p->timestamp == 960u * (p->seq % 20u); /* 20 per burst; seq goes on */
     pthread_mutex_lock(&mu);
     if (ok)
         me->rtp_ok++;
@@ -200,6 +201,59 @@ static void stats_cmd(urtc_pc_t *pc, void *arg)
     pthread_mutex_unlock(&mu);
 }
 
+/* ICE restart, offerer side: restartIce(), a new offer with new credentials. */
+static char old_ufrag[64];
+
+static void ufrag_of(const char *sdp, char *out, size_t cap)
+{
+    const char *u = strstr(sdp, "a=ice-ufrag:");
+    cr_assert_not_null(u);
+    u += 12;
+    size_t n = strcspn(u, "\r\n");
+    snprintf(out, cap, "%.*s", (int)n, u);
+}
+
+static void restart_offer_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)arg;
+    struct end *me = end_of(pc);
+    ufrag_of(me->sdp, old_ufrag, sizeof old_ufrag);
+    cr_assert_eq(urtc_pc_restart_ice(pc), 0, "%s", urtc_pc_last_error(pc));
+    cr_assert_gt(urtc_pc_create_offer(pc, me->sdp, sizeof me->sdp), 0, "%s",
+                 urtc_pc_last_error(pc));
+    cr_assert_eq(urtc_pc_set_local_description(pc, URTC_SDP_OFFER, me->sdp), 0, "%s",
+                 urtc_pc_last_error(pc));
+    char now[64];
+    ufrag_of(me->sdp, now, sizeof now);
+    cr_assert_str_neq(now, old_ufrag, "a restart brings a new ufrag");
+    cr_assert(strncmp(now, old_ufrag, 10) == 0, "that keeps its routing prefix");
+    cr_assert_not_null(strstr(me->sdp, "a=candidate:"), "and the candidates");
+    pthread_mutex_lock(&mu);
+    me->sdp_ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
+/* Answerer side: the remote offer restarts ICE, so the answer has new credentials too. */
+static void restart_answer_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)arg;
+    struct end *me = end_of(pc);
+    char before[64];
+    ufrag_of(me->sdp, before, sizeof before);
+    cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_OFFER, ends[0].sdp), 0, "%s",
+                 urtc_pc_last_error(pc));
+    cr_assert_gt(urtc_pc_create_answer(pc, me->sdp, sizeof me->sdp), 0, "%s",
+                 urtc_pc_last_error(pc));
+    cr_assert_eq(urtc_pc_set_local_description(pc, URTC_SDP_ANSWER, me->sdp), 0, "%s",
+                 urtc_pc_last_error(pc));
+    char now[64];
+    ufrag_of(me->sdp, now, sizeof now);
+    cr_assert_str_neq(now, before);
+    pthread_mutex_lock(&mu);
+    me->sdp_ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
 static void close_cmd(urtc_pc_t *pc, void *arg)
 {
     (void)arg;
@@ -273,6 +327,26 @@ Test(urtc_pc, offer_answer_connect_rtp_and_data_channel_both_ways)
     cr_assert_not_null(strstr(ends[1].stats, "\"type\": \"inbound-rtp\""), "%s", ends[1].stats);
     cr_assert_not_null(strstr(ends[1].stats, "\"packetsReceived\": 20"), "%s", ends[1].stats);
     cr_assert_not_null(strstr(ends[1].stats, "\"type\": \"candidate-pair\""), "%s", ends[1].stats);
+
+    /* ICE restart, renegotiated; media flows again afterwards. */
+    ends[0].sdp_ready = ends[1].sdp_ready = false;
+    cr_assert_eq(urtc_pc_post(e, ends[0].pc, restart_offer_cmd, NULL), 0);
+    cr_assert(wait_until(offer_ready), "restart offer");
+    cr_assert_eq(urtc_pc_post(e, ends[1].pc, restart_answer_cmd, NULL), 0);
+    cr_assert(wait_until(answer_ready), "restart answer");
+    cr_assert_eq(urtc_pc_post(e, ends[0].pc, apply_answer_cmd, NULL), 0);
+    usleep(500000); /* the restarted checks select a pair */
+    cr_assert(wait_until(connected), "still connected after the restart");
+    pthread_mutex_lock(&mu);
+    ends[0].rtp_ok = ends[1].rtp_ok = ends[0].rtp_bad = ends[1].rtp_bad = 0;
+    ends[0].dc_msgs_ok = ends[1].dc_msgs_ok = 0;
+    pthread_mutex_unlock(&mu);
+    cr_assert_eq(urtc_pc_post(e, ends[0].pc, send_cmd, NULL), 0);
+    cr_assert_eq(urtc_pc_post(e, ends[1].pc, send_cmd, NULL), 0);
+    cr_assert(wait_until(media_done), "media after the restart (%u, %u)", ends[0].rtp_ok,
+              ends[1].rtp_ok);
+    cr_assert_eq(ends[0].rtp_ok, 20);
+    cr_assert_eq(ends[1].rtp_ok, 20);
     cr_assert_eq(urtc_pc_post(e, ends[0].pc, close_cmd, NULL), 0);
     urtc_engine_destroy(e); /* closes the other one */
 }
