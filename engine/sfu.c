@@ -94,6 +94,12 @@ struct sfu_member {
      * ids from its home shard's announcements, packets by reference over the rings). */
     bool remote;
     uint32_t home;
+    /* A join on a room that spans shards waits until every other shard has announced its
+     * publishers (X_HELLO / X_ACK), so that the first answer already carries them (WHEP has
+     * no second exchange). */
+    bool waiting;
+    uint32_t acks_left;
+    char *pending_offer; /* NULL: the server offers */
 };
 
 struct sfu_room {
@@ -142,7 +148,7 @@ struct eng_sfu {
 /* ---- Cross-shard rings ------------------------------------------------------------------------
  * Single producer (shard "from"), single consumer (shard "to"), fixed-size messages by value.
  * No syscall per message: the producer writes the consumer's eventfd once per tick. */
-enum xmsg_type { X_FWD = 1, X_RET, X_PUB, X_UNPUB, X_PLI };
+enum xmsg_type { X_FWD = 1, X_RET, X_PUB, X_UNPUB, X_PLI, X_HELLO, X_ACK };
 
 typedef struct sfu_xmsg {
     uint8_t type;
@@ -712,7 +718,7 @@ static void fan_out_ups(sfu_member_t *pub)
     net_list_t *pos, *tmp;
     net_list_for_each_safe (pos, tmp, &pub->room->members) {
         sfu_member_t *sub = container_of(pos, sfu_member_t, node);
-        if (sub == pub || sub->gone || sub->remote)
+        if (sub == pub || sub->gone || sub->remote || sub->waiting)
             continue;
         for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
             if (pub->up[ui].used && down_add(sub, pub, ui) < 0)
@@ -849,7 +855,7 @@ static void sync_ups(sfu_member_t *m)
 /* Sends a server offer when one is due and the member is stable. */
 static void maybe_offer(sfu_member_t *m)
 {
-    if (m->remote || !m->need_nego || m->gone || m->pc->jsep.state != RTC_PC_STABLE)
+    if (m->remote || m->waiting || !m->need_nego || m->gone || m->pc->jsep.state != RTC_PC_STABLE)
         return;
     char *sdp = m->ss->sdp;
     int n = urtc_pc_create_offer(m->pc, sdp, SFU_SDP_CAP);
@@ -863,6 +869,7 @@ static void maybe_offer(sfu_member_t *m)
 
 static void member_free(sfu_member_t *m)
 {
+    free(m->pending_offer);
     for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
         rtc_rtp_history_fini(&m->down[i].hist);
     free(m);
@@ -1012,6 +1019,8 @@ static int member_answer_offer(sfu_member_t *m, const char *offer)
     return 0;
 }
 
+static void join_finish(sfu_member_t *m, const char *offer);
+
 static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
 {
     if (find_member(ss, c->member)) {
@@ -1053,9 +1062,34 @@ static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
     room->local++;
     room->span |= c->span | 1ull << ss->sh->idx;
     m->next_rtcp_ns = m->joined_ns + SFU_RTCP_INTERVAL_NS;
+    uint64_t others = room->span & ~(1ull << ss->sh->idx);
+    for (uint32_t b = 0; others; b++, others >>= 1) {
+        if (!(others & 1))
+            continue;
+        sfu_xmsg_t x = {.type = X_HELLO, .member = m->id, .ptr = strdup(room->name)};
+        if (x.ptr && x_send(ss, b, &x) == 0)
+            m->acks_left++;
+        else
+            free(x.ptr);
+    }
+    if (m->acks_left) {
+        m->waiting = true;
+        m->pending_offer = c->text; /* taken over */
+        c->text = NULL;
+        return;
+    }
+    join_finish(m, c->text);
+}
+
+/* The second half of a join, once the room's publishers are known here. */
+static void join_finish(sfu_member_t *m, const char *offer)
+{
+    sfu_shard_t *ss = m->ss;
+    sfu_room_t *room = m->room;
+    m->waiting = false;
     int ret = 0;
-    if (c->text) {
-        ret = member_answer_offer(m, c->text);
+    if (offer) {
+        ret = member_answer_offer(m, offer);
     } else {
         fan_in_ups(m);
         if (!m->need_nego) /* nothing to send yet: a data channel carries the transport */
@@ -1197,6 +1231,32 @@ static void x_handle(sfu_shard_t *ss, uint32_t from, sfu_xmsg_t *x)
     case X_PLI:
         if (m && !m->remote && x->up < SFU_MAX_UP && m->up[x->up].used)
             m->up[x->up].want_pli = true;
+        break;
+    case X_HELLO: {
+        /* A member joins the room on shard @from: our publishers first, then the ack (the
+         * ring keeps the order). */
+        sfu_room_t *room = room_find(ss, x->ptr);
+        free(x->ptr);
+        if (room) {
+            net_list_t *pos, *tmp;
+            net_list_for_each_safe (pos, tmp, &room->members) {
+                sfu_member_t *p = container_of(pos, sfu_member_t, node);
+                if (!p->remote && !p->gone && has_ups(p))
+                    announce(p, 1ull << from, false);
+            }
+        }
+        sfu_xmsg_t ack = {.type = X_ACK, .member = x->member};
+        if (x_send(ss, from, &ack) < 0)
+            LOG_WARN("sfu: ring to shard %u full: a join there waits for its timeout", from);
+        break;
+    }
+    case X_ACK:
+        if (m && m->waiting && !m->remote && --m->acks_left == 0) {
+            char *offer = m->pending_offer;
+            m->pending_offer = NULL;
+            join_finish(m, offer);
+            free(offer);
+        }
         break;
     default:
         break;
@@ -1464,7 +1524,7 @@ void eng_sfu_destroy(eng_sfu_t *s)
     for (size_t i = 0; s->xdata && i < (size_t)s->cnt * s->cnt; i++) {
         sfu_xmsg_t x;
         while (xring_pop(&s->xdata[i], &x))
-            if (x.type == X_PUB)
+            if (x.type == X_PUB || x.type == X_HELLO)
                 free(x.ptr);
     }
     free(s->xdata);
