@@ -926,6 +926,16 @@ static void on_state(urtc_pc_t *pc, urtc_pc_state_t st, void *user)
     }
 }
 
+/* A peer that closes DTLS (close_notify, RFC 5246 §7.2.1) is leaving: removed at the next
+ * tick rather than after consent expiry. */
+static void on_dtls_state(urtc_pc_t *pc, urtc_dtls_state_t st, void *user)
+{
+    (void)pc;
+    sfu_member_t *m = user;
+    if (st == URTC_DTLS_CLOSED || st == URTC_DTLS_FAILED)
+        m->gone = true;
+}
+
 static void on_candidate(urtc_pc_t *pc, const char *cand, const char *mid, void *user)
 {
     (void)pc, (void)mid;
@@ -934,8 +944,11 @@ static void on_candidate(urtc_pc_t *pc, const char *cand, const char *mid, void 
         emit(m->ss, ENG_SFU_EV_CANDIDATE, m->id, 0, cand);
 }
 
-static const urtc_pc_callbacks_t member_cbs = {
-    .on_state = on_state, .on_rtp = on_rtp, .on_rtcp = on_rtcp, .on_ice_candidate = on_candidate};
+static const urtc_pc_callbacks_t member_cbs = {.on_state = on_state,
+                                               .on_dtls_state = on_dtls_state,
+                                               .on_rtp = on_rtp,
+                                               .on_rtcp = on_rtcp,
+                                               .on_ice_candidate = on_candidate};
 
 /* ---- Shard side of the commands -------------------------------------------------------------- */
 
