@@ -481,7 +481,8 @@ static void remote_failed(struct remote *r, const char *what, int err)
 
 static bool remote_create(urtc_shard_t *sh, struct remote *r)
 {
-    urtc_pc_config_t cfg = {.cname = o.name};
+    /* A client: a socket of its own (urtc_pc_config_t.own_socket), as the API advises. */
+    urtc_pc_config_t cfg = {.cname = o.name, .own_socket = true};
     r->last_pattern = -1;
     r->atr = r->vtr = -1;
     r->dc = -1;

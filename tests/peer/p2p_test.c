@@ -1,7 +1,8 @@
 /* tests/peer/p2p_test.c: two urtc-peer processes call each other through a real urtc-server
  * in p2p mode (WebSocket signaling on 127.0.0.1, media over loopback UDP): each must decode
- * the other's test pattern in order and receive its Opus. Also urtc-peer's --help and usage
- * errors, and a refused join. The programs come from this build directory (skipped if they
+ * the other's test pattern in order and receive its Opus, and messages and a file cross the data
+ * channel; urtc-peer publishes with WHIP and another views with WHEP through the server's SFU;
+ * each example of examples/ runs against the server; --help, usage errors, refused requests. The programs come from this build directory (skipped if they
  * are not built: `make` builds them). */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -415,4 +416,64 @@ Test(peer, example_datachannel_chat_both_ways, .timeout = 60)
     cr_expect_not_null(strstr(bout, "] hi from alice"), "bob got alice's line");
     cr_expect(WIFEXITED(ast) && WEXITSTATUS(ast) == 0);
     cr_expect(WIFEXITED(bst) && WEXITSTATUS(bst) == 0);
+}
+
+/* WHIP publish and WHEP view through urtc-server's SFU (sfu mode, two shards). */
+Test(peer, whip_publish_whep_view_through_the_sfu, .timeout = 60)
+{
+    const char *peer = bin_path("urtc-peer"), *srv = bin_path("urtc-server");
+    if (!peer || !srv)
+        cr_skip_test("urtc-peer or urtc-server not built in this build directory");
+    const char *s_argv[] = {srv,        "--listen", "127.0.0.1:0", "--udp-port",        "0",
+                            "--shards", "2",        "--web",       tst_src_path("web"), NULL};
+    int sfd;
+    server_pid = spawn(s_argv, &sfd);
+    char line[512];
+    size_t n = 0;
+    while (n + 1 < sizeof line) {
+        struct pollfd p = {.fd = sfd, .events = POLLIN};
+        cr_assert_gt(poll(&p, 1, 10000), 0, "urtc-server said nothing");
+        cr_assert_eq(read(sfd, line + n, 1), 1);
+        if (line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = 0;
+    close(sfd);
+    const char *s = strstr(line, "http://127.0.0.1:");
+    cr_assert_not_null(s, "first line: %s", line);
+    int port = atoi(s + strlen("http://127.0.0.1:"));
+    char whip[96], whep[96];
+    snprintf(whip, sizeof whip, "http://127.0.0.1:%d/whip/w1", port);
+    snprintf(whep, sizeof whep, "http://127.0.0.1:%d/whep/w1", port);
+    const char *w_argv[] = {peer, "--whip", whip, "--duration", "7", "--json", "--quiet", NULL};
+    const char *v_argv[] = {peer, "--whep", whep, "--duration", "4", "--json", "--quiet", NULL};
+    int wfd, vfd;
+    pid_t w = spawn(w_argv, &wfd);
+    usleep(1500000); /* the publisher is in; the viewer gets its tracks in the first answer */
+    pid_t v = spawn(v_argv, &vfd);
+    char *vout = read_all(vfd, 20000), *wout = read_all(wfd, 20000);
+    int wst, vst;
+    waitpid(w, &wst, 0);
+    waitpid(v, &vst, 0);
+    close(wfd);
+    close(vfd);
+    server_stop();
+    fprintf(stderr, "whip: %s\nwhep: %s\n", wout, vout);
+    cr_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "publisher exit %d", wst);
+    cr_assert(WIFEXITED(vst) && WEXITSTATUS(vst) == 0, "viewer exit %d", vst);
+    json_t *jw = last_json(wout), *jv = last_json(vout);
+    cr_expect_eq(jint(jw, "connected"), 1);
+    cr_expect_gt(jint(jw, "video_frames_sent"), 100);
+    cr_expect_eq(jint(jv, "connected"), 1);
+    long vd = jint(jv, "video_frames_decoded");
+    cr_expect_geq(vd, 40, "the viewer decoded %ld frames of the published pattern", vd);
+    cr_expect_eq(jint(jv, "video_frames_out_of_order"), 0);
+    cr_expect_eq(jint(jv, "video_pattern_unreadable"), 0);
+    cr_expect_eq(jint(jv, "video_width"), 320);
+    cr_expect_geq(jint(jv, "audio_frames_decoded"), 100);
+    cr_expect_gt(json_real_value(json_object_get(jv, "audio_tone_db")), 10.0);
+    cr_expect_eq(jint(jv, "audio_frames_sent"), 0, "WHEP sends nothing");
+    json_decref(jw);
+    json_decref(jv);
 }
