@@ -2,8 +2,9 @@
  * in p2p mode (WebSocket signaling on 127.0.0.1, media over loopback UDP): each must decode
  * the other's test pattern in order and receive its Opus, and messages and a file cross the data
  * channel; urtc-peer publishes with WHIP and another views with WHEP through the server's SFU;
- * each example of examples/ runs against the server; --help, usage errors, refused requests. The programs come from this build directory (skipped if they
- * are not built: `make` builds them). */
+ * each example of examples/ runs against the server; --help, usage errors, refused requests.
+ * The programs come from this build directory (skipped if they are not built: `make` builds
+ * them). */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <libgen.h>
