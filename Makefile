@@ -191,10 +191,11 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%_fuzz.o $(BUILD)/obj/tests/fuzz
 
 # Tests run from the top of the tree. Each binary is a Criterion runner; replay binaries feed
 # every file of their corpus to the fuzz target once. Then the exported-symbol check.
+# The programs too: tests/signaling and tests/peer run urtc-server, urtc-peer and examples/.
 ifneq ($(T),)
-TEST_DEPS := $(TEST_RUN)
+TEST_DEPS := $(TEST_RUN) $(MAIN_BIN) $(EXAMPLE_BIN)
 else
-TEST_DEPS := $(TEST_BIN) $(REPLAY_BIN) $(BENCH_BIN)
+TEST_DEPS := $(TEST_BIN) $(REPLAY_BIN) $(BENCH_BIN) $(MAIN_BIN) $(EXAMPLE_BIN)
 endif
 test: lib $(TEST_DEPS)
 	$(Q)fail=0; for t in $(TEST_RUN); do \
