@@ -654,8 +654,16 @@ static sfu_down_t *down_alloc(sfu_member_t *m)
 
 static void down_release(sfu_member_t *m, sfu_down_t *d, bool stop)
 {
-    if (stop && d->tr >= 0 && rtc_pc_transceiver_stop(&m->pc->jsep, (unsigned)d->tr) == 0)
+    /* The transceiver goes inactive and loses its track, so that the next publisher of that
+     * kind reuses it (urtc_pc_add_transceiver takes an inactive one without a track): the
+     * m-section count stays bounded. Not stopped: an offer with rejected (port 0) sections
+     * lacks ICE attributes there, which aiortc 1.4 refuses. */
+    if (stop && d->tr >= 0 && (unsigned)d->tr < m->pc->jsep.tr_cnt) {
+        rtc_pc_transceiver_t *t = &m->pc->jsep.tr[d->tr];
+        t->direction = RTC_SDP_DIR_INACTIVE;
+        t->track_id[0] = t->stream_id[0] = 0;
         m->need_nego = true;
+    }
     rtc_rtp_history_fini(&d->hist);
     uint16_t last = d->last_out_seq;
     memset(d, 0, sizeof *d);
