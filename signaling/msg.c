@@ -52,6 +52,18 @@ static int get_id(json_t *o, const char *key, uint32_t *out)
     return 0;
 }
 
+/* "to" of offer/answer/candidate: a member id, or 0, the server's end in an sfu room
+ * (docs/sfu.md). */
+static int get_to(json_t *o, uint32_t *out)
+{
+    json_t *v = json_object_get(o, "to");
+    if (json_is_integer(v) && json_integer_value(v) == 0) {
+        *out = 0;
+        return 0;
+    }
+    return get_id(o, "to", out);
+}
+
 static const struct {
     const char *name;
     sig_msg_type_t type;
@@ -107,7 +119,7 @@ int sig_msg_parse(const char *text, size_t len, sig_msg_t *m)
         break;
     case SIG_MSG_OFFER:
     case SIG_MSG_ANSWER: {
-        if (get_id(o, "to", &m->to) < 0)
+        if (get_to(o, &m->to) < 0)
             return bad(m, "bad-message", "\"to\" must be a member id");
         m->has_to = true;
         json_t *sdp = json_object_get(o, "sdp");
@@ -116,7 +128,7 @@ int sig_msg_parse(const char *text, size_t len, sig_msg_t *m)
         break;
     }
     case SIG_MSG_CANDIDATE: {
-        if (get_id(o, "to", &m->to) < 0)
+        if (get_to(o, &m->to) < 0)
             return bad(m, "bad-message", "\"to\" must be a member id");
         m->has_to = true;
         /* An RTCIceCandidateInit object, or null (or absent) for end-of-candidates. */

@@ -47,7 +47,7 @@ Test(signaling_msg, bad_messages_get_codes)
         {"{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"mode\":\"x\"}", "bad-message"},
         {"{\"type\":\"join\",\"room\":\"r\",\"name\":\"n\",\"token\":5}", "bad-message"},
         {"{\"type\":\"offer\",\"sdp\":\"v=0\"}", "bad-message"},
-        {"{\"type\":\"offer\",\"to\":0,\"sdp\":\"v=0\"}", "bad-message"},
+        {"{\"type\":\"offer\",\"to\":-1,\"sdp\":\"v=0\"}", "bad-message"},
         {"{\"type\":\"offer\",\"to\":1.5,\"sdp\":\"v=0\"}", "bad-message"},
         {"{\"type\":\"offer\",\"to\":4294967296,\"sdp\":\"v=0\"}", "bad-message"},
         {"{\"type\":\"answer\",\"to\":1}", "bad-message"},
