@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -220,6 +221,9 @@ static void member_leave(conn_t *c)
     sig_room_t *room = c->member.room;
     if (!room)
         return;
+    /* An sfu member's peer connection on the server goes with it (docs/sfu.md "Cleanup"). */
+    if (room->mode == SIG_MODE_SFU && s->cfg.sfu && eng_sfu_leave(s->cfg.sfu, c->member.id) < 0)
+        LOG_DEBUG("sig: member %u had no SFU connection", c->member.id);
     bool last = room->cnt == 1;
     sig_rooms_leave(&s->rooms, &c->member);
     if (last)
@@ -267,9 +271,9 @@ static void do_join(conn_t *c, sig_msg_t *m)
     }
     sig_room_t *room = sig_rooms_find(&s->rooms, m->room);
     enum sig_mode mode = m->has_mode ? m->mode : room ? room->mode : s->cfg.def_mode;
-    if (mode == SIG_MODE_SFU) {
-        /* Decision (docs/signaling.md "Room modes"): the SFU media path does not exist yet, so
-         * an sfu join is refused with a clear code and the page joins in p2p instead. */
+    if (mode == SIG_MODE_SFU && !s->cfg.sfu) {
+        /* Decision (docs/signaling.md "Room modes"): without the SFU media path an sfu join is
+         * refused with a clear code and the page joins in p2p instead. */
         ws_send_error(c, "unsupported",
                       "sfu rooms need the server's media path, which is not built yet; join "
                       "with \"mode\": \"p2p\"",
@@ -316,6 +320,39 @@ static void do_join(conn_t *c, sig_msg_t *m)
     room_broadcast(s, room, &c->member, json);
     free(json);
     LOG_DEBUG("sig: member %u (%s) joined %s", c->member.id, c->member.name, room->name);
+    /* sfu: the server (member id 0) offers next; the client answers with "to": 0. */
+    if (room->mode == SIG_MODE_SFU) {
+        int r = eng_sfu_join(s->cfg.sfu, c->member.id, room->name, NULL);
+        if (r < 0) {
+            ws_send_error(c, "server-error", "the media engine cannot take this member", "join");
+            member_leave(c);
+        }
+    }
+}
+
+/* offer/answer/candidate with "to": 0 in an sfu room: for the server's end of the member's
+ * peer connection. */
+static void sfu_from_client(conn_t *c, sig_msg_t *m, const char *about)
+{
+    eng_sfu_t *sfu = c->s->cfg.sfu;
+    json_t *j = m->_json;
+    int r;
+    if (m->type == SIG_MSG_CANDIDATE) {
+        json_t *cand = json_object_get(j, "candidate");
+        const char *line =
+            json_is_object(cand) ? json_string_value(json_object_get(cand, "candidate")) : NULL;
+        r = eng_sfu_candidate(sfu, c->member.id, line);
+    } else {
+        const char *sdp = json_string_value(json_object_get(j, "sdp"));
+        if (!sdp) {
+            ws_send_error(c, "bad-message", "\"sdp\" must be a string", about);
+            return;
+        }
+        r = m->type == SIG_MSG_OFFER ? eng_sfu_offer(sfu, c->member.id, sdp)
+                                     : eng_sfu_answer(sfu, c->member.id, sdp);
+    }
+    if (r < 0)
+        ws_send_error(c, "server-error", "the media engine refused it", about);
 }
 
 static void do_relay(conn_t *c, sig_msg_t *m, const char *about)
@@ -327,6 +364,11 @@ static void do_relay(conn_t *c, sig_msg_t *m, const char *about)
     }
     if (m->has_to && m->to == c->member.id) {
         ws_send_error(c, "bad-message", "\"to\" is your own id", about);
+        return;
+    }
+    if (room->mode == SIG_MODE_SFU && m->has_to && m->to == 0 && c->s->cfg.sfu &&
+        m->type != SIG_MSG_CHAT) {
+        sfu_from_client(c, m, about);
         return;
     }
     sig_member_t *t = m->has_to ? sig_room_member(room, m->to) : NULL;
@@ -852,6 +894,47 @@ static whip_sess_t *whip_find(sig_server_t *s, uint64_t id)
     return NULL;
 }
 
+/* An engine event for a WebSocket member of an sfu room: as a message from member 0. */
+static void sfu_to_client(sig_server_t *s, const eng_sfu_ev_t *ev)
+{
+    conn_t *c = NULL;
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &s->conns) {
+        conn_t *o = container_of(pos, conn_t, node);
+        if (o->ws && o->member.room && o->member.id == ev->member) {
+            c = o;
+            break;
+        }
+    }
+    if (!c)
+        return; /* it left meanwhile */
+    json_t *j = NULL;
+    switch (ev->type) {
+    case ENG_SFU_EV_OFFER:
+    case ENG_SFU_EV_ANSWER:
+        j = json_pack("{s:s, s:i, s:s}", "type", ev->type == ENG_SFU_EV_OFFER ? "offer" : "answer",
+                      "from", 0, "sdp", ev->text ? ev->text : "");
+        break;
+    case ENG_SFU_EV_CANDIDATE:
+        j = ev->text
+                ? json_pack("{s:s, s:i, s:{s:s, s:s, s:i}}", "type", "candidate", "from", 0,
+                            "candidate", "candidate", ev->text, "sdpMid", "0", "sdpMLineIndex", 0)
+                : json_pack("{s:s, s:i, s:n}", "type", "candidate", "from", 0, "candidate");
+        break;
+    case ENG_SFU_EV_ERROR:
+        ws_send_error(c, "media-error", ev->text ? ev->text : "the media engine failed", NULL);
+        return;
+    case ENG_SFU_EV_GONE:
+        /* The server's end went away (consent expiry, DTLS closed): the member may join again. */
+        ws_send_error(c, "media-ended", "the server's peer connection closed", NULL);
+        return;
+    default:
+        return;
+    }
+    ws_send_json(c, j ? json_dumps(j, JSON_COMPACT) : NULL);
+    json_decref(j);
+}
+
 /* Engine events for WHIP/WHEP sessions. Signaling thread. */
 static void sfu_drain(sig_server_t *s)
 {
@@ -859,6 +942,7 @@ static void sfu_drain(sig_server_t *s)
     while (eng_sfu_poll(s->cfg.sfu, &ev)) {
         whip_sess_t *w = whip_find(s, ev.member);
         if (!w) {
+            sfu_to_client(s, &ev);
             free(ev.text);
             continue;
         }
