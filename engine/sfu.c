@@ -30,7 +30,11 @@
 #define SFU_PLI_MIN_NS (300 * NET_NS_PER_MS) /* PLI/FIR upstream at most this often */
 #define SFU_CONNECT_TIMEOUT_NS (20 * NET_NS_PER_SEC) /* never connected: gone */
 #define SFU_DISCONNECTED_TIMEOUT_NS (10 * NET_NS_PER_SEC)
-#define SFU_HIST_PKTS 512
+/* Retransmission history per video leg: 256 packets (about 2.5 s at 1 Mbit/s) of up to 1500
+ * bytes, 384 KiB. Audio legs keep none (Opus repairs with FEC; a NACK for audio finds
+ * nothing). */
+#define SFU_HIST_PKTS 256
+#define SFU_HIST_SLOT 1500
 #define SFU_SDP_CAP 32768
 #define SFU_ROOM_LEN 64
 
@@ -408,7 +412,7 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
     if ((int16_t)(seq - d->last_out_seq) > 0)
         d->last_out_seq = seq;
     uint64_t now = eng_shard_now(ss->sh);
-    if (rtc_rtp_history_put(&d->hist, b, pkt->len, now) < 0)
+    if (d->hist.mem && rtc_rtp_history_put(&d->hist, b, pkt->len, now) < 0)
         LOG_RATELIMIT(1000, "sfu: packet not kept for retransmission");
     rtc_rtp_tx_stats_on_send(&d->tx, p->timestamp + d->ts_off, now, p->payload_len);
     if (d->loss_every && ++d->loss_cnt % d->loss_every == 0) {
@@ -524,6 +528,10 @@ static sfu_down_t *down_by_ssrc(sfu_member_t *m, uint32_t ssrc)
 static void answer_nack(sfu_member_t *sub, sfu_down_t *d, const uint16_t *seqs, int n)
 {
     sfu_shard_t *ss = sub->ss;
+    if (!d->hist.mem) { /* an audio leg: nothing kept */
+        ss->st.nack_rx += (uint64_t)n;
+        return;
+    }
     uint64_t now = eng_shard_now(ss->sh);
     for (int i = 0; i < n; i++) {
         ss->st.nack_rx++;
@@ -699,7 +707,7 @@ static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
     }
     uint16_t last = d->last_out_seq;
     memset(d, 0, sizeof *d);
-    if (rtc_rtp_history_init(&d->hist, SFU_HIST_PKTS, NET_PKT_MAX_LEN) < 0) {
+    if (up->video && rtc_rtp_history_init(&d->hist, SFU_HIST_PKTS, SFU_HIST_SLOT) < 0) {
         (void)rtc_pc_transceiver_stop(&sub->pc->jsep, (unsigned)tr);
         return -ENOMEM;
     }
