@@ -150,16 +150,17 @@ static int urtc_subscribe(lg_backend_t *b, lg_run_t *r, lg_client_t *c, lg_clien
     return whip_post(b, r, c, "whep");
 }
 
-void lg_backend_urtc(lg_backend_t *b, const char *server_path, const char *media_ip)
+void lg_backend_urtc(lg_backend_t *b, const char *server_path, const char *server_ip,
+                     const char *client_ip)
 {
     static struct urtc_priv p;
     memset(b, 0, sizeof *b);
     snprintf(p.path, sizeof p.path, "%s", server_path);
-    snprintf(p.srv_ip, sizeof p.srv_ip, "%s", media_ip);
+    snprintf(p.srv_ip, sizeof p.srv_ip, "%s", server_ip);
     p.out_fd = -1;
     b->name = "urtc";
     b->sub_offers = true;
-    b->media_ip = media_ip;
+    b->media_ip = client_ip;
     b->start = urtc_start;
     b->stop = urtc_stop;
     b->publish = urtc_publish;
@@ -412,7 +413,7 @@ static int bench_load(int argc, char **argv, bool json)
     printf("load: media: Opus %.0f kb/s (50 pkt/s), VP8 640x360@30 %.0f kb/s; server %s\n",
            media.audio_kbps, media.video_kbps, srv);
     lg_backend_t b;
-    lg_backend_urtc(&b, srv, "127.0.0.1");
+    lg_backend_urtc(&b, srv, "127.0.0.1", "127.0.0.1");
     bench_json_t j;
     bench_json_init(&j);
     int rc = 0;

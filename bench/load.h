@@ -182,7 +182,8 @@ typedef struct lg_scn {
 int lg_scenario(lg_backend_t *b, const lg_scn_t *s, const lg_media_t *m, lg_result_t *res);
 
 /* The urtc-server backend (WHIP for publishers, WHEP for subscribers). */
-void lg_backend_urtc(lg_backend_t *b, const char *server_path, const char *media_ip);
+void lg_backend_urtc(lg_backend_t *b, const char *server_path, const char *server_ip,
+                     const char *client_ip);
 /* build/.../urtc-server next to this urtc-bench. */
 void lg_sibling_path(const char *name, char *out, size_t cap);
 /* Prints one result as a table row / JSON members prefixed with @pfx. */
