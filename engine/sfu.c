@@ -104,6 +104,7 @@ struct sfu_member {
     bool waiting;
     uint32_t acks_left;
     char *pending_offer; /* NULL: the server offers */
+    int chat_dc;         /* the negotiated "chat" channel (id 0), < 0: none */
 };
 
 struct sfu_room {
@@ -152,7 +153,15 @@ struct eng_sfu {
 /* ---- Cross-shard rings ------------------------------------------------------------------------
  * Single producer (shard "from"), single consumer (shard "to"), fixed-size messages by value.
  * No syscall per message: the producer writes the consumer's eventfd once per tick. */
-enum xmsg_type { X_FWD = 1, X_RET, X_PUB, X_UNPUB, X_PLI, X_HELLO, X_ACK };
+enum xmsg_type { X_FWD = 1, X_RET, X_PUB, X_UNPUB, X_PLI, X_HELLO, X_ACK, X_CHAT };
+
+/* A chat message for the room's members on another shard (control-plane volume: copied). */
+struct sfu_chat {
+    char room[SFU_ROOM_LEN];
+    bool binary;
+    size_t len;
+    uint8_t data[];
+};
 
 typedef struct sfu_xmsg {
     uint8_t type;
@@ -960,7 +969,50 @@ static void on_candidate(urtc_pc_t *pc, const char *cand, const char *mid, void 
         emit(m->ss, ENG_SFU_EV_CANDIDATE, m->id, 0, cand);
 }
 
+/* The room's chat: what a member sends on its "chat" channel goes to every other member's, on
+ * every shard of the room. */
+static void chat_local(sfu_room_t *room, const sfu_member_t *from, const uint8_t *data, size_t len,
+                       bool binary)
+{
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &room->members) {
+        sfu_member_t *m = container_of(pos, sfu_member_t, node);
+        if (m == from || m->remote || m->gone || m->waiting || m->chat_dc < 0)
+            continue;
+        if (urtc_dc_send(m->pc, m->chat_dc, data, len, binary) < 0)
+            LOG_RATELIMIT(1000, "sfu: chat message not relayed to member %llu",
+                          (unsigned long long)m->id);
+    }
+}
+
+static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
+                          void *user)
+{
+    (void)pc;
+    sfu_member_t *m = user;
+    if (dc != m->chat_dc)
+        return;
+    chat_local(m->room, m, data, len, binary);
+    sfu_shard_t *ss = m->ss;
+    uint64_t others = m->room->span & ~(1ull << ss->sh->idx);
+    for (uint32_t b = 0; others; b++, others >>= 1) {
+        if (!(others & 1))
+            continue;
+        struct sfu_chat *c = malloc(sizeof *c + len);
+        if (!c)
+            continue;
+        snprintf(c->room, sizeof c->room, "%s", m->room->name);
+        c->binary = binary;
+        c->len = len;
+        memcpy(c->data, data, len);
+        sfu_xmsg_t x = {.type = X_CHAT, .member = m->id, .ptr = c};
+        if (x_send(ss, b, &x) < 0)
+            free(c);
+    }
+}
+
 static const urtc_pc_callbacks_t member_cbs = {.on_state = on_state,
+                                               .on_dc_message = on_dc_message,
                                                .on_dtls_state = on_dtls_state,
                                                .on_rtp = on_rtp,
                                                .on_rtcp = on_rtcp,
@@ -1086,6 +1138,11 @@ static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
         return;
     }
     m->pc->jsep.ice_lite = true; /* a=ice-lite in our descriptions (RFC 8839 §5.3) */
+    /* The room's chat channel, as the demo page opens it: negotiated, id 0. Our offers carry
+     * an application section for it; an offer without one leaves it unopened. */
+    urtc_dc_init_t dci = {
+        .negotiated = true, .id = 0, .max_retransmits = -1, .max_packet_lifetime_ms = -1};
+    m->chat_dc = urtc_pc_create_data_channel(m->pc, "chat", &dci);
     net_list_add_tail(&room->members, &m->node);
     room->cnt++;
     room->local++;
@@ -1120,9 +1177,7 @@ static void join_finish(sfu_member_t *m, const char *offer)
     if (offer) {
         ret = member_answer_offer(m, offer);
     } else {
-        fan_in_ups(m);
-        if (!m->need_nego) /* nothing to send yet: a data channel carries the transport */
-            urtc_pc_enable_data_channels(m->pc);
+        fan_in_ups(m); /* the chat channel's section carries the transport if nothing else */
         m->need_nego = true;
         maybe_offer(m);
         m->announced = true;
@@ -1277,6 +1332,14 @@ static void x_handle(sfu_shard_t *ss, uint32_t from, sfu_xmsg_t *x)
         sfu_xmsg_t ack = {.type = X_ACK, .member = x->member};
         if (x_send(ss, from, &ack) < 0)
             LOG_WARN("sfu: ring to shard %u full: a join there waits for its timeout", from);
+        break;
+    }
+    case X_CHAT: {
+        struct sfu_chat *c = x->ptr;
+        sfu_room_t *room = room_find(ss, c->room);
+        if (room)
+            chat_local(room, NULL, c->data, c->len, c->binary);
+        free(c);
         break;
     }
     case X_ACK:
@@ -1553,7 +1616,7 @@ void eng_sfu_destroy(eng_sfu_t *s)
     for (size_t i = 0; s->xdata && i < (size_t)s->cnt * s->cnt; i++) {
         sfu_xmsg_t x;
         while (xring_pop(&s->xdata[i], &x))
-            if (x.type == X_PUB || x.type == X_HELLO)
+            if (x.type == X_PUB || x.type == X_HELLO || x.type == X_CHAT)
                 free(x.ptr);
     }
     free(s->xdata);

@@ -54,6 +54,10 @@ struct client {
     bool have_last_v;
     uint16_t last_v_seq;
     int nacks_sent, seq_jumps;
+    /* the room's chat: a negotiated channel "chat", id 0 */
+    int dc;
+    bool dc_open;
+    int chat_rx, chat_bad;
 };
 static struct client cli[NCLI];
 static urtc_engine_t *sfu_ue, *cli_ue;
@@ -185,8 +189,42 @@ static void c_on_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user
     }
 }
 
-static const urtc_pc_callbacks_t ccbs = {
-    .on_state = c_on_state, .on_rtp = c_on_rtp, .on_frame = c_on_frame, .on_rtcp = c_on_rtcp};
+static void c_on_dc_open(urtc_pc_t *pc, int dc, void *user)
+{
+    (void)pc, (void)dc;
+    pthread_mutex_lock(&mu);
+    ((struct client *)user)->dc_open = true;
+    pthread_mutex_unlock(&mu);
+}
+
+static void c_on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
+                            void *user)
+{
+    (void)pc, (void)dc;
+    struct client *c = user;
+    static const char want[] = "hello from the publisher";
+    pthread_mutex_lock(&mu);
+    if (!binary && len == sizeof want - 1 && memcmp(data, want, len) == 0)
+        c->chat_rx++;
+    else
+        c->chat_bad++;
+    pthread_mutex_unlock(&mu);
+}
+
+static void c_chat_channel(struct client *c)
+{
+    urtc_dc_init_t init = {
+        .negotiated = true, .id = 0, .max_retransmits = -1, .max_packet_lifetime_ms = -1};
+    c->dc = urtc_pc_create_data_channel(c->pc, "chat", &init);
+    cr_assert_geq(c->dc, 0);
+}
+
+static const urtc_pc_callbacks_t ccbs = {.on_state = c_on_state,
+                                         .on_dc_open = c_on_dc_open,
+                                         .on_dc_message = c_on_dc_message,
+                                         .on_rtp = c_on_rtp,
+                                         .on_frame = c_on_frame,
+                                         .on_rtcp = c_on_rtcp};
 
 /* ---- Client commands (client shards) ------------------------------------------------------- */
 
@@ -204,6 +242,7 @@ static void c_offer_cmd(urtc_shard_t *sh, void *arg)
     struct client *c = arg;
     c_create(sh, c);
     urtc_direction_t dir = c->publisher ? URTC_SENDONLY : URTC_RECVONLY;
+    c_chat_channel(c);
     c->atr = urtc_pc_add_transceiver(c->pc, URTC_KIND_AUDIO, dir, "s", "a");
     c->vtr = urtc_pc_add_transceiver(c->pc, URTC_KIND_VIDEO, dir, "s", "v");
     cr_assert(c->atr >= 0 && c->vtr >= 0);
@@ -262,6 +301,7 @@ static void c_first_offer_cmd(urtc_shard_t *sh, void *arg)
 {
     struct desc_msg *m = arg;
     c_create(sh, m->c);
+    c_chat_channel(m->c);
     c_apply_offer(m->c->pc, m->c, m->sdp);
     free(m->sdp);
     free(m);
@@ -272,6 +312,13 @@ static void c_send_cmd(urtc_pc_t *pc, void *arg)
     struct client *c = arg;
     if (urtc_pc_state(pc) != URTC_PC_CONNECTED)
         return;
+    pthread_mutex_lock(&mu);
+    bool chat = c->dc_open && c->audio_ts % (960 * 25) == 0; /* twice a second */
+    pthread_mutex_unlock(&mu);
+    if (chat) {
+        static const char msg[] = "hello from the publisher";
+        (void)urtc_dc_send(pc, c->dc, msg, sizeof msg - 1, false);
+    }
     int16_t pcm[960];
     uint8_t opus[1500];
     codec_tone_fill(&c->tone, pcm, 960);
@@ -557,6 +604,12 @@ static void run_room(unsigned sfu_shards, uint32_t room_max)
     cr_assert_gt(pub->rrs, 0, "RR to the publisher");
     pthread_mutex_unlock(&mu);
     cr_assert_gt(st.sr_tx, 0, "SR to subscribers");
+    /* The publisher's chat reached both subscribers (with two shards, one is on the other). */
+    pthread_mutex_lock(&mu);
+    cr_assert_gt(sub1->chat_rx, 0, "chat relayed to sub1");
+    cr_assert_gt(sub2->chat_rx, 0, "chat relayed to sub2");
+    cr_assert_eq(sub1->chat_bad + sub2->chat_bad + pub->chat_rx, 0, "nothing else, not back");
+    pthread_mutex_unlock(&mu);
     cr_assert_eq(st.rooms, sfu_shards, "one part of the room per shard");
     cr_assert_eq(st.members, 3);
 
