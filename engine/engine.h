@@ -181,6 +181,9 @@ typedef struct eng_sfu_stats {
     uint64_t drop_nobufs, drop_wait_key, drop_not_ready;
     uint64_t xshard_fwd, xshard_drop; /* packets passed by reference to other shards; dropped
                                          because the ring was full */
+    uint64_t dtls_handshakes;         /* members whose DTLS handshake completed */
+    uint64_t ice_failures, dtls_failures; /* members whose ICE (consent expiry included) or DTLS
+                                             failed */
 } eng_sfu_stats_t;
 void eng_sfu_stats_get(const eng_sfu_t *s, eng_sfu_stats_t *out);
 
