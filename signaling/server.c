@@ -710,13 +710,32 @@ static void serve_metrics(conn_t *c, const sig_http_req_t *req, bool head)
             sb_printf(&b, "urtc_shard_drops_total{shard=\"%u\",reason=\"%s\"} %" PRIu64 "\n", i,
                       eng_drop_name((enum eng_drop)d), cs[i].drop[d]);
     free(cs);
-    /* Placeholders, honestly labelled: the engine does not terminate ICE or DTLS yet. */
+    /* The server's own peer connections are the SFU's (docs/sfu.md); without it, zeros. */
+    eng_sfu_stats_t fs = {0};
+    if (s->cfg.sfu)
+        eng_sfu_stats_get(s->cfg.sfu, &fs);
     metric(&b, "urtc_dtls_handshakes_total", "counter",
-           "DTLS handshakes completed (placeholder: always 0 until the SFU media path exists).", 0);
+           "DTLS handshakes completed by the server's peer connections (SFU members).",
+           fs.dtls_handshakes);
     metric(&b, "urtc_ice_failures_total", "counter",
-           "ICE failures (placeholder: always 0 until the SFU media path exists).", 0);
-    metric(&b, "urtc_dtls_failures_total", "counter",
-           "DTLS failures (placeholder: always 0 until the SFU media path exists).", 0);
+           "SFU members whose ICE failed (consent expiry included).", fs.ice_failures);
+    metric(&b, "urtc_dtls_failures_total", "counter", "SFU members whose DTLS failed.",
+           fs.dtls_failures);
+    metric(&b, "urtc_sfu_members", "gauge", "Members with a peer connection on the SFU.",
+           fs.members);
+    metric(&b, "urtc_sfu_forwarded_packets_total", "counter",
+           "RTP packets forwarded to subscribers.", fs.fwd_pkts);
+    metric(&b, "urtc_sfu_forwarded_bytes_total", "counter", "RTP bytes forwarded to subscribers.",
+           fs.fwd_bytes);
+    metric(&b, "urtc_sfu_retransmissions_total", "counter",
+           "Packets resent (RTX) for subscribers' NACKs.", fs.rtx_sent);
+    metric(&b, "urtc_sfu_pli_sent_total", "counter", "PLIs sent to publishers.", fs.pli_tx);
+    metric(&b, "urtc_sfu_cross_shard_packets_total", "counter",
+           "Packets passed by reference to another shard.", fs.xshard_fwd);
+    metric(&b, "urtc_sfu_drops_total", "counter",
+           "Packets not forwarded (pool empty, waiting for a keyframe, leg not negotiated, ring "
+           "full).",
+           fs.drop_nobufs + fs.drop_wait_key + fs.drop_not_ready + fs.xshard_drop);
     if (b.oom)
         http_error(c, 500, "out of memory", NULL, false);
     else
