@@ -983,9 +983,10 @@ static void chat_local(sfu_room_t *room, const sfu_member_t *from, const uint8_t
         sfu_member_t *m = container_of(pos, sfu_member_t, node);
         if (m == from || m->remote || m->gone || m->waiting || m->chat_dc < 0)
             continue;
-        if (urtc_dc_send(m->pc, m->chat_dc, data, len, binary) < 0)
-            LOG_RATELIMIT(1000, "sfu: chat message not relayed to member %llu",
-                          (unsigned long long)m->id);
+        int ret = urtc_dc_send(m->pc, m->chat_dc, data, len, binary);
+        if (ret < 0 && ret != -ENOTCONN) /* not open (yet, or never: WHIP) is normal */
+            LOG_RATELIMIT(1000, "sfu: chat message not relayed to member %llu: %s",
+                          (unsigned long long)m->id, strerror(-ret));
     }
 }
 

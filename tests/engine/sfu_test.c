@@ -34,6 +34,7 @@ struct client {
     bool offers; /* joins with its own offer (else the server offers) */
     /* signaling, guarded by mu */
     char out[SDP_CAP];
+    char scratch[SDP_CAP]; /* the client's shard only */
     bool out_ready, out_is_offer;
     urtc_pc_state_t state;
     /* publisher */
@@ -248,11 +249,11 @@ static void c_offer_cmd(urtc_shard_t *sh, void *arg)
     cr_assert(c->atr >= 0 && c->vtr >= 0);
     c->a_ssrc = c->pc->jsep.tr[c->atr].ssrc;
     c->v_ssrc = c->pc->jsep.tr[c->vtr].ssrc;
-    static char sdp[SDP_CAP];
-    cr_assert_gt(urtc_pc_create_offer(c->pc, sdp, sizeof sdp), 0, "%s", urtc_pc_last_error(c->pc));
+    char *sdp = c->scratch;
+    cr_assert_gt(urtc_pc_create_offer(c->pc, sdp, SDP_CAP), 0, "%s", urtc_pc_last_error(c->pc));
     cr_assert_eq(urtc_pc_set_local_description(c->pc, URTC_SDP_OFFER, sdp), 0);
     pthread_mutex_lock(&mu);
-    memcpy(c->out, sdp, sizeof sdp);
+    memcpy(c->out, sdp, SDP_CAP);
     c->out_ready = true;
     c->out_is_offer = true;
     pthread_mutex_unlock(&mu);
@@ -278,12 +279,12 @@ static void c_apply_offer(urtc_pc_t *pc, struct client *c, const char *offer)
 {
     cr_assert_eq(urtc_pc_set_remote_description(pc, URTC_SDP_OFFER, offer), 0, "%s",
                  urtc_pc_last_error(pc));
-    static char sdp[SDP_CAP];
-    cr_assert_gt(urtc_pc_create_answer(pc, sdp, sizeof sdp), 0, "%s", urtc_pc_last_error(pc));
+    char *sdp = c->scratch;
+    cr_assert_gt(urtc_pc_create_answer(pc, sdp, SDP_CAP), 0, "%s", urtc_pc_last_error(pc));
     cr_assert_eq(urtc_pc_set_local_description(pc, URTC_SDP_ANSWER, sdp), 0, "%s",
                  urtc_pc_last_error(pc));
     pthread_mutex_lock(&mu);
-    memcpy(c->out, sdp, sizeof sdp);
+    memcpy(c->out, sdp, SDP_CAP);
     c->out_ready = true;
     c->out_is_offer = false;
     pthread_mutex_unlock(&mu);
