@@ -25,6 +25,7 @@
 #define SFU_MAX_UP 8    /* tracks one member publishes */
 #define SFU_MAX_DOWN 30 /* tracks one member receives (transceivers, minus its own ups) */
 #define SFU_TICK_NS (20 * NET_NS_PER_MS)
+#define SFU_IDLE_TICK_NS (500 * NET_NS_PER_MS)
 #define SFU_RTCP_INTERVAL_NS                                                                       \
     (1000 * NET_NS_PER_MS)                   /* RFC 3550 §6.2: ~5 % of 2 Mbit/s allows far more */
 #define SFU_PLI_MIN_NS (300 * NET_NS_PER_MS) /* PLI/FIR upstream at most this often */
@@ -1077,6 +1078,9 @@ static sfu_room_t *room_get(sfu_shard_t *ss, const char *name)
     snprintf(r->name, sizeof r->name, "%s", name);
     net_list_init(&r->members);
     net_list_add_tail(&ss->rooms, &r->node);
+    uint64_t soon = eng_shard_now(ss->sh) + SFU_TICK_NS;
+    if (ss->tick_on && net_timer_due(&ss->tick) > soon)
+        net_timer_arm(eng_shard_timers(ss->sh), &ss->tick, soon);
     return r;
 }
 
@@ -1539,7 +1543,9 @@ static void sfu_tick(net_timer_t *t, uint64_t now)
         }
     }
     publish_stats(ss);
-    net_timer_arm(eng_shard_timers(ss->sh), &ss->tick, now + SFU_TICK_NS);
+    /* A shard without rooms ticks twice a second (nothing to do); rooms bring it back. */
+    net_timer_arm(eng_shard_timers(ss->sh), &ss->tick,
+                  now + (net_list_empty(&ss->rooms) ? SFU_IDLE_TICK_NS : SFU_TICK_NS));
 }
 
 /* ---- Control thread ------------------------------------------------------------------------- */
