@@ -547,9 +547,7 @@ static int bench_compare(int argc, char **argv, bool json)
     printf("compare: fan-out 1->K, K = %d..%d (doubling); Opus %.0f kb/s + VP8 %.0f kb/s; "
            "servers on " SRV_IP ", clients on " CLI_IP " in a private netns\n",
            kmin, kmax, media.audio_kbps, media.video_kbps);
-    printf("%-26s %9s %6s %6s %9s %7s %6s %6s %6s %6s %6s %7s %9s %7s\n", "server step", "conn",
-           "set50", "set99", "fwd_pps", "Mb/s", "loss%", "jit", "lat50", "lat99", "cpu%", "us/pkt",
-           "pps/core", "KiB/pr");
+    lg_print_head();
     for (int i = 0; i < 2; i++) {
         sides[i].ok =
             lg_ramp(sides[i].b, &base, kmin, kmax, &media, sides[i].steps, MAX_STEPS, &sides[i].n);

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,42 @@ static int whip_post(lg_backend_t *b, lg_run_t *r, lg_client_t *c, const char *k
     return lg_apply_answer(r, c, http_body);
 }
 
+static int urtc_exchange(lg_backend_t *b, lg_client_t *c, char **answer)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/whip/%s", b->url, b->room);
+    char *body = malloc(65536);
+    if (!body)
+        return -ENOMEM;
+    int st = peer_http_request("POST", url, "application/sdp", c->sdp, NULL, c->location,
+                               sizeof c->location, body, 65536);
+    if (st != 201) {
+        free(body);
+        return st < 0 ? st : -EPROTO;
+    }
+    *answer = body;
+    return 0;
+}
+
+/* urtc_shard_tx_packets_total summed over shards, from /metrics (docs/signaling.md). */
+static double urtc_server_tx(lg_backend_t *b)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/metrics", b->url);
+    if (peer_http_request("GET", url, NULL, NULL, NULL, NULL, 0, http_body, sizeof http_body) !=
+        200)
+        return -1;
+    double sum = 0;
+    for (char *l = http_body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "urtc_shard_tx_packets_total{", 28) != 0)
+            continue;
+        const char *v = strchr(l, '}');
+        if (v)
+            sum += strtod(v + 1, NULL);
+    }
+    return sum;
+}
+
 static int urtc_publish(lg_backend_t *b, lg_run_t *r, lg_client_t *c)
 {
     return whip_post(b, r, c, "whip");
@@ -165,6 +202,8 @@ void lg_backend_urtc(lg_backend_t *b, const char *server_path, const char *serve
     b->stop = urtc_stop;
     b->publish = urtc_publish;
     b->subscribe = urtc_subscribe;
+    b->exchange = urtc_exchange;
+    b->server_tx = urtc_server_tx;
     b->priv = &p;
 }
 
@@ -192,6 +231,79 @@ static void connect_batch(lg_backend_t *b, lg_run_t *r, lg_client_t **cl, int n,
             }
         }
     }
+}
+
+/* Join storm: every offer first, then STORM_THREADS threads run the signaling exchanges while
+ * this (the only posting) thread applies the answers as they come. */
+#define STORM_THREADS 8
+
+struct storm {
+    lg_backend_t *b;
+    lg_client_t **cl;
+    int n;
+    _Atomic int next;
+    char **answers;
+    _Atomic int *ready; /* 1 answer there, -1 failed */
+};
+
+static void *storm_worker(void *arg)
+{
+    struct storm *s = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&s->next, 1);
+        if (i >= s->n)
+            return NULL;
+        lg_client_t *c = s->cl[i];
+        if (atomic_load(&c->state) != LG_SDP) {
+            atomic_store(&s->ready[i], -1);
+            continue;
+        }
+        c->t0_ns = lg_now_ns();
+        atomic_store(&s->ready[i], s->b->exchange(s->b, c, &s->answers[i]) == 0 ? 1 : -1);
+    }
+}
+
+static void connect_storm(lg_backend_t *b, lg_run_t *r, lg_client_t **cl, int n)
+{
+    struct storm s = {.b = b, .cl = cl, .n = n};
+    s.answers = calloc((size_t)n, sizeof *s.answers);
+    s.ready = calloc((size_t)n, sizeof *s.ready);
+    if (!s.answers || !s.ready)
+        goto out;
+    (void)lg_make_offers(r, cl, n);
+    pthread_t th[STORM_THREADS];
+    int nth = 0;
+    for (; nth < STORM_THREADS; nth++)
+        if (pthread_create(&th[nth], NULL, storm_worker, &s) != 0)
+            break;
+    int done = 0;
+    uint64_t end = lg_now_ns() + 60000000000ull; /* bounded: a minute */
+    while (done < n && lg_now_ns() < end) {
+        int progress = 0;
+        for (int i = 0; i < n; i++) {
+            int st = atomic_load(&s.ready[i]);
+            if (st == 0 || st == 2)
+                continue;
+            if (st == 1 && lg_apply_answer(r, cl[i], s.answers[i]) < 0)
+                st = -1;
+            if (st < 0 && atomic_load(&cl[i]->state) != LG_CONNECTED)
+                atomic_store(&cl[i]->state, LG_FAILED);
+            atomic_store(&s.ready[i], 2);
+            done++;
+            progress++;
+        }
+        if (!progress) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+out:
+    for (int i = 0; s.answers && i < n; i++)
+        free(s.answers[i]);
+    free(s.answers);
+    free(s.ready);
 }
 
 int lg_scenario(lg_backend_t *b, const lg_scn_t *s, const lg_media_t *m, lg_result_t *res)
@@ -225,7 +337,10 @@ int lg_scenario(lg_backend_t *b, const lg_scn_t *s, const lg_media_t *m, lg_resu
     lg_snap_t a = {.hist = calloc(LG_HIST + 1, sizeof(uint32_t))};
     lg_snap_t z = {.hist = calloc(LG_HIST + 1, sizeof(uint32_t))};
     lg_snap_take(&r, b->pid, &z);
-    connect_batch(b, &r, pubs, s->pubs, true, NULL, 0);
+    if (s->storm && b->exchange)
+        connect_storm(b, &r, pubs, s->pubs);
+    else
+        connect_batch(b, &r, pubs, s->pubs, true, NULL, 0);
     (void)lg_wait_connected(&r, pubs, s->pubs, 10000 + 20 * (unsigned)s->pubs);
     if (s->storm) {
         lg_snap_take(&r, b->pid, &a);
@@ -241,10 +356,14 @@ int lg_scenario(lg_backend_t *b, const lg_scn_t *s, const lg_media_t *m, lg_resu
         (void)lg_wait_connected(&r, subs, s->subs, 10000 + 20 * (unsigned)s->subs);
         lg_setup_times(r.cl, r.n, res);
         lg_pump(&r, s->warmup, b->pid);
+        double tx0 = b->server_tx ? b->server_tx(b) : -1;
         lg_snap_take(&r, b->pid, &a);
         lg_pump(&r, s->secs, b->pid);
         lg_snap_take(&r, b->pid, &z);
+        double tx1 = b->server_tx ? b->server_tx(b) : -1;
         lg_result_fill(&r, &a, &z, res);
+        if (tx0 >= 0 && tx1 >= tx0)
+            res->srv_tx_pps = (tx1 - tx0) / ((double)(z.t_ns - a.t_ns) / 1e9);
     }
     long rss1 = lg_proc_rss_kib(b->pid);
     res->srv_rss_kib = (double)rss1;
@@ -326,18 +445,19 @@ static int direct_baseline(const lg_media_t *m, double secs, bool progress, lg_r
 
 void lg_result_print(const char *label, const lg_result_t *r)
 {
-    printf(
-        "%-26s %4d/%-4d %6.1f %6.1f %9.0f %7.1f %6.2f %6.2f %6.2f %6.2f %6.1f %7.2f %9.0f %7.1f\n",
-        label, r->connected, r->pubs + r->subs, r->setup_p50_ms, r->setup_p99_ms, r->fwd_pps,
-        r->fwd_kbps / 1000, r->loss * 100, r->jitter_ms, r->lat_p50_ms, r->lat_p99_ms,
-        r->srv_cpu * 100, r->cpu_us_per_pkt, r->fwd_pps_per_core, r->rss_per_peer_kib);
+    printf("%-26s %4d/%-4d %6.1f %6.1f %8.0f %8.0f %6.1f %6.2f %5.2f %6.2f %6.2f %6.1f %6.1f %6.2f "
+           "%8.0f %7.1f\n",
+           label, r->connected, r->pubs + r->subs, r->setup_p50_ms, r->setup_p99_ms, r->srv_tx_pps,
+           r->fwd_pps, r->fwd_kbps / 1000, r->loss * 100, r->jitter_ms, r->lat_p50_ms,
+           r->lat_p99_ms, r->srv_cpu * 100, r->cli_cpu * 100, r->cpu_us_per_pkt,
+           r->fwd_pps_per_core, r->rss_per_peer_kib);
 }
 
-static void print_head(void)
+void lg_print_head(void)
 {
-    printf("%-26s %9s %6s %6s %9s %7s %6s %6s %6s %6s %6s %7s %9s %7s\n", "scenario", "conn",
-           "set50", "set99", "fwd_pps", "Mb/s", "loss%", "jit", "lat50", "lat99", "cpu%", "us/pkt",
-           "pps/core", "KiB/pr");
+    printf("%-26s %9s %6s %6s %8s %8s %6s %6s %5s %6s %6s %6s %6s %6s %8s %7s\n", "scenario",
+           "conn", "set50", "set99", "srv_tx/s", "rx_pps", "Mb/s", "loss%", "jit", "lat50", "lat99",
+           "srv%", "cli%", "us/pkt", "pps/core", "KiB/pr");
 }
 
 void lg_result_json(void *bj, const char *pfx, const lg_result_t *r)
@@ -424,7 +544,7 @@ static int bench_load(int argc, char **argv, bool json)
         lg_media_free(&media);
         return 1;
     }
-    print_head();
+    lg_print_head();
     lg_result_print("direct (no server)", &direct);
     lg_result_json(&j, "direct", &direct);
     double ratio = -1;
@@ -456,6 +576,30 @@ static int bench_load(int argc, char **argv, bool json)
         else
             snprintf(label, sizeof label, "%s %dx%d", s.name, s.pubs, s.subs);
         lg_result_t res;
+        if (s.storm && !smoke) {
+            /* storm ramp: 50, 100, ... --storm clients at once until one fails */
+            double best = 0, best_cpu = 0;
+            for (int n = 50; n <= storm; n *= 2) {
+                s.pubs = n;
+                snprintf(label, sizeof label, "storm N=%d", n);
+                if (lg_scenario(&b, &s, &media, &res) < 0)
+                    break;
+                lg_result_print(label, &res);
+                printf("  storm: %d/%d connected in %.2f s: %.0f handshakes/s; server %.0f "
+                       "handshakes per CPU-second\n",
+                       res.connected, n, res.setup_secs, res.handshakes_per_sec,
+                       res.fwd_pps_per_core);
+                if (res.connected < n)
+                    break;
+                if (res.handshakes_per_sec > best) {
+                    best = res.handshakes_per_sec;
+                    best_cpu = res.fwd_pps_per_core;
+                }
+            }
+            bench_json_result(&j, "storm_best_handshakes_per_sec", best);
+            bench_json_result(&j, "storm_handshakes_per_cpu_sec", best_cpu);
+            continue;
+        }
         if (lg_scenario(&b, &s, &media, &res) < 0) {
             fprintf(stderr, "load: %s: setup failed\n", label);
             rc = 1;

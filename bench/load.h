@@ -113,6 +113,7 @@ typedef struct lg_result {
     double cpu_us_per_pkt, fwd_pps_per_core;
     double srv_rss_kib, rss_per_peer_kib;
     double handshakes_per_sec;
+    double srv_tx_pps; /* the server's own count of datagrams sent, if it has one; else 0 */
 } lg_result_t;
 
 typedef struct lg_snap {
@@ -161,6 +162,11 @@ typedef struct lg_backend {
     int (*publish)(struct lg_backend *b, lg_run_t *r, lg_client_t *c);
     int (*subscribe)(struct lg_backend *b, lg_run_t *r, lg_client_t *c, lg_client_t **pubs,
                      int npubs);
+    /* Optional, thread-safe: a publisher's offer -> a malloc'd answer (join storms run it from
+     * several threads so that signaling round trips overlap). */
+    int (*exchange)(struct lg_backend *b, lg_client_t *c, char **answer);
+    /* Optional: datagrams the server has sent so far (its own counter), or -1. */
+    double (*server_tx)(struct lg_backend *b);
     pid_t pid;
     char url[128]; /* http://host:port */
     char room[64];
@@ -188,6 +194,7 @@ void lg_backend_urtc(lg_backend_t *b, const char *server_path, const char *serve
 void lg_sibling_path(const char *name, char *out, size_t cap);
 /* Prints one result as a table row / JSON members prefixed with @pfx. */
 void lg_result_print(const char *label, const lg_result_t *r);
+void lg_print_head(void);
 void lg_result_json(void *bench_json, const char *pfx, const lg_result_t *r);
 
 /* The ramp: runs @base with subs = start, 2 start, ... up to @max (fan-out 1->K, or listeners
