@@ -34,7 +34,9 @@ static void usage(FILE *f)
                "  --secret S             require room tokens signed with S for joins, WHIP and\n"
                "                         WHEP (default: $URTC_SECRET, else rooms are open)\n"
                "  --mode sfu|p2p         mode of a room whose first join names none (default\n"
-               "                         sfu; sfu joins are refused until the SFU exists)\n"
+               "                         sfu)\n"
+               "  --room-shard-max N     SFU: members of one room a shard takes before the\n"
+               "                         room spans another shard (default 64)\n"
                "  --max-rooms N          rooms at once (default 1000)\n"
                "  --max-room-peers N     members per room (default 16)\n"
                "  --max-peers N          members over all rooms (default 10000)\n"
@@ -138,12 +140,14 @@ int main(int argc, char **argv)
         {"max-conns-per-ip", required_argument, NULL, 5},
         {"msg-rate", required_argument, NULL, 6},
         {"ws-ping-ms", required_argument, NULL, 7},
+        {"room-shard-max", required_argument, NULL, 8},
         {"log", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     sig_cfg_t sc = {.listen = "127.0.0.1:8080", .web_root = "web", .secret = getenv("URTC_SECRET")};
     eng_cfg_t ec = {.media_ip = "127.0.0.1", .udp_port = 40000};
+    eng_sfu_cfg_t sfu_cfg = {0};
     uint32_t v = 0;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -207,6 +211,9 @@ int main(int argc, char **argv)
         case 7:
             dst = &sc.ws_ping_ms;
             break;
+        case 8:
+            dst = &sfu_cfg.room_max_per_shard;
+            break;
         default:
             usage(stderr);
             return 2;
@@ -261,7 +268,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* The SFU (engine/sfu.c): its control thread is the signaling thread from here on. */
-    eng_sfu_t *sfu = eng_sfu_create(eng, NULL);
+    eng_sfu_t *sfu = eng_sfu_create(eng, &sfu_cfg);
     if (!sfu)
         LOG_WARN("no SFU: WHIP and WHEP will answer 501");
     sc.sfu = sfu;
