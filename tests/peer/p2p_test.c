@@ -9,17 +9,36 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/support/tst.h"
 
 #define CALL_SECONDS 6
+
+/* Criterion runs this file's tests one by one (it reads CRITERION_JOBS when it starts); the lock
+ * below also serializes parallel runs of this file. */
+__attribute__((constructor)) static void serial_runner(void)
+{
+    setenv("CRITERION_JOBS", "1", 0);
+}
+
+/* One call at a time, across test workers and parallel runs: each test paces real calls in
+ * real time (25 fps, 50 audio packets a second) and checks counts, which two calls at once on
+ * a 2-core machine would skew. The lock goes with the worker process. */
+static void one_at_a_time(void)
+{
+    int fd = open("/tmp/urtc-peer-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0)
+        cr_log_warn("flock: not serialized");
+}
 
 /* build/<dir>/<name>, from <build>/tests/peer/p2p_test; NULL if not built. */
 static const char *bin_path(const char *name)
@@ -142,6 +161,7 @@ static void server_stop(void)
 
 Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
 {
+    one_at_a_time();
     const char *peer = bin_path("urtc-peer");
     if (!peer)
         cr_skip_test("urtc-peer is not built in this build directory");
@@ -289,6 +309,7 @@ static const char *example(const char *name)
 
 Test(peer, example_echo_sends_back_media_and_messages, .timeout = 60)
 {
+    one_at_a_time();
     const char *echo = example("echo"), *peer = bin_path("urtc-peer");
     if (!echo || !peer)
         cr_skip_test("examples/echo or urtc-peer not built in this build directory");
@@ -327,6 +348,7 @@ Test(peer, example_echo_sends_back_media_and_messages, .timeout = 60)
 
 Test(peer, example_p2p_call_both_sides_decode, .timeout = 60)
 {
+    one_at_a_time();
     const char *call = example("p2p_call");
     if (!call)
         cr_skip_test("examples/p2p_call not built in this build directory");
@@ -395,6 +417,7 @@ static pid_t chat_spawn(const char *bin, const char *name, const char *line, int
 
 Test(peer, example_datachannel_chat_both_ways, .timeout = 60)
 {
+    one_at_a_time();
     const char *chat = example("datachannel_chat");
     if (!chat)
         cr_skip_test("examples/datachannel_chat not built in this build directory");
@@ -422,6 +445,7 @@ Test(peer, example_datachannel_chat_both_ways, .timeout = 60)
 /* WHIP publish and WHEP view through urtc-server's SFU (sfu mode, two shards). */
 Test(peer, whip_publish_whep_view_through_the_sfu, .timeout = 60)
 {
+    one_at_a_time();
     const char *peer = bin_path("urtc-peer"), *srv = bin_path("urtc-server");
     if (!peer || !srv)
         cr_skip_test("urtc-peer or urtc-server not built in this build directory");
