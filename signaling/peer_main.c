@@ -87,8 +87,9 @@ static void usage(FILE *f)
         "pattern's frame numbers), video_frames_out_of_order, video_pattern_unreadable,\n"
         "audio_packets_received, audio_frames_decoded, audio_tone_db (how well the decoded\n"
         "audio matches the 440 Hz tone), video_packets_received, packets_lost and jitter_ms\n"
-        "(RTP, RFC 3550 A.3 and A.8, over all received streams), rtt_ms (null: the API has no\n"
-        "RTCP-based RTT yet), datachannel_messages_received, datachannel_bytes_received,\n"
+        "(RTP, RFC 3550 A.3 and A.8, over all received streams), rtt_ms (the median round trip\n"
+        "of a ping sent over the data channel every second; null without a data channel: the\n"
+        "API has no RTCP RTT yet), datachannel_messages_received, datachannel_bytes_received,\n"
         "datachannel_file_ok (null: no file came), peers, connected, connect_ms,\n"
         "audio_frames_sent, video_frames_sent, datachannel_messages_sent.\n"
         "\n"
@@ -145,7 +146,9 @@ static struct stats {
     double tone_db_sum;
     uint64_t audio_sent, video_sent;
     uint64_t dc_msgs, dc_bytes, dc_sent;
-    int file_ok; /* -1 none came, 0 bad, 1 good */
+    int file_ok;          /* -1 none came, 0 bad, 1 good */
+    uint64_t rtt_ns[256]; /* data-channel ping round trips (the latest 256) */
+    unsigned rtt_n;
     int64_t lost;
     double jitter_ms;
     bool report_done;
@@ -365,7 +368,6 @@ static void sha_hex(EVP_MD_CTX *md, char out[65])
 static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
                           void *user)
 {
-    (void)pc, (void)dc;
     struct remote *r = user;
     int file_ok = -1;
     if (binary) {
@@ -373,6 +375,24 @@ static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len
             EVP_DigestInit_ex(r->file_md, EVP_sha256(), NULL);
         if (r->file_md)
             EVP_DigestUpdate(r->file_md, data, len);
+    } else if (len > 15 && (memcmp(data, "urtc-peer:ping ", 15) == 0 ||
+                            memcmp(data, "urtc-peer:pong ", 15) == 0)) {
+        /* RTT over the data channel: "ping PID T" comes back as "pong PID T" (or as itself,
+         * from an echo); T is the sender's monotonic clock, so only the sender measures. */
+        char text[96];
+        unsigned pid = 0;
+        unsigned long long t = 0;
+        snprintf(text, sizeof text, "%.*s", (int)(len < 95 ? len : 95), (const char *)data);
+        if (sscanf(text + 15, "%u %llu", &pid, &t) == 2) {
+            if (pid == (unsigned)getpid() && t && t <= now_ns()) {
+                pthread_mutex_lock(&mu);
+                st.rtt_ns[st.rtt_n++ % 256] = now_ns() - t;
+                pthread_mutex_unlock(&mu);
+            } else if (text[11] == 'i') { /* a ping from the other side */
+                memcpy(text + 10, "pong", 4);
+                (void)urtc_dc_send(pc, dc, text, strlen(text), false);
+            }
+        }
     } else if (len > 15 && memcmp(data, "urtc-peer:file ", 15) == 0) {
         char text[128], want[65] = "", got[65] = "";
         unsigned long long want_len = 0;
@@ -580,7 +600,7 @@ static void job_tick(void)
         have_v = urtc_test_source_next(vsrc, &vf) == 1;
     }
     unsigned a_sent = 0, v_sent = 0, d_sent = 0;
-    bool chat = t_us % 1000000 == 0;
+    bool chat = t_us % 1000000 == 0, ping = t_us % 1000000 == 500000;
     for (int i = 0; i < MAX_REMOTES; i++) {
         struct remote *r = &remotes[i];
         if (!r->pc || r->closed || !r->send || urtc_pc_state(r->pc) != URTC_PC_CONNECTED)
@@ -589,6 +609,13 @@ static void job_tick(void)
             char msg[160];
             snprintf(msg, sizeof msg, "hello %llu from %s", (unsigned long long)(t_us / 1000000),
                      o.name);
+            if (urtc_dc_send(r->pc, r->dc, msg, strlen(msg), false) == 0)
+                d_sent++;
+        }
+        if (ping && r->dc_open) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "urtc-peer:ping %u %llu", (unsigned)getpid(),
+                     (unsigned long long)now_ns());
             if (urtc_dc_send(r->pc, r->dc, msg, strlen(msg), false) == 0)
                 d_sent++;
         }
@@ -861,10 +888,22 @@ static int whip_exchange(const char *url)
 
 /* ---- main --------------------------------------------------------------------------------- */
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void print_report(void)
 {
     pthread_mutex_lock(&mu);
     double tone = st.audio_decoded ? st.tone_db_sum / (double)st.audio_decoded : 0;
+    double rtt_ms = -1;
+    unsigned rn = st.rtt_n < 256 ? st.rtt_n : 256;
+    if (rn) {
+        qsort(st.rtt_ns, rn, sizeof st.rtt_ns[0], cmp_u64);
+        rtt_ms = (double)st.rtt_ns[rn / 2] / 1e6;
+    }
     printf("urtc-peer: %u peer(s), %u connected%s; sent %llu audio, %llu video frames\n", st.peers,
            st.connected, st.failed ? " (some failed)" : "", (unsigned long long)st.audio_sent,
            (unsigned long long)st.video_sent);
@@ -883,6 +922,8 @@ static void print_report(void)
            st.file_ok < 0 ? ""
            : st.file_ok   ? "; file received intact"
                           : "; FILE CORRUPT");
+    if (rtt_ms >= 0)
+        printf("urtc-peer: round trip over the data channel: %.3f ms (median of %u)\n", rtt_ms, rn);
     if (o.json) {
         json_t *j = json_object();
 #define JI(k, v) json_object_set_new(j, k, json_integer((json_int_t)(v)))
@@ -911,7 +952,8 @@ static void print_report(void)
         JI("datachannel_messages_sent", st.dc_sent);
         json_object_set_new(j, "datachannel_file_ok",
                             st.file_ok < 0 ? json_null() : json_boolean(st.file_ok));
-        json_object_set_new(j, "rtt_ms", json_null()); /* no RTCP RTT in the API yet */
+        /* The median data-channel round trip; null without one (no RTCP RTT in the API yet). */
+        json_object_set_new(j, "rtt_ms", rtt_ms < 0 ? json_null() : json_real(rtt_ms));
 #undef JI
 #undef JR
         char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;

@@ -225,7 +225,10 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
         /* A chat message every second each way (the file's messages come on top). */
         long dm = jint(j, "datachannel_messages_received");
         cr_expect_geq(dm, 3, "%s received %ld data-channel messages", who, dm);
-        cr_expect(json_object_get(j, "rtt_ms") != NULL);
+        /* The data-channel ping's round trip, on loopback: well under 100 ms. */
+        json_t *rtt = json_object_get(j, "rtt_ms");
+        cr_expect(json_is_real(rtt) && json_real_value(rtt) > 0 && json_real_value(rtt) < 100,
+                  "%s: rtt_ms %f", who, json_number_value(rtt));
     }
     /* bob got alice's file whole (its SHA-256 checked against her closing message). */
     cr_expect(json_is_true(json_object_get(jb, "datachannel_file_ok")), "bob: file intact");
@@ -342,6 +345,7 @@ Test(peer, example_echo_sends_back_media_and_messages, .timeout = 60)
     cr_expect_geq(jint(j, "audio_frames_decoded"), 100);
     cr_expect_gt(json_real_value(json_object_get(j, "audio_tone_db")), 10.0);
     cr_expect_geq(jint(j, "datachannel_messages_received"), 2, "messages echoed");
+    cr_expect(json_is_real(json_object_get(j, "rtt_ms")), "a round trip through the echo");
     cr_expect_not_null(strstr(eout, "connected"));
     json_decref(j);
 }
@@ -499,6 +503,7 @@ Test(peer, whip_publish_whep_view_through_the_sfu, .timeout = 60)
     cr_expect_geq(jint(jv, "audio_frames_decoded"), 100);
     cr_expect_gt(json_real_value(json_object_get(jv, "audio_tone_db")), 10.0);
     cr_expect_eq(jint(jv, "audio_frames_sent"), 0, "WHEP sends nothing");
+    cr_expect(json_is_null(json_object_get(jv, "rtt_ms")), "no data channel: no RTT");
     json_decref(jw);
     json_decref(jv);
 }
