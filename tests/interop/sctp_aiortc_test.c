@@ -289,6 +289,14 @@ static void run(bool dtls_client)
         }
     }
     py_slurp(&py);
+    rtc_sctp_stats_t st;
+    rtc_sctp_get_stats(u.s, &st);
+    fprintf(stderr,
+            "urtc sctp: tx %lu msgs %lu pkts, rx %lu msgs %lu pkts, out_drop %lu, ord_rx %u "
+            "unord_rx %u\n",
+            (unsigned long)st.tx_msg_cnt, (unsigned long)st.tx_pkt_cnt,
+            (unsigned long)st.rx_msg_cnt, (unsigned long)st.rx_pkt_cnt,
+            (unsigned long)st.out_drop_cnt, (unsigned)u.ord_rx, (unsigned)u.unord_rx);
     cr_assert(u.up, "association did not come up; aiortc said:\n%s", py.log);
     /* RFC 8832 §6: the DTLS client uses even ids, the server odd ones; aiortc agrees. */
     cr_assert_eq(u.ord_sid % 2, dtls_client ? 0 : 1);
