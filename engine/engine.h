@@ -144,6 +144,8 @@ typedef struct eng_sfu_cfg {
     uint32_t room_max_per_shard; /* members of one room a shard takes before another helps;
                                     0: 64 */
     uint64_t remb_bps;           /* REMB sent to publishers; 0: 2 Mbit/s */
+    uint32_t test_uplink_loss;   /* tests: every Nth video packet from publishers is dropped on
+                                    arrival, as if lost (0: off) */
 } eng_sfu_cfg_t;
 
 /* After eng_create(). NULL on failure. Main thread. */
@@ -184,6 +186,7 @@ typedef struct eng_sfu_stats {
     uint64_t dtls_handshakes;         /* members whose DTLS handshake completed */
     uint64_t ice_failures, dtls_failures; /* members whose ICE (consent expiry included) or DTLS
                                              failed */
+    uint64_t nack_tx; /* sequence numbers NACKed to publishers */
 } eng_sfu_stats_t;
 void eng_sfu_stats_get(const eng_sfu_t *s, eng_sfu_stats_t *out);
 

@@ -55,6 +55,9 @@ typedef struct sfu_up {
     uint64_t last_pli_ns;
     bool want_pli; /* a PLI is owed (throttled) */
     uint8_t fir_seq;
+    /* Video from a local publisher: NACKs upstream (RFC 4585 §6.2.1) for what the publisher's
+     * leg lost; the repair (RTX, decapsulated by the pc) is forwarded like any late packet. */
+    rtc_rtp_nack_gen_t *nack;
 } sfu_up_t;
 
 /* A track a member receives: one publisher's up, on one transceiver of the member's pc. */
@@ -128,6 +131,7 @@ struct sfu_shard {
     eng_sfu_stats_t pub; /* published copy (atomic stores), read by anyone */
     char *sdp;           /* SFU_SDP_CAP bytes of scratch for descriptions */
     uint64_t wake_mask;  /* shards this tick queued messages for */
+    uint32_t uplink_cnt; /* test knob (uplink loss) */
 };
 
 /* Directory entry (control thread). */
@@ -448,6 +452,8 @@ static void fan_local(sfu_member_t *pub, unsigned ui, const urtc_rtp_packet_t *p
     }
 }
 
+static void nack_upstream(sfu_member_t *pub, sfu_up_t *up, uint64_t now);
+
 static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user)
 {
     (void)pc;
@@ -461,15 +467,28 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
         }
     if (!up)
         return; /* a transceiver we do not forward (yet) */
+    uint32_t loss = pub->ss->s->cfg.test_uplink_loss;
+    if (loss && up->video && ++pub->ss->uplink_cnt % loss == 0)
+        return; /* test knob: lost on the way in (a repair may be lost too, as on a network) */
     uint64_t now = eng_shard_now(pub->ss->sh);
     if (!up->rx_init || up->ssrc != p->ssrc) {
         const rtc_pc_transceiver_t *t = tr_of(pub, tr);
         up->clock_hz = t && t->kind == RTC_SDP_KIND_AUDIO ? 48000 : 90000;
         rtc_rtp_rx_stats_init(&up->rx, p->ssrc, up->clock_hz, 0);
+        if (up->nack) {
+            /* Three tries, an RTT apart (at least 20 ms); a gap is NACKed as soon as a later
+             * packet shows it: a repair must beat the next frame to be useful. */
+            rtc_rtp_nack_gen_init(up->nack, 3, 20 * NET_NS_PER_MS);
+        }
         up->ssrc = p->ssrc;
         up->rx_init = true;
     }
     (void)rtc_rtp_rx_stats_update(&up->rx, p->seq, p->timestamp, now);
+    if (up->nack && pub->connected) {
+        (void)rtc_rtp_nack_gen_on_packet(up->nack, p->seq, now);
+        if (rtc_rtp_nack_gen_missing(up->nack))
+            nack_upstream(pub, up, now);
+    }
     fan_local(pub, ui, p, up->video);
     /* The room's other shards get the decrypted packet by reference; each returns it. */
     sfu_shard_t *ss = pub->ss;
@@ -525,6 +544,25 @@ static void send_pli(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
         pub->ss->st.pli_tx++;
     up->last_pli_ns = now;
     up->want_pli = false;
+}
+
+/* NACKs to the publisher for the packets its leg lost (RR + SDES + generic NACK). */
+static void nack_upstream(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
+{
+    uint16_t seqs[64];
+    int n = rtc_rtp_nack_gen_poll(up->nack, now, 50 * NET_NS_PER_MS, seqs, NET_ARRAY_LEN(seqs));
+    if (n <= 0)
+        return;
+    uint8_t buf[512];
+    rtc_rtcp_wr_t w;
+    rtc_rtcp_wr_init(&w, buf, sizeof buf);
+    rtc_rtcp_rr_t rr = {.ssrc = pub->rtcp_ssrc};
+    (void)rtc_rtcp_wr_rr(&w, &rr);
+    (void)rtc_rtcp_wr_sdes_cname(&w, pub->rtcp_ssrc, "urtc-sfu", 8);
+    (void)rtc_rtcp_wr_nack(&w, pub->rtcp_ssrc, up->ssrc, seqs, (size_t)n);
+    int len = rtc_rtcp_wr_finish(&w);
+    if (len > 0 && send_rtcp(pub, buf, (size_t)len) == 0)
+        pub->ss->st.nack_tx += (uint64_t)n;
 }
 
 static sfu_down_t *down_by_ssrc(sfu_member_t *m, uint32_t ssrc)
@@ -847,6 +885,7 @@ static void sync_ups(sfu_member_t *m)
             (t->current_direction != RTC_SDP_DIR_RECVONLY &&
              t->current_direction != RTC_SDP_DIR_SENDRECV)) {
             drop_downs_of(m, (int)ui);
+            free(up->nack);
             memset(up, 0, sizeof *up);
             removed = true;
         }
@@ -868,6 +907,8 @@ static void sync_ups(sfu_member_t *m)
                 continue;
             m->up[ui] =
                 (sfu_up_t){.used = true, .tr = (int)i, .video = t->kind == RTC_SDP_KIND_VIDEO};
+            if (m->up[ui].video)
+                m->up[ui].nack = malloc(sizeof *m->up[ui].nack); /* set up by the first packet */
             added = true;
             break;
         }
@@ -895,6 +936,8 @@ static void maybe_offer(sfu_member_t *m)
 
 static void member_free(sfu_member_t *m)
 {
+    for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
+        free(m->up[ui].nack);
     free(m->pending_offer);
     for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
         rtc_rtp_history_fini(&m->down[i].hist);
@@ -1531,6 +1574,9 @@ static void sfu_tick(net_timer_t *t, uint64_t now)
             }
             if (m->remote)
                 continue;
+            for (unsigned ui = 0; ui < SFU_MAX_UP && m->connected; ui++)
+                if (m->up[ui].used && m->up[ui].nack && m->up[ui].rx_init)
+                    nack_upstream(m, &m->up[ui], now);
             if (m->connected && now >= m->next_rtcp_ns) {
                 member_rtcp(m, now);
                 /* RFC 3550 §6.3.1: randomized interval, 0.5..1.5 times the nominal. */

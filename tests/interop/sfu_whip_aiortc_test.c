@@ -37,7 +37,7 @@ static struct viewer {
     urtc_pc_state_t state;
     codec_vpx_dec_t *vdec;
     codec_opus_dec_t *adec;
-    int v_decoded, a_decoded;
+    int v_decoded, a_decoded, v_gaps;
     int width;
 } vw;
 
@@ -66,6 +66,8 @@ static void on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
             vw.v_decoded++;
             vw.width = img.width;
         }
+        if (f->after_gap && vw.v_decoded)
+            vw.v_gaps++;
         pthread_mutex_unlock(&mu);
     } else if (strcmp(f->codec, "opus") == 0) {
         int16_t pcm[960 * 2];
@@ -197,7 +199,9 @@ Test(sfu_whip, aiortc_publishes_urtc_views, .timeout = 120)
     urtc_engine_config_t ecfg = {.shards = 2};
     urtc_engine_t *sfu_ue = urtc_engine_create(&ecfg);
     cr_assert_not_null(sfu_ue);
-    eng_sfu_cfg_t scfg = {.room_max_per_shard = 1};
+    /* Every 12th video packet from the publisher is lost on its way in: the SFU's NACKs get
+     * aiortc's retransmissions, so the viewer (which never NACKs) sees no gap. */
+    eng_sfu_cfg_t scfg = {.room_max_per_shard = 1, .test_uplink_loss = 12};
     sfu = eng_sfu_create(sfu_ue->e, &scfg);
     cr_assert_not_null(sfu);
     sig_cfg_t sc = {.listen = "127.0.0.1:0", .web_root = "web", .sfu = sfu};
@@ -243,6 +247,11 @@ Test(sfu_whip, aiortc_publishes_urtc_views, .timeout = 120)
     eng_sfu_stats_t stats;
     eng_sfu_stats_get(sfu, &stats);
     cr_assert_gt(stats.xshard_fwd, 0, "the publisher's packets crossed shards");
+    cr_assert_gt(stats.nack_tx, 0, "NACKs to the publisher");
+    pthread_mutex_lock(&mu);
+    cr_assert_leq(vw.v_gaps, 2, "uplink loss repaired upstream (%d frames after a gap of %d)",
+                  vw.v_gaps, vw.v_decoded);
+    pthread_mutex_unlock(&mu);
 
     /* The viewer ends its session; a second DELETE finds nothing. */
     cr_assert_eq(http(port, "DELETE", loc, NULL, NULL, 0, NULL, 0), 200);
