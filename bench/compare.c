@@ -292,9 +292,11 @@ static int janus_subscribe(lg_backend_t *b, lg_run_t *r, lg_client_t *c, lg_clie
         return -EPROTO;
     c->j_handle = h;
     json_t *streams = json_array();
-    int skip = c->feeds < npubs ? (c->idx - npubs) % npubs : -1; /* a meeting: not our own */
+    /* a meeting (one room, M-1 feeds each): not our own party's publisher */
+    bool one_room = npubs > 0 && pubs[0]->room == pubs[npubs - 1]->room;
+    int skip = one_room && c->feeds < npubs ? (c->idx - npubs) % npubs : -1;
     for (int i = 0; i < npubs && (int)json_array_size(streams) < c->feeds; i++)
-        if (i != skip && pubs[i]->j_feed)
+        if (i != skip && pubs[i]->j_feed && pubs[i]->room == c->room)
             json_array_append_new(streams, json_pack("{s:I}", "feed", (json_int_t)pubs[i]->j_feed));
     if (janus_msg(b, h,
                   json_pack("{s:s, s:s, s:i, s:o}", "request", "join", "ptype", "subscriber",

@@ -45,6 +45,8 @@ void lg_sibling_path(const char *name, char *out, size_t cap)
 
 /* ---- urtc-server backend ------------------------------------------------------------------ */
 
+static char http_body[65536];
+
 struct urtc_priv {
     char path[PATH_MAX];
     char srv_ip[64];
@@ -114,9 +116,28 @@ static int urtc_start(lg_backend_t *b, unsigned shards)
     return 0;
 }
 
+/* The server's drop counters (urtc_shard_drops_total{shard,reason}), non-zero ones, on stderr:
+ * they say where packets the clients missed were lost. */
+static void urtc_print_drops(lg_backend_t *b)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/metrics", b->url);
+    if (!b->pid || peer_http_request("GET", url, NULL, NULL, NULL, NULL, 0, http_body,
+                                     sizeof http_body) != 200)
+        return;
+    for (char *l = http_body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "urtc_shard_drops_total{", 23) != 0)
+            continue;
+        const char *v = strchr(l, '}');
+        if (v && strtod(v + 1, NULL) > 0)
+            fprintf(stderr, "  server: %.*s\n", (int)strcspn(l, "\n"), l);
+    }
+}
+
 static void urtc_stop(lg_backend_t *b)
 {
     struct urtc_priv *p = b->priv;
+    urtc_print_drops(b);
     lg_proc_stop(b->pid);
     b->pid = 0;
     if (p->out_fd >= 0)
@@ -124,12 +145,11 @@ static void urtc_stop(lg_backend_t *b)
     p->out_fd = -1;
 }
 
-static char http_body[65536];
 
 static int whip_post(lg_backend_t *b, lg_run_t *r, lg_client_t *c, const char *kind)
 {
     char url[256];
-    snprintf(url, sizeof url, "%s/%s/%s", b->url, kind, b->room);
+    snprintf(url, sizeof url, "%s/%s/%s%d", b->url, kind, b->room, c->room);
     int st = peer_http_request("POST", url, "application/sdp", c->sdp, NULL, c->location,
                                sizeof c->location, http_body, sizeof http_body);
     if (st != 201) {
@@ -142,7 +162,7 @@ static int whip_post(lg_backend_t *b, lg_run_t *r, lg_client_t *c, const char *k
 static int urtc_exchange(lg_backend_t *b, lg_client_t *c, char **answer)
 {
     char url[256];
-    snprintf(url, sizeof url, "%s/whip/%s", b->url, b->room);
+    snprintf(url, sizeof url, "%s/whip/%s%d", b->url, b->room, c->room);
     char *body = malloc(65536);
     if (!body)
         return -ENOMEM;
@@ -332,6 +352,10 @@ int lg_scenario(lg_backend_t *b, const lg_scn_t *s, const lg_media_t *m, lg_resu
     for (int i = 0; i < s->subs && ret == 0; i++)
         if (!(subs[i] = lg_client_add(&r, false, s->audio, s->video, s->feeds)))
             ret = -ENOMEM;
+    for (int i = 0; i < s->pubs && ret == 0; i++)
+        pubs[i]->room = s->rooms > 1 ? i % s->rooms : 0;
+    for (int i = 0; i < s->subs && ret == 0; i++)
+        subs[i]->room = s->rooms > 1 ? i % s->rooms : 0;
     if (ret < 0)
         goto out;
     lg_snap_t a = {.hist = calloc(LG_HIST + 1, sizeof(uint32_t))};
@@ -492,7 +516,8 @@ void lg_result_json(void *bj, const char *pfx, const lg_result_t *r)
 static bool want(const char *which, const char *name)
 {
     return strcmp(which, "all") == 0 || strcmp(which, name) == 0 ||
-           (strcmp(which, "smoke") == 0 && strcmp(name, "ramp") != 0);
+           (strcmp(which, "smoke") == 0 && strcmp(name, "ramp") != 0 &&
+            strcmp(name, "shards") != 0);
 }
 
 static int bench_load(int argc, char **argv, bool json)
@@ -622,6 +647,39 @@ static int bench_load(int argc, char **argv, bool json)
         if (res.connected < s.pubs + s.subs)
             rc = 1;
     }
+    if (want(which, "shards") && !smoke) {
+        /* Two rooms (one per shard by the SFU's placement), fan-out K/2 each, on a server with
+         * one shard and then two. */
+        lg_result_t sh[2];
+        bool ok = true;
+        for (unsigned n = 1; n <= 2 && ok; n++) {
+            lg_scn_t s = {.name = "shards",
+                          .pubs = 2,
+                          .subs = k,
+                          .feeds = 1,
+                          .rooms = 2,
+                          .audio = true,
+                          .video = true,
+                          .warmup = base.warmup,
+                          .secs = base.secs,
+                          .srv_shards = n,
+                          .cli_shards = base.cli_shards,
+                          .progress = base.progress};
+            char label[64];
+            snprintf(label, sizeof label, "2 rooms 1x%d, %u shard%s", k / 2, n, n > 1 ? "s" : "");
+            ok = lg_scenario(&b, &s, &media, &sh[n - 1]) == 0;
+            if (ok)
+                lg_result_print(label, &sh[n - 1]);
+        }
+        if (ok && sh[0].fwd_pps_per_core > 0) {
+            double x = 2 * sh[1].fwd_pps_per_core / sh[0].fwd_pps_per_core;
+            printf("  two shards against one: %.2fx projected (forwarded packets per server "
+                   "CPU-second kept at %.0f%%, times two cores; this machine cannot load two "
+                   "server cores and the clients at once)\n",
+                   x, 50 * x);
+            bench_json_result(&j, "shards_projected_scaling", x);
+        }
+    }
     if (want(which, "ramp") && !smoke) {
         lg_scn_t s = {.name = "fanout",
                       .pubs = 1,
@@ -658,14 +716,16 @@ static int bench_load(int argc, char **argv, bool json)
     return rc;
 }
 
-BENCH_REGISTER(load,
-               "N urtc client peers (ICE, DTLS, SRTP, own sockets) against urtc-server's SFU "
-               "through WHIP/WHEP, replaying pre-encoded Opus (50 pkt/s) and VP8 (30 fps, "
-               "--video-kbps 1000) with a send stamp in each payload. Scenarios (--scenario "
-               "smoke|fanout|meeting|audio|storm|ramp|all; smoke: the first four, small): fan-out "
-               "1->K (--k), meeting of M (--m), audio room (--speakers, --listeners), join storm "
-               "(--storm N), ramp of fan-out until loss > 1% or p99 > 50 ms (--ramp-max). Measures "
-               "forwarded pkt/s, loss, jitter, transit (p50/p99, minus a direct client-to-client "
-               "baseline = added latency), setup time, server CPU (/proc schedstat) and RSS per "
-               "peer. --secs, --warmup, --server-shards, --client-shards, --server PATH.",
-               bench_load)
+BENCH_REGISTER(
+    load,
+    "N urtc client peers (ICE, DTLS, SRTP, own sockets) against urtc-server's SFU "
+    "through WHIP/WHEP, replaying pre-encoded Opus (50 pkt/s) and VP8 (30 fps, "
+    "--video-kbps 1000) with a send stamp in each payload. Scenarios (--scenario "
+    "smoke|fanout|meeting|audio|storm|shards|ramp|all; smoke: the first four, small): fan-out "
+    "1->K (--k), meeting of M (--m), audio room (--speakers, --listeners), join storm "
+    "(--storm N; a ramp 50, 100, .. N outside smoke), two rooms on 1 then 2 server shards, ramp of "
+    "fan-out until loss > 1% or p99 > 50 ms (--ramp-max). Measures "
+    "forwarded pkt/s, loss, jitter, transit (p50/p99, minus a direct client-to-client "
+    "baseline = added latency), setup time, server CPU (/proc schedstat) and RSS per "
+    "peer. --secs, --warmup, --server-shards, --client-shards, --server PATH.",
+    bench_load)

@@ -66,6 +66,7 @@ struct lg_client {
     bool publisher;
     bool audio, video; /* publisher: what it sends; subscriber: what each feed carries */
     int feeds;         /* subscriber: publishers it receives */
+    int room;          /* 0 .. scenario rooms - 1 */
     bool answerer;     /* the far end offers (Janus subscribers) */
     int atr, vtr;
     _Atomic int state;
@@ -178,6 +179,7 @@ typedef struct lg_backend {
 typedef struct lg_scn {
     const char *name;
     int pubs, subs, feeds;
+    int rooms; /* clients i go to room i % rooms (0: one room) */
     bool audio, video, storm;
     double warmup, secs;
     unsigned srv_shards, cli_shards;
