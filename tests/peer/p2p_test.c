@@ -241,6 +241,43 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
     json_decref(jb);
 }
 
+/* A mesh of three: each member connects to both others and decodes both patterns. */
+Test(peer, three_peers_mesh, .timeout = 60)
+{
+    one_at_a_time();
+    const char *peer = bin_path("urtc-peer");
+    if (!peer)
+        cr_skip_test("urtc-peer is not built in this build directory");
+    server_start();
+    const char *names[3] = {"a", "b", "c"};
+    pid_t pids[3];
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        const char *argv[] = {peer,     "--signal",   ws_url, "--room", "mesh",    "--name",
+                              names[i], "--duration", "6",    "--json", "--quiet", NULL};
+        pids[i] = spawn(argv, &fds[i]);
+        usleep(400000);
+    }
+    for (int i = 0; i < 3; i++) {
+        char *out = read_all(fds[i], 20000);
+        int st;
+        waitpid(pids[i], &st, 0);
+        close(fds[i]);
+        fprintf(stderr, "%s: %s\n", names[i], out);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s exit %d", names[i], st);
+        json_t *j = last_json(out);
+        cr_expect_eq(jint(j, "peers"), 2, "%s: two peers", names[i]);
+        cr_expect_eq(jint(j, "connected"), 2, "%s: both connected", names[i]);
+        long vd = jint(j, "video_frames_decoded");
+        cr_expect_geq(vd, 2 * 50, "%s decoded %ld frames from two senders", names[i], vd);
+        cr_expect_eq(jint(j, "video_frames_out_of_order"), 0);
+        cr_expect_eq(jint(j, "video_pattern_unreadable"), 0);
+        cr_expect_geq(jint(j, "audio_packets_received"), 2 * 100);
+        json_decref(j);
+    }
+    server_stop();
+}
+
 Test(peer, help_and_usage_errors)
 {
     const char *peer = bin_path("urtc-peer");
