@@ -132,6 +132,10 @@ struct sfu_shard {
     char *sdp;           /* SFU_SDP_CAP bytes of scratch for descriptions */
     uint64_t wake_mask;  /* shards this tick queued messages for */
     uint32_t uplink_cnt; /* test knob (uplink loss) */
+    /* Members (local and proxies) by id: open addressing, linear probing, at most half full.
+     * Every cross-shard packet and every command looks its member up here. */
+    sfu_member_t **mtab;
+    uint32_t mtab_mask, mtab_cnt;
 };
 
 /* Directory entry (control thread). */
@@ -945,6 +949,8 @@ static void member_free(sfu_member_t *m)
 }
 
 /* Takes @m out of its room now: its downs and the downs it fed elsewhere go, its pc closes. */
+static void mtab_del(sfu_shard_t *ss, const sfu_member_t *m);
+
 static void member_remove(sfu_member_t *m)
 {
     sfu_shard_t *ss = m->ss;
@@ -952,6 +958,7 @@ static void member_remove(sfu_member_t *m)
     m->gone = true;
     drop_downs_of(m, -1);
     net_list_del(&m->node);
+    mtab_del(ss, m);
     room->cnt--;
     if (m->remote) {
         free(m); /* a proxy: its home shard reports its member */
@@ -1092,19 +1099,72 @@ typedef struct sfu_cmd {
 
 static void sfu_tick(net_timer_t *t, uint64_t now);
 
+static uint32_t mtab_hash(uint64_t id)
+{
+    return (uint32_t)((id * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
 static sfu_member_t *find_member(sfu_shard_t *ss, uint64_t id)
 {
-    net_list_t *rp, *rt;
-    net_list_for_each_safe (rp, rt, &ss->rooms) {
-        sfu_room_t *room = container_of(rp, sfu_room_t, node);
-        net_list_t *pos, *tmp;
-        net_list_for_each_safe (pos, tmp, &room->members) {
-            sfu_member_t *m = container_of(pos, sfu_member_t, node);
-            if (m->id == id)
-                return m;
+    if (!ss->mtab)
+        return NULL;
+    for (uint32_t i = mtab_hash(id) & ss->mtab_mask; ss->mtab[i]; i = (i + 1) & ss->mtab_mask)
+        if (ss->mtab[i]->id == id)
+            return ss->mtab[i];
+    return NULL;
+}
+
+static void mtab_insert(sfu_member_t **tab, uint32_t mask, sfu_member_t *m)
+{
+    uint32_t i = mtab_hash(m->id) & mask;
+    while (tab[i])
+        i = (i + 1) & mask;
+    tab[i] = m;
+}
+
+/* 0 or -ENOMEM. */
+static int mtab_put(sfu_shard_t *ss, sfu_member_t *m)
+{
+    if ((ss->mtab_cnt + 1) * 2 > ss->mtab_mask + 1 || !ss->mtab) {
+        uint32_t cap = ss->mtab ? (ss->mtab_mask + 1) * 2 : 64;
+        sfu_member_t **tab = calloc(cap, sizeof *tab);
+        if (!tab)
+            return -ENOMEM;
+        for (uint32_t i = 0; ss->mtab && i <= ss->mtab_mask; i++)
+            if (ss->mtab[i])
+                mtab_insert(tab, cap - 1, ss->mtab[i]);
+        free(ss->mtab);
+        ss->mtab = tab;
+        ss->mtab_mask = cap - 1;
+    }
+    mtab_insert(ss->mtab, ss->mtab_mask, m);
+    ss->mtab_cnt++;
+    return 0;
+}
+
+/* Backward-shift deletion: no tombstones, lookups stay short. */
+static void mtab_del(sfu_shard_t *ss, const sfu_member_t *m)
+{
+    if (!ss->mtab)
+        return;
+    uint32_t mask = ss->mtab_mask, i = mtab_hash(m->id) & mask;
+    while (ss->mtab[i] != m) {
+        if (!ss->mtab[i])
+            return;
+        i = (i + 1) & mask;
+    }
+    ss->mtab[i] = NULL;
+    ss->mtab_cnt--;
+    for (uint32_t j = (i + 1) & mask; ss->mtab[j]; j = (j + 1) & mask) {
+        uint32_t k = mtab_hash(ss->mtab[j]->id) & mask;
+        /* Move it back into the hole unless its home k lies cyclically in (i, j]. */
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            ss->mtab[i] = ss->mtab[j];
+            ss->mtab[j] = NULL;
+            i = j;
         }
     }
-    return NULL;
 }
 
 static sfu_room_t *room_get(sfu_shard_t *ss, const char *name)
@@ -1195,6 +1255,17 @@ static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
     urtc_dc_init_t dci = {
         .negotiated = true, .id = 0, .max_retransmits = -1, .max_packet_lifetime_ms = -1};
     m->chat_dc = urtc_pc_create_data_channel(m->pc, "chat", &dci);
+    if (mtab_put(ss, m) < 0) {
+        urtc_pc_close(m->pc);
+        free(m);
+        if (!room->cnt) {
+            net_list_del(&room->node);
+            free(room);
+        }
+        emit(ss, ENG_SFU_EV_ERROR, c->member, -ENOMEM, "out of memory");
+        emit(ss, ENG_SFU_EV_GONE, c->member, 0, NULL);
+        return;
+    }
     net_list_add_tail(&room->members, &m->node);
     room->cnt++;
     room->local++;
@@ -1304,6 +1375,14 @@ static void x_pub(sfu_shard_t *ss, uint32_t from, uint64_t id, struct sfu_pub_an
         p->id = id;
         p->ss = ss;
         p->room = room;
+        if (mtab_put(ss, p) < 0) {
+            free(p);
+            if (!room->cnt) {
+                net_list_del(&room->node);
+                free(room);
+            }
+            return;
+        }
         net_list_add_tail(&room->members, &p->node);
         room->cnt++;
     }
@@ -1667,6 +1746,7 @@ void eng_sfu_destroy(eng_sfu_t *s)
             net_queue_destroy(ss->evq);
         }
         free(ss->sdp);
+        free(ss->mtab);
     }
     /* The engine is gone: packets still in the rings went with their pools; announcements
      * are ours to free. */
