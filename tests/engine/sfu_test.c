@@ -58,6 +58,9 @@ struct client {
     /* the room's chat: a negotiated channel "chat", id 0 */
     int dc;
     bool dc_open;
+    /* glare: server offers are held back (not applied) while the client offers itself */
+    bool hold_offers, reoffer_ready;
+    int held_offers, answers_rx;
     int chat_rx, chat_bad;
 };
 static struct client cli[NCLI];
@@ -348,6 +351,19 @@ static void c_send_cmd(urtc_pc_t *pc, void *arg)
     }
 }
 
+/* The client offers on its own (renegotiation from its side). */
+static void c_reoffer_cmd(urtc_pc_t *pc, void *arg)
+{
+    struct client *c = arg;
+    cr_assert_gt(urtc_pc_create_offer(pc, c->scratch, SDP_CAP), 0, "%s", urtc_pc_last_error(pc));
+    cr_assert_eq(urtc_pc_set_local_description(pc, URTC_SDP_OFFER, c->scratch), 0, "%s",
+                 urtc_pc_last_error(pc));
+    pthread_mutex_lock(&mu);
+    memcpy(c->out, c->scratch, SDP_CAP);
+    c->reoffer_ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
 static void c_close_cmd(urtc_pc_t *pc, void *arg)
 {
     (void)arg;
@@ -385,12 +401,17 @@ static void pump_once(void)
         case ENG_SFU_EV_ANSWER:
             cr_assert_not_null(c);
             answers_from_sfu++;
+            c->answers_rx++;
             cr_assert_not_null(strstr(ev.text, "a=ice-lite"), "the SFU is ICE lite");
             cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_apply_answer_cmd, desc_msg(c, ev.text)), 0);
             break;
         case ENG_SFU_EV_OFFER:
             cr_assert_not_null(c);
             offers_from_sfu++;
+            if (c->hold_offers) {
+                c->held_offers++; /* crossed our own offer: the server will roll it back */
+                break;
+            }
             if (c->pc)
                 cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_apply_offer_cmd, desc_msg(c, ev.text)),
                              0);
@@ -413,10 +434,20 @@ static void pump_once(void)
         }
         free(ev.text);
     }
-    /* Answers the clients made to server offers go back to the SFU. */
+    /* Answers the clients made to server offers go back to the SFU, and their own re-offers. */
     for (int i = 0; i < NCLI; i++) {
         struct client *c = &cli[i];
         pthread_mutex_lock(&mu);
+        if (c->reoffer_ready) {
+            c->reoffer_ready = false;
+            c->out_ready = false;
+            c->hold_offers = false; /* what comes next answers the rollback */
+            static char re[SDP_CAP];
+            memcpy(re, c->out, sizeof re);
+            pthread_mutex_unlock(&mu);
+            cr_assert_eq(eng_sfu_offer(sfu, c->id, re), 0);
+            continue;
+        }
         bool ready = c->out_ready && !c->out_is_offer;
         static char sdp[SDP_CAP];
         if (ready) {
@@ -614,8 +645,13 @@ static void run_room(unsigned sfu_shards, uint32_t room_max)
     cr_assert_eq(st.rooms, sfu_shards, "one part of the room per shard");
     cr_assert_eq(st.members, 3);
 
-    /* The publisher leaves: GONE, and the subscribers get offers that stop its tracks. */
+    /* The publisher leaves: GONE, and the subscribers get offers that stop its tracks. sub1
+     * offers at the same time (glare): its copy of the server's offer is held back, the
+     * server (the polite peer) rolls its own back, answers sub1, then offers again. */
     int offers_before = offers_from_sfu;
+    pthread_mutex_lock(&mu);
+    sub1->hold_offers = true;
+    pthread_mutex_unlock(&mu);
     cr_assert_eq(eng_sfu_leave(sfu, pub->id), 0);
     cr_assert(pump_until(pub_gone, 5000));
     cr_assert_eq(urtc_pc_post(cli_ue, pub->pc, c_close_cmd, NULL), 0);
@@ -625,7 +661,18 @@ static void run_room(unsigned sfu_shards, uint32_t room_max)
         usleep(10000);
     }
     cr_assert_geq(offers_from_sfu, offers_before + 2, "renegotiation on leave");
-    for (int i = 0; i < 20; i++) { /* let the answers go back */
+    cr_assert_eq(sub1->held_offers, 1, "sub1's server offer held back");
+    int answers_before = sub1->answers_rx;
+    cr_assert_eq(urtc_pc_post(cli_ue, sub1->pc, c_reoffer_cmd, sub1), 0);
+    for (int i = 0;
+         i < 300 && (sub1->answers_rx == answers_before || offers_from_sfu < offers_before + 3);
+         i++) {
+        pump_once();
+        usleep(10000);
+    }
+    cr_assert_eq(sub1->answers_rx, answers_before + 1, "the server answered sub1's offer");
+    cr_assert_geq(offers_from_sfu, offers_before + 3, "and offered again after the rollback");
+    for (int i = 0; i < 30; i++) { /* let the answers go back */
         pump_once();
         usleep(10000);
     }
