@@ -58,6 +58,7 @@ typedef struct sfu_up {
     /* Video from a local publisher: NACKs upstream (RFC 4585 §6.2.1) for what the publisher's
      * leg lost; the repair (RTX, decapsulated by the pc) is forwarded like any late packet. */
     rtc_rtp_nack_gen_t *nack;
+    uint64_t last_rx_ns;
 } sfu_up_t;
 
 /* A track a member receives: one publisher's up, on one transceiver of the member's pc. */
@@ -71,6 +72,8 @@ typedef struct sfu_down {
     uint16_t seq_off;
     uint32_t ts_off;
     uint16_t last_out_seq;
+    uint32_t last_out_ts;
+    uint32_t src_ssrc; /* the publisher's SSRC the offsets were fixed for */
     uint32_t ssrc, rtx_ssrc;
     uint8_t pt_in, pt_out, rtx_pt; /* cached payload-type mapping, pt_in 0xff: none yet */
     uint32_t nego_gen_pub, nego_gen_sub;
@@ -381,6 +384,8 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
         ss->st.drop_not_ready++;
         return;
     }
+    if (d->started && p->ssrc != d->src_ssrc)
+        d->started = false; /* the publisher's source changed: new offsets, from a keyframe */
     if (!d->started) {
         if (!can_start(p, video)) {
             d->pub->up[d->up].want_pli = true; /* a keyframe, soon */
@@ -392,9 +397,12 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
         uint16_t next = (uint16_t)(d->last_out_seq + 1);
         d->seq_off = (uint16_t)(next - p->seq);
         uint32_t ts0;
-        if (rtc_random(&ts0, sizeof ts0) < 0)
+        if (d->tx.pkt_cnt) /* a frame interval (at 30/s) after what this leg sent last */
+            ts0 = d->last_out_ts + (d->clock_hz ? d->clock_hz / 30 : 3000);
+        else if (rtc_random(&ts0, sizeof ts0) < 0)
             ts0 = 0;
         d->ts_off = ts0 - p->timestamp;
+        d->src_ssrc = p->ssrc;
         d->started = true;
     }
     net_pkt_t *pkt = eng_shard_pkt_alloc(ss->sh);
@@ -427,8 +435,10 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
                 LOG_RATELIMIT(1000, "sfu: abs-send-time not rewritten");
         }
     }
-    if ((int16_t)(seq - d->last_out_seq) > 0)
+    if ((int16_t)(seq - d->last_out_seq) > 0) {
         d->last_out_seq = seq;
+        d->last_out_ts = p->timestamp + d->ts_off;
+    }
     uint64_t now = eng_shard_now(ss->sh);
     if (d->hist.mem && rtc_rtp_history_put(&d->hist, b, pkt->len, now) < 0)
         LOG_RATELIMIT(1000, "sfu: packet not kept for retransmission");
@@ -475,6 +485,14 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
     if (loss && up->video && ++pub->ss->uplink_cnt % loss == 0)
         return; /* test knob: lost on the way in (a repair may be lost too, as on a network) */
     uint64_t now = eng_shard_now(pub->ss->sh);
+    /* One source per track: the first SSRC wins until it has been silent for a second. A
+     * simulcast publisher (several SSRCs on one transceiver, RFC 8853) is thus forwarded as one
+     * layer, never as a mix of layers under one rewritten SSRC. */
+    if (up->rx_init && up->ssrc != p->ssrc && now - up->last_rx_ns < NET_NS_PER_SEC) {
+        pub->ss->st.drop_not_ready++;
+        return;
+    }
+    up->last_rx_ns = now;
     if (!up->rx_init || up->ssrc != p->ssrc) {
         const rtc_pc_transceiver_t *t = tr_of(pub, tr);
         up->clock_hz = t && t->kind == RTC_SDP_KIND_AUDIO ? 48000 : 90000;
@@ -757,7 +775,6 @@ static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
         t->ssrc = ssrcs[0];
         t->rtx_ssrc = t->rtx_ssrc ? ssrcs[1] : 0;
     }
-    uint16_t last = d->last_out_seq;
     memset(d, 0, sizeof *d);
     if (up->video && rtc_rtp_history_init(&d->hist, SFU_HIST_PKTS, SFU_HIST_SLOT) < 0) {
         (void)rtc_pc_transceiver_stop(&sub->pc->jsep, (unsigned)tr);
@@ -769,7 +786,9 @@ static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
     d->tr = tr;
     d->pt_in = 0xff;
     d->pt_out = 0xff;
-    d->last_out_seq = last;
+    /* RFC 3550 §5.1: the leg's first sequence number is random (a new SSRC each leg). */
+    if (rtc_random(&d->last_out_seq, sizeof d->last_out_seq) < 0)
+        d->last_out_seq = 0;
     d->wait_key = up->video;
     d->loss_every = sub->loss_every;
     pub->up[ui].want_pli = up->video; /* RFC 5104 §3.5.1: a new receiver needs a keyframe */
