@@ -434,6 +434,7 @@ int lg_ramp(lg_backend_t *b, const lg_scn_t *base, int start, int max, const lg_
 static int direct_baseline(const lg_media_t *m, double secs, bool progress, lg_result_t *res)
 {
     memset(res, 0, sizeof *res);
+    res->pubs = res->subs = 1;
     lg_run_t r;
     int ret = lg_run_init(&r, 1, "127.0.0.1", m);
     if (ret < 0)
@@ -648,14 +649,14 @@ static int bench_load(int argc, char **argv, bool json)
             rc = 1;
     }
     if (want(which, "shards") && !smoke) {
-        /* Two rooms (one per shard by the SFU's placement), fan-out K/2 each, on a server with
-         * one shard and then two. */
+        /* Two rooms (one per shard by the SFU's placement), fan-out 2K each (enough load that
+         * the shards' fixed costs do not dominate), on a server with one shard and then two. */
         lg_result_t sh[2];
         bool ok = true;
         for (unsigned n = 1; n <= 2 && ok; n++) {
             lg_scn_t s = {.name = "shards",
                           .pubs = 2,
-                          .subs = k,
+                          .subs = 4 * k,
                           .feeds = 1,
                           .rooms = 2,
                           .audio = true,
@@ -666,7 +667,7 @@ static int bench_load(int argc, char **argv, bool json)
                           .cli_shards = base.cli_shards,
                           .progress = base.progress};
             char label[64];
-            snprintf(label, sizeof label, "2 rooms 1x%d, %u shard%s", k / 2, n, n > 1 ? "s" : "");
+            snprintf(label, sizeof label, "2 rooms 1x%d, %u shard%s", 2 * k, n, n > 1 ? "s" : "");
             ok = lg_scenario(&b, &s, &media, &sh[n - 1]) == 0;
             if (ok)
                 lg_result_print(label, &sh[n - 1]);

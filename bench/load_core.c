@@ -60,13 +60,13 @@ int lg_media_init(lg_media_t *m, double video_kbps, int width, int height)
         return -ENOMEM;
     }
     size_t abytes = 0, vbytes = 0;
-    for (int i = 0; i < LG_AUDIO_FRAMES; i++) {
+    for (int i = 0, tries = 0; i < LG_AUDIO_FRAMES; i++) {
         urtc_frame_t f;
         int ret = urtc_test_source_next(a, &f);
         if (ret <= 0) {
-            i--; /* encoders may skip: bounded by the loop below failing on errors */
-            if (ret < 0)
+            if (ret < 0 || ++tries > 4 * LG_AUDIO_FRAMES) /* bounded */
                 goto fail;
+            i--; /* the encoder skipped one: take the next */
             continue;
         }
         /* ~40 kb/s: 100 bytes of payload per 20 ms, trailer included. */
