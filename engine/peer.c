@@ -19,6 +19,7 @@
 
 #define PEER_ROUTES_MAX 8 /* remote addresses one peer may own */
 #define UFRAG_PREFIX_LEN 10
+#define PEER_EARLY_DTLS_MAX 4 /* Chromium's ClientHello is 2 datagrams; a flight is few more */
 
 static void peer_sock_rx(void *arg, net_pkt_t *pkt);
 
@@ -37,6 +38,16 @@ struct eng_peer {
     bool dtls_final;   /* CLOSED or FAILED reported: nothing more from DTLS */
     rtc_srtp_t srtp;
     bool srtp_on;
+    /* DTLS that came before eng_peer_start_dtls(): an answerer's ICE completes as soon as it
+     * has the offer, so its ClientHello often beats the answer to the offerer. Kept (a few
+     * slots) and replayed at start instead of waiting a 1 s retransmission. */
+    net_pkt_t *early[PEER_EARLY_DTLS_MAX];
+    uint8_t early_cnt;
+    /* DTLS we sent while ICE had no pair yet (a server answering a ClientHello that came
+     * before our own checks completed): sent when a pair is selected, instead of being lost
+     * and costing the peer a 1 s retransmission. */
+    net_pkt_t *dtls_wait[PEER_EARLY_DTLS_MAX];
+    uint8_t dtls_wait_cnt;
     eng_peer_cfg_t cfg;
     void (*reaped_fn)(eng_peer_t *p, void *arg);
     void *reaped_arg;
@@ -90,15 +101,22 @@ static eng_peer_t *route_find(eng_shard_t *sh, const net_addr_t *a)
     return r ? &sh->peers[r->slot] : NULL;
 }
 
-/* Gives @a to @p. False if another peer owns it, or the tables are full. */
+/* Gives @a to @p. An address another peer held moves to @p: the caller has just authenticated
+ * @p's traffic from it (the old holder is stale: a port the kernel reused). False only when
+ * @p has no room for another address or the table is full. */
 static bool route_add(eng_peer_t *p, const net_addr_t *a)
 {
     eng_shard_t *sh = p->sh;
     eng_route_t *r = route_lookup(sh, a);
-    if (r)
-        return r->slot == p->slot;
+    if (r && r->slot == p->slot)
+        return true;
     if (p->route_cnt == PEER_ROUTES_MAX)
         return false;
+    if (r) {
+        r->slot = p->slot; /* the old holder's routes[] entry no longer matches: harmless */
+        p->routes[p->route_cnt++] = *a;
+        return true;
+    }
     for (uint32_t i = addr_hash(a), n = 0; n <= sh->route_mask; i++, n++) {
         r = &sh->routes[i & sh->route_mask];
         if (r->state != 1) {
@@ -207,6 +225,12 @@ static void peer_after_dtls(eng_peer_t *p, int ret)
             sh->drop[ENG_DROP_TX_FULL]++;
             continue;
         }
+        net_addr_t local, remote;
+        if (rtc_ice_selected(p->ice, &local, &remote, NULL) < 0 &&
+            rtc_ice_state(p->ice) <= RTC_ICE_CHECKING && p->dtls_wait_cnt < PEER_EARLY_DTLS_MAX) {
+            p->dtls_wait[p->dtls_wait_cnt++] = pkt; /* peer_events() sends it on SELECTED */
+            continue;
+        }
         eng_peer_send(p, pkt);
     }
     for (size_t i = 0; i < out->rx_cnt && !p->closing; i++)
@@ -270,6 +294,9 @@ static void peer_events(eng_peer_t *p)
         case RTC_ICE_EV_SELECTED:
             if (!route_add(p, &ev.remote))
                 LOGP_DEBUG(p->id_str, "selected remote already owned by another peer");
+            for (uint8_t i = 0; i < p->dtls_wait_cnt; i++)
+                eng_peer_send(p, p->dtls_wait[i]);
+            p->dtls_wait_cnt = 0;
             peer_dtls_kick(p);
             break;
         case RTC_ICE_EV_ROLE:
@@ -418,6 +445,12 @@ void eng_peers_reap(eng_shard_t *sh)
             net_list_del(&p->sock_node);
             p->udp = NULL;
         }
+        for (uint8_t i = 0; i < p->early_cnt; i++)
+            net_pkt_free(p->early[i]);
+        p->early_cnt = 0;
+        for (uint8_t i = 0; i < p->dtls_wait_cnt; i++)
+            net_pkt_free(p->dtls_wait[i]);
+        p->dtls_wait_cnt = 0;
         if (p->srtp_on)
             rtc_srtp_fini(&p->srtp);
         if (p->dtls_on)
@@ -552,6 +585,14 @@ int eng_peer_start_dtls(eng_peer_t *p, bool client, const char *remote_fp)
     }
     p->dtls_on = true;
     peer_dtls_kick(p);
+    for (uint8_t i = 0; i < p->early_cnt; i++) {
+        net_pkt_t *pkt = p->early[i];
+        if (!p->dtls_final && !p->closing)
+            peer_after_dtls(
+                p, rtc_dtls_input(&p->dtls, pkt->data, pkt->len, p->sh->now_ns, &p->sh->dtls_out));
+        net_pkt_free(pkt);
+    }
+    p->early_cnt = 0;
     peer_rearm(p);
     return 0;
 }
@@ -613,13 +654,19 @@ static eng_peer_t *peer_from_ufrag(eng_shard_t *sh, net_view_t uf)
         sh, (eng_peer_id_t){.shard = (uint16_t)sh->idx, .gen = (uint16_t)gen, .slot = slot});
 }
 
-static void dispatch_stun(eng_shard_t *sh, eng_peer_t *p, net_pkt_t *pkt)
+static void dispatch_stun(eng_shard_t *sh, eng_peer_t *p, net_pkt_t *pkt, bool own_socket)
 {
+    /* A request names its peer by the ufrag, which beats the address (a port the kernel gave
+     * a new socket may still lead to an old peer); a response has no USERNAME and goes by the
+     * address. */
     net_view_t uf;
     bool by_ufrag = false;
-    if (!p && rtc_stun_peek_ufrag(pkt->data, pkt->len, &uf) == 0) {
-        p = peer_from_ufrag(sh, uf);
-        by_ufrag = p != NULL;
+    if (!own_socket && rtc_stun_peek_ufrag(pkt->data, pkt->len, &uf) == 0) {
+        eng_peer_t *q = peer_from_ufrag(sh, uf);
+        if (q) {
+            p = q;
+            by_ufrag = true;
+        }
     }
     if (!p || p->closing) {
         sh->drop[ENG_DROP_UNKNOWN_PEER]++;
@@ -647,7 +694,7 @@ void eng_peers_dispatch(eng_shard_t *sh, net_pkt_t *pkt)
     }
     eng_peer_t *p = route_find(sh, &pkt->addr);
     if (kind == RTC_DEMUX_STUN) {
-        dispatch_stun(sh, p, pkt);
+        dispatch_stun(sh, p, pkt, false);
         return;
     }
     if (!p || p->closing) {
@@ -671,7 +718,7 @@ static void peer_sock_rx(void *arg, net_pkt_t *pkt)
         return;
     }
     if (kind == RTC_DEMUX_STUN)
-        dispatch_stun(sh, p, pkt);
+        dispatch_stun(sh, p, pkt, true);
     else
         peer_input(sh, p, pkt, kind);
 }
@@ -679,6 +726,10 @@ static void peer_sock_rx(void *arg, net_pkt_t *pkt)
 static void peer_input(eng_shard_t *sh, eng_peer_t *p, net_pkt_t *pkt, rtc_demux_kind_t kind)
 {
     if (kind == RTC_DEMUX_DTLS) {
+        if (!p->dtls_on && !p->dtls_final && p->early_cnt < PEER_EARLY_DTLS_MAX) {
+            p->early[p->early_cnt++] = pkt; /* replayed by eng_peer_start_dtls() */
+            return;
+        }
         if (!p->dtls_on || p->dtls_final) {
             sh->peer_drops.dtls_before_start++;
         } else {
