@@ -37,7 +37,7 @@ PREFIX ?= /usr/local
 DEB_PKGS := gcc make pkg-config liburing-dev libssl-dev libsrtp2-dev libusrsctp-dev \
 	libopus-dev libvpx-dev libopenh264-dev libck-dev libcriterion-dev libjansson-dev \
 	clang libclang-rt-14-dev clang-format iproute2 python3 \
-	python3-aioice coturn nodejs python3-websockets python3-aiortc chromium firefox-esr tshark \
+	python3-aioice coturn nodejs curl python3-websockets python3-aiortc chromium firefox-esr tshark \
 	janus gnuplot-nox
 
 # npm packages for the browser tests (playwright-core drives Debian's chromium; it never
