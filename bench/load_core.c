@@ -167,11 +167,42 @@ int lg_run_init(lg_run_t *r, unsigned shards, const char *media_ip, const lg_med
     return 0;
 }
 
+static _Atomic int lg_closed;
+
+static void job_close(urtc_pc_t *pc, void *arg)
+{
+    lg_client_t *c = arg;
+    urtc_pc_close(pc); /* freed at the end of this tick; no callback after this */
+    c->pc = NULL;
+    atomic_fetch_add(&lg_closed, 1);
+}
+
 void lg_run_free(lg_run_t *r)
 {
     atomic_store(&r->sending, false);
-    if (r->eng)
-        urtc_engine_destroy(r->eng); /* closes every pc; no callback runs afterwards */
+    /* Close every pc on its shard before the engine goes: urtc_engine_destroy() stops the
+     * peers but does not free the urtc_pc_t of connections still open (LeakSanitizer). */
+    if (r->eng) {
+        atomic_store(&lg_closed, 0);
+        int posted = 0;
+        for (int i = 0; i < r->n; i++) {
+            lg_client_t *c = r->cl[i];
+            if (!c->pc)
+                continue;
+            for (int t = 0; t < 2000; t++) { /* bounded: 2 s */
+                int ret = urtc_pc_post(r->eng, c->pc, job_close, c);
+                if (ret == 0)
+                    posted++;
+                if (ret != -EAGAIN)
+                    break;
+                sleep_ms(1);
+            }
+        }
+        for (int t = 0; t < 500 && atomic_load(&lg_closed) < posted; t++)
+            sleep_ms(2);
+        sleep_ms(30); /* the shards' next ticks free them */
+        urtc_engine_destroy(r->eng);
+    }
     for (int i = 0; i < r->n; i++) {
         free(r->cl[i]->sdp);
         free(r->cl[i]->remote);
