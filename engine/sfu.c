@@ -59,6 +59,7 @@ typedef struct sfu_up {
      * leg lost; the repair (RTX, decapsulated by the pc) is forwarded like any late packet. */
     rtc_rtp_nack_gen_t *nack;
     uint64_t last_rx_ns;
+    uint8_t variant_pt, variant; /* codec_variant() of the last payload type seen */
 } sfu_up_t;
 
 /* A track a member receives: one publisher's up, on one transceiver of the member's pc. */
@@ -76,6 +77,7 @@ typedef struct sfu_down {
     uint32_t src_ssrc; /* the publisher's SSRC the offsets were fixed for */
     uint32_t ssrc, rtx_ssrc;
     uint8_t pt_in, pt_out, rtx_pt; /* cached payload-type mapping, pt_in 0xff: none yet */
+    uint8_t variant_in;
     uint32_t nego_gen_pub, nego_gen_sub;
     uint8_t extmap[256]; /* publisher's extension id -> ours */
     uint8_t abs_send_id; /* our id of abs-send-time, rewritten at send time; 0: none */
@@ -179,6 +181,7 @@ typedef struct sfu_xmsg {
     uint8_t type;
     uint8_t up;
     bool video;
+    uint8_t variant; /* X_FWD: codec_variant() */
     uint64_t member;
     void *ptr;         /* X_FWD/X_RET: the net_pkt_t; X_PUB: a struct sfu_pub_ann (malloc'd) */
     const char *codec; /* X_FWD: a static name (codec_name()) */
@@ -309,25 +312,78 @@ static bool vp8_keyframe_start(const uint8_t *p, size_t len)
     return off < len && !(p[off] & 0x01);
 }
 
-/* Whether a subscriber may start on this packet: audio at once; VP8 at a keyframe; other video
- * codecs at once (the subscriber's decoder waits, and its PLI reaches the publisher). */
+/* VP9 (RFC 9628 §4.2): the start of a picture (B) that is not inter-picture predicted (P=0),
+ * in the base spatial layer. */
+static bool vp9_keyframe_start(const uint8_t *p, size_t len)
+{
+    codec_vp9_desc_t d;
+    if (codec_vp9_desc_parse(p, len, &d) < 0)
+        return false;
+    return d.b && !d.p && d.sid <= 0;
+}
+
+/* H.264 (RFC 6184 §5.4): an SPS or IDR NAL unit (type 7 or 5) alone, first in a STAP-A, or
+ * starting an FU-A. */
+static bool h264_keyframe_start(const uint8_t *p, size_t len)
+{
+    if (len < 1)
+        return false;
+    uint8_t type = p[0] & 0x1f;
+    if (type == 5 || type == 7)
+        return true;
+    if (type == 24) { /* STAP-A: 16-bit size, then the NAL unit */
+        for (size_t off = 1; off + 3 <= len;) {
+            size_t n = net_rd16be(p + off);
+            uint8_t t = p[off + 2] & 0x1f;
+            if (t == 5 || t == 7)
+                return true;
+            off += 2 + n;
+        }
+        return false;
+    }
+    if (type == 28) /* FU-A: S bit and the fragmented NAL's type */
+        return len >= 2 && (p[1] & 0x80) && ((p[1] & 0x1f) == 5 || (p[1] & 0x1f) == 7);
+    return false;
+}
+
+/* Whether a subscriber may start on this packet: audio at once; VP8, VP9 and H.264 at a
+ * keyframe; other codecs at once (the subscriber's decoder waits, and its PLI reaches the
+ * publisher). */
 static bool can_start(const urtc_rtp_packet_t *p, bool video)
 {
-    if (!video || !p->codec || strcasecmp(p->codec, "VP8") != 0)
+    if (!video || !p->codec)
         return true;
-    return vp8_keyframe_start(p->payload, p->payload_len);
+    if (strcasecmp(p->codec, "VP8") == 0)
+        return vp8_keyframe_start(p->payload, p->payload_len);
+    if (strcasecmp(p->codec, "VP9") == 0)
+        return vp9_keyframe_start(p->payload, p->payload_len);
+    if (strcasecmp(p->codec, "H264") == 0)
+        return h264_keyframe_start(p->payload, p->payload_len);
+    return true;
 }
 
 /* Payload type, RTX, SSRC, extension mapping of @d, refreshed after any negotiation of either
  * side. false when the subscriber's transceiver cannot carry @codec. */
-static bool down_refresh(sfu_member_t *sub, sfu_down_t *d, uint8_t pt_in, const char *codec)
+/* What must match besides the codec name for a subscriber to decode a publisher's packets:
+ * H.264's packetization-mode (RFC 6184 §8.1: mode 0 and 1 are different payload formats, and
+ * both are negotiated under one name). 0 for everything else. */
+static uint8_t codec_variant(const char *name, const char *fmtp)
+{
+    return name && fmtp && strcasecmp(name, "H264") == 0 &&
+           strstr(fmtp, "packetization-mode=1") != NULL;
+}
+
+static bool down_refresh(sfu_member_t *sub, sfu_down_t *d, uint8_t pt_in, const char *codec,
+                         uint8_t variant)
 {
     sfu_member_t *pub = d->pub;
-    if (d->pt_in == pt_in && d->nego_gen_pub == pub->nego_gen && d->nego_gen_sub == sub->nego_gen)
+    if (d->pt_in == pt_in && d->variant_in == variant && d->nego_gen_pub == pub->nego_gen &&
+        d->nego_gen_sub == sub->nego_gen)
         return d->pt_out != 0xff;
     const rtc_pc_t *j = &sub->pc->jsep;
     const rtc_pc_transceiver_t *t = tr_of(sub, d->tr);
     d->pt_in = pt_in;
+    d->variant_in = variant;
     d->nego_gen_pub = pub->nego_gen;
     d->nego_gen_sub = sub->nego_gen;
     d->pt_out = 0xff;
@@ -337,7 +393,8 @@ static bool down_refresh(sfu_member_t *sub, sfu_down_t *d, uint8_t pt_in, const 
         return false;
     for (unsigned k = 0; k < t->neg_cnt; k++) {
         const rtc_pc_codec_t *cap = rtc_pc_neg_codec_cap(j, t, &t->neg[k]);
-        if (cap && strcasecmp(cap->name, codec) == 0) {
+        if (cap && strcasecmp(cap->name, codec) == 0 &&
+            codec_variant(cap->name, t->neg[k].fmtp) == variant) {
             d->pt_out = t->neg[k].pt;
             d->rtx_pt = t->neg[k].rtx_pt;
             d->clock_hz = cap->clock_hz;
@@ -377,10 +434,11 @@ static bool down_refresh(sfu_member_t *sub, sfu_down_t *d, uint8_t pt_in, const 
 
 /* ---- Forwarding (per packet) ----------------------------------------------------------------- */
 
-static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p, bool video)
+static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p, bool video,
+                    uint8_t variant)
 {
     sfu_shard_t *ss = sub->ss;
-    if (!sub->connected || !down_refresh(sub, d, p->payload_type, p->codec)) {
+    if (!sub->connected || !down_refresh(sub, d, p->payload_type, p->codec, variant)) {
         ss->st.drop_not_ready++;
         return;
     }
@@ -453,7 +511,8 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
 }
 
 /* Every local subscriber of @pub's up @ui gets its copy of @p. */
-static void fan_local(sfu_member_t *pub, unsigned ui, const urtc_rtp_packet_t *p, bool video)
+static void fan_local(sfu_member_t *pub, unsigned ui, const urtc_rtp_packet_t *p, bool video,
+                      uint8_t variant)
 {
     net_list_t *pos, *tmp;
     net_list_for_each_safe (pos, tmp, &pub->room->members) {
@@ -462,7 +521,7 @@ static void fan_local(sfu_member_t *pub, unsigned ui, const urtc_rtp_packet_t *p
             continue;
         for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
             if (sub->down[i].used && sub->down[i].pub == pub && sub->down[i].up == ui)
-                forward(sub, &sub->down[i], p, video);
+                forward(sub, &sub->down[i], p, video, variant);
     }
 }
 
@@ -511,7 +570,15 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
         if (rtc_rtp_nack_gen_missing(up->nack))
             nack_upstream(pub, up, now);
     }
-    fan_local(pub, ui, p, up->video);
+    if (up->variant_pt != p->payload_type + 1) { /* +1: 0 means not looked up yet */
+        const rtc_pc_transceiver_t *t = tr_of(pub, tr);
+        up->variant = 0;
+        for (unsigned k = 0; t && k < t->neg_cnt; k++)
+            if (t->neg[k].pt == p->payload_type)
+                up->variant = codec_variant(p->codec, t->neg[k].fmtp);
+        up->variant_pt = (uint8_t)(p->payload_type + 1);
+    }
+    fan_local(pub, ui, p, up->video, up->variant);
     /* The room's other shards get the decrypted packet by reference; each returns it. */
     sfu_shard_t *ss = pub->ss;
     uint64_t others = pub->room->span & ~(1ull << ss->sh->idx);
@@ -525,7 +592,8 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
                         .video = up->video,
                         .member = pub->id,
                         .ptr = net_pkt_ref(pkt),
-                        .codec = codec_name(cid)};
+                        .codec = codec_name(cid),
+                        .variant = up->variant};
         if (x_send(ss, b, &x) < 0) {
             net_pkt_free(pkt); /* our own reference, on our own shard */
             ss->st.xshard_drop++;
@@ -1443,7 +1511,7 @@ static void x_handle(sfu_shard_t *ss, uint32_t from, sfu_xmsg_t *x)
                                    .payload = r.buf + r.hdr_len,
                                    .payload_len = r.payload_len,
                                    .codec = x->codec};
-            fan_local(m, x->up, &p, x->video);
+            fan_local(m, x->up, &p, x->video, x->variant);
         }
         /* The owner frees it: a slot goes back to its pool on the pool's thread only. The
          * caller made sure the return ring has room. */

@@ -41,13 +41,15 @@ struct client {
     int atr, vtr;
     uint32_t a_ssrc, v_ssrc;
     codec_opus_enc_t *aenc;
-    codec_vpx_enc_t *venc;
+    codec_vpx_enc_t *venc;  /* VP8, VP9 */
+    codec_h264_enc_t *henc; /* H.264 */
     codec_image_t img;
     codec_tone_t tone;
     uint32_t frame_no, audio_ts;
     int plis, rembs, rrs, srs_seen;
     /* subscriber */
     codec_vpx_dec_t *vdec;
+    codec_h264_dec_t *hdec;
     codec_opus_dec_t *adec;
     int v_decoded, a_decoded, v_refused, v_gap_frames;
     uint32_t rx_v_ssrc, rx_a_ssrc;
@@ -64,6 +66,7 @@ struct client {
     int chat_rx, chat_bad;
 };
 static struct client cli[NCLI];
+static codec_id_t vcodec; /* the publisher's video codec in this run */
 static urtc_engine_t *sfu_ue, *cli_ue;
 static eng_sfu_t *sfu;
 static int gone_events, connected_events, offers_from_sfu, answers_from_sfu;
@@ -139,15 +142,18 @@ static void c_on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
 {
     (void)pc, (void)tr;
     struct client *c = user;
-    if (strcmp(f->codec, "VP8") == 0) {
-        codec_frame_t cf = {.codec = CODEC_VP8,
+    codec_id_t cid = codec_from_name(f->codec);
+    if (codec_is_video(cid)) {
+        cr_assert_eq(cid, vcodec, "the publisher's codec");
+        codec_frame_t cf = {.codec = cid,
                             .data = f->data,
                             .len = f->len,
                             .rtp_ts = f->timestamp,
                             .flags = (f->keyframe ? CODEC_FRAME_KEY : 0) |
                                      (f->after_gap ? CODEC_FRAME_GAP : 0)};
         codec_image_t img;
-        int ret = codec_vpx_decode(c->vdec, &cf, &img);
+        int ret = cid == CODEC_H264 ? codec_h264_decode(c->hdec, &cf, &img)
+                                    : codec_vpx_decode(c->vdec, &cf, &img);
         pthread_mutex_lock(&mu);
         if (ret == 1)
             c->v_decoded++;
@@ -181,10 +187,13 @@ static void c_on_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user
         if (h[i].pt == RTC_RTCP_SR)
             c->srs_seen++;
         if (h[i].pt == RTC_RTCP_PSFB && rtc_rtcp_fb_parse(&h[i], &fb) == 0) {
-            if (fb.fmt == RTC_RTCP_FMT_PLI && c->venc) {
+            if (fb.fmt == RTC_RTCP_FMT_PLI && (c->venc || c->henc)) {
                 cr_assert_eq(fb.media_ssrc, c->v_ssrc, "PLI names the publisher's video SSRC");
                 c->plis++;
-                codec_vpx_enc_request_keyframe(c->venc);
+                if (c->venc)
+                    codec_vpx_enc_request_keyframe(c->venc);
+                else
+                    codec_h264_enc_request_keyframe(c->henc);
             } else if (fb.fmt == RTC_RTCP_FMT_AFB) {
                 c->rembs++;
             }
@@ -337,10 +346,11 @@ static void c_send_cmd(urtc_pc_t *pc, void *arg)
         codec_pattern_draw(&c->img, c->frame_no);
         codec_frame_t cf;
         pthread_mutex_lock(&mu); /* the PLI handler requests keyframes on this shard too */
-        int ret = codec_vpx_encode(c->venc, &c->img, c->frame_no * 3600, &cf);
+        int ret = c->henc ? codec_h264_encode(c->henc, &c->img, c->frame_no * 3600, &cf)
+                          : codec_vpx_encode(c->venc, &c->img, c->frame_no * 3600, &cf);
         pthread_mutex_unlock(&mu);
         if (ret == 1) {
-            urtc_frame_t f = {.codec = "VP8",
+            urtc_frame_t f = {.codec = codec_name(vcodec),
                               .data = cf.data,
                               .len = cf.len,
                               .timestamp = cf.rtp_ts,
@@ -536,8 +546,9 @@ static bool all_gone(void)
 
 /* @room_max: members of the room per shard (2 with two shards: the second subscriber lands on
  * the other shard and gets the publisher's packets by reference). */
-static void run_room(unsigned sfu_shards, uint32_t room_max)
+static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_codec)
 {
+    vcodec = video_codec;
     urtc_engine_config_t scfg = {.shards = sfu_shards};
     sfu_ue = urtc_engine_create(&scfg);
     cr_assert_not_null(sfu_ue);
@@ -550,9 +561,12 @@ static void run_room(unsigned sfu_shards, uint32_t room_max)
     for (int i = 0; i < NCLI; i++) {
         cli[i].idx = i;
         cli[i].id = 100 + (uint64_t)i;
-        cli[i].vdec = codec_vpx_dec_create(CODEC_VP8);
+        if (vcodec == CODEC_H264)
+            cli[i].hdec = codec_h264_dec_create();
+        else
+            cli[i].vdec = codec_vpx_dec_create(vcodec);
         cli[i].adec = codec_opus_dec_create(1);
-        cr_assert(cli[i].vdec && cli[i].adec);
+        cr_assert((cli[i].vdec || cli[i].hdec) && cli[i].adec);
     }
     struct client *pub = &cli[0], *sub1 = &cli[1], *sub2 = &cli[2];
     pub->publisher = pub->offers = true;
@@ -561,11 +575,14 @@ static void run_room(unsigned sfu_shards, uint32_t room_max)
     codec_opus_cfg_default(&ocfg);
     pub->aenc = codec_opus_enc_create(&ocfg);
     codec_video_cfg_t vcfg;
-    codec_video_cfg_default(&vcfg, CODEC_VP8, 160, 120);
+    codec_video_cfg_default(&vcfg, vcodec, 160, 120);
     vcfg.fps = 25;
     vcfg.bitrate_kbps = 200;
-    pub->venc = codec_vpx_enc_create(&vcfg);
-    cr_assert(pub->aenc && pub->venc);
+    if (vcodec == CODEC_H264)
+        pub->henc = codec_h264_enc_create(&vcfg);
+    else
+        pub->venc = codec_vpx_enc_create(&vcfg);
+    cr_assert(pub->aenc && (pub->venc || pub->henc));
     cr_assert_eq(codec_image_alloc(&pub->img, 160, 120), 0);
     codec_tone_init(&pub->tone, 440, 0.3, 48000, 1);
 
@@ -636,6 +653,8 @@ static void run_room(unsigned sfu_shards, uint32_t room_max)
     cr_assert_gt(pub->rrs, 0, "RR to the publisher");
     pthread_mutex_unlock(&mu);
     cr_assert_gt(st.sr_tx, 0, "SR to subscribers");
+    /* Subscribers that joined mid-stream waited for a keyframe (the codec's check works). */
+    cr_assert_gt(st.drop_wait_key, 0, "delta frames held back until a keyframe");
     /* The publisher's chat reached both subscribers (with two shards, one is on the other). */
     pthread_mutex_lock(&mu);
     cr_assert_gt(sub1->chat_rx, 0, "chat relayed to sub1");
@@ -694,19 +713,27 @@ static void run_room(unsigned sfu_shards, uint32_t room_max)
     eng_sfu_destroy(sfu);
     for (int i = 0; i < NCLI; i++) {
         codec_vpx_dec_destroy(cli[i].vdec);
+        codec_h264_dec_destroy(cli[i].hdec);
         codec_opus_dec_destroy(cli[i].adec);
     }
     codec_opus_enc_destroy(pub->aenc);
     codec_vpx_enc_destroy(pub->venc);
+    codec_h264_enc_destroy(pub->henc);
     codec_image_free(&pub->img);
 }
 
 Test(sfu, one_shard_room, .timeout = 90)
 {
-    run_room(1, 0);
+    run_room(1, 0, CODEC_VP8);
 }
 
-Test(sfu, room_across_two_shards, .timeout = 90)
+/* H.264 (packetization-mode 1, keyframes found in STAP-A/FU-A) across shards. */
+Test(sfu, room_across_two_shards_h264, .timeout = 90)
 {
-    run_room(2, 2);
+    run_room(2, 2, CODEC_H264);
+}
+
+Test(sfu, one_shard_room_vp9, .timeout = 90)
+{
+    run_room(1, 0, CODEC_VP9);
 }
