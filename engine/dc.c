@@ -20,6 +20,7 @@
 #define DC_MAX 1024 /* channels per connection */
 
 typedef struct dc_chan {
+    uint64_t tx_msgs, rx_msgs, tx_bytes, rx_bytes;
     bool used;
     bool open;
     bool pending; /* created before the association was up: open it then */
@@ -133,7 +134,11 @@ static void dc_event(void *user, rtc_sctp_t *s, const rtc_sctp_event_t *ev)
             cbs->on_datachannel(pc, id, ch->label, ch->protocol, pc->user);
         break;
     case RTC_SCTP_EV_MESSAGE:
-        if (chan_by_sid(dc, ev->sid, &id) && cbs->on_dc_message)
+        if (!(ch = chan_by_sid(dc, ev->sid, &id)))
+            break;
+        ch->rx_msgs++;
+        ch->rx_bytes += ev->data.len;
+        if (cbs->on_dc_message)
             cbs->on_dc_message(pc, id, ev->data.p, ev->data.len, ev->binary, pc->user);
         break;
     case RTC_SCTP_EV_BUFFERED_LOW:
@@ -280,6 +285,8 @@ int urtc_pc_create_data_channel(urtc_pc_t *pc, const char *label, const urtc_dc_
         ch->cfg.sid = (uint16_t)init->id;
     }
     rtc_pc_add_data_channel(&pc->jsep);
+    if (!dc->started)
+        eng_pc_negotiation_needed(pc); /* the first channel needs an m=application section */
     if (!dc->sctp || !rtc_sctp_is_connected(dc->sctp)) {
         ch->pending = true;
         return id;
@@ -310,7 +317,11 @@ int urtc_dc_send(urtc_pc_t *pc, int id, const void *data, size_t len, bool binar
         return -ENOTCONN;
     int ret = rtc_sctp_send(pc->dc->sctp, (uint16_t)ch->sid, data, len, binary);
     dc_flush(pc->dc);
-    return ret < 0 ? ret : 0;
+    if (ret < 0)
+        return ret;
+    ch->tx_msgs++;
+    ch->tx_bytes += len;
+    return 0;
 }
 
 int urtc_dc_close(urtc_pc_t *pc, int id)
@@ -345,4 +356,46 @@ const char *urtc_dc_label(urtc_pc_t *pc, int id)
 {
     dc_chan_t *ch = chan(pc, id);
     return ch ? ch->label : "";
+}
+
+/* @s as the inside of a JSON string: quotes, backslashes and control characters escaped. */
+static const char *json_str(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            n += (size_t)snprintf(buf + n, cap - n, "\\%c", c);
+        else if (c < 0x20)
+            n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", c);
+        else
+            buf[n++] = (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+size_t eng_dc_stats_json(urtc_pc_t *pc, char *out, size_t cap)
+{
+    eng_dc_t *dc = pc->dc;
+    size_t n = 0;
+    for (unsigned i = 0; dc && i < dc->chan_cnt; i++) {
+        const dc_chan_t *ch = &dc->chans[i];
+        if (!ch->used)
+            continue;
+        char lab[sizeof ch->label * 6], pro[sizeof ch->protocol * 6];
+        int m = snprintf(out + NET_MIN(n, cap), n < cap ? cap - n : 0,
+                         ", {\"type\": \"data-channel\", \"id\": \"D%u\", \"label\": \"%s\", "
+                         "\"protocol\": \"%s\", \"dataChannelIdentifier\": %d, \"state\": \"%s\", "
+                         "\"messagesSent\": %llu, \"bytesSent\": %llu, \"messagesReceived\": %llu, "
+                         "\"bytesReceived\": %llu}",
+                         i, json_str(ch->label, lab, sizeof lab),
+                         json_str(ch->protocol, pro, sizeof pro), ch->sid,
+                         ch->open ? "open" : "connecting", (unsigned long long)ch->tx_msgs,
+                         (unsigned long long)ch->tx_bytes, (unsigned long long)ch->rx_msgs,
+                         (unsigned long long)ch->rx_bytes);
+        if (m > 0)
+            n += (size_t)m;
+    }
+    return n;
 }

@@ -204,7 +204,15 @@ struct urtc_pc {
     uint16_t seq[RTC_PC_MAX_TRANSCEIVERS];
     struct {
         uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+        /* from the peer's receiver reports about what we send (remote-inbound-rtp) */
+        uint64_t rr_cnt;
+        int32_t rr_lost;
+        uint8_t rr_fraction_lost;
+        uint32_t rr_jitter;
+        uint64_t keyframe_requests;
+        uint32_t rx_ssrc; /* the SSRC we last received on it (0: none yet) */
     } st[RTC_PC_MAX_TRANSCEIVERS];
+    bool negotiation_needed;
     uint64_t rx_unrouted;
     struct eng_dc *dc; /* data channels, once used (engine/dc.c) */
     /* Our candidates (attribute values), to put back into descriptions after an ICE restart. */
@@ -226,6 +234,11 @@ void eng_dc_dtls_connected(urtc_pc_t *pc);
 /* DTLS application data: true if SCTP took it. */
 bool eng_dc_input(urtc_pc_t *pc, const uint8_t *data, size_t len);
 void eng_dc_free(urtc_pc_t *pc);
+/* Appends ", {data-channel stats}" for each channel to @out (snprintf semantics: returns the
+ * length it needed). */
+size_t eng_dc_stats_json(urtc_pc_t *pc, char *out, size_t cap);
+/* engine/pc.c: the W3C negotiation-needed flag. */
+void eng_pc_negotiation_needed(urtc_pc_t *pc);
 /* Once per tick: usrsctp timers (shard 0) and associations a timer woke. Returns the ns until
  * the next SCTP timer, UINT64_MAX if none. */
 uint64_t eng_dc_shard_tick(eng_shard_t *sh, uint64_t now_ns);

@@ -16,6 +16,7 @@
 #include "codecs/codecs.h"
 #include "rtc/crypto/crypto.h"
 #include "rtc/pc/pc.h"
+#include "rtc/rtcp/rtcp.h"
 #include "rtc/rtp/rtp.h"
 #include "rtc/sdp/sdp.h"
 
@@ -130,6 +131,73 @@ static void update_state(urtc_pc_t *pc)
     else
         st = URTC_PC_CONNECTING;
     set_state(pc, st);
+}
+
+/* W3C "update the negotiation-needed flag", simplified: fire once per change until the next
+ * offer is applied. */
+void eng_pc_negotiation_needed(urtc_pc_t *pc)
+{
+    if (pc->negotiation_needed || pc->state == URTC_PC_CLOSED)
+        return;
+    pc->negotiation_needed = true;
+    if (pc->cbs.on_negotiation_needed)
+        pc->cbs.on_negotiation_needed(pc, pc->user);
+}
+
+static int tr_by_ssrc(const urtc_pc_t *pc, uint32_t ssrc)
+{
+    for (unsigned i = 0; i < pc->jsep.tr_cnt; i++)
+        if (pc->jsep.tr[i].ssrc == ssrc)
+            return (int)i;
+    return -1;
+}
+
+static void note_report_blocks(urtc_pc_t *pc, const rtc_rtcp_rb_t *rb, unsigned cnt)
+{
+    for (unsigned k = 0; k < cnt; k++) {
+        int t = tr_by_ssrc(pc, rb[k].ssrc);
+        if (t < 0)
+            continue;
+        pc->st[t].rr_cnt++;
+        pc->st[t].rr_lost = rb[k].cum_lost;
+        pc->st[t].rr_fraction_lost = rb[k].fraction_lost;
+        pc->st[t].rr_jitter = rb[k].jitter;
+    }
+}
+
+/* What the pc itself takes from RTCP: receiver reports about our streams, and keyframe
+ * requests (RFC 4585 §6.3.1 PLI, RFC 5104 §4.3.1 FIR). */
+static void pc_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len)
+{
+    rtc_rtcp_hdr_t h[16];
+    int n = rtc_rtcp_split(data, len, 0, h, NET_ARRAY_LEN(h));
+    for (int i = 0; i < n; i++) {
+        if (h[i].pt == RTC_RTCP_SR) {
+            rtc_rtcp_sr_t sr;
+            if (rtc_rtcp_sr_parse(&h[i], &sr) == 0)
+                note_report_blocks(pc, sr.rb, sr.rb_cnt);
+        } else if (h[i].pt == RTC_RTCP_RR) {
+            rtc_rtcp_rr_t rr;
+            if (rtc_rtcp_rr_parse(&h[i], &rr) == 0)
+                note_report_blocks(pc, rr.rb, rr.rb_cnt);
+        } else if (h[i].pt == RTC_RTCP_PSFB &&
+                   (h[i].count == RTC_RTCP_FMT_PLI || h[i].count == RTC_RTCP_FMT_FIR)) {
+            rtc_rtcp_fb_t fb;
+            if (rtc_rtcp_fb_parse(&h[i], &fb) < 0)
+                continue;
+            uint32_t ssrc = fb.media_ssrc;
+            rtc_rtcp_fir_entry_t fir[4];
+            /* A FIR names its streams in the FCI; its media SSRC field is unused (0). */
+            if (h[i].count == RTC_RTCP_FMT_FIR && rtc_rtcp_fir_parse(&fb, fir, 4) > 0)
+                ssrc = fir[0].ssrc;
+            int t = tr_by_ssrc(pc, ssrc);
+            if (t < 0)
+                continue;
+            pc->st[t].keyframe_requests++;
+            if (pc->cbs.on_keyframe_request)
+                pc->cbs.on_keyframe_request(pc, t, pc->user);
+        }
+    }
 }
 
 static const char *first_mid(const urtc_pc_t *pc)
@@ -289,7 +357,8 @@ static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
     (void)p;
     urtc_pc_t *pc = user;
     if (rtcp) {
-        if (pc->cbs.on_rtcp)
+        pc_rtcp(pc, pkt->data, pkt->len);
+        if (pc->cbs.on_rtcp && pc->state != URTC_PC_CLOSED)
             pc->cbs.on_rtcp(pc, pkt->data, pkt->len, pc->user);
         net_pkt_free(pkt);
         return;
@@ -306,6 +375,7 @@ static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
     }
     pc->st[t].rx_pkts++;
     pc->st[t].rx_bytes += pkt->len;
+    pc->st[t].rx_ssrc = r.ssrc;
     if (pc->cbs.on_rtp) {
         urtc_rtp_packet_t up = {
             .data = pkt->data,
@@ -391,6 +461,14 @@ urtc_pc_t *urtc_pc_create(urtc_shard_t *ush, const urtc_pc_config_t *cfg,
     /* The peer reports its host candidate at once: the JSEP side must exist first. */
     rtc_pc_cfg_t jcfg = {
         .ice_ufrag = "placeholder", .ice_pwd = "placeholderplaceholder00", .cname = pc->cfg.cname};
+    /* RFC 3550 §8.1: SSRCs chosen at random (rtc/pc derives them from the seed), and RFC 8829
+     * §5.2.1: a random session id below 2^63. */
+    if (rtc_random(&jcfg.ssrc_seed, sizeof jcfg.ssrc_seed) < 0 ||
+        rtc_random(&jcfg.sess_id, sizeof jcfg.sess_id) < 0) {
+        free(pc);
+        return NULL;
+    }
+    jcfg.sess_id &= INT64_MAX;
     if (fp_from_string(eng_fingerprint(sh->e), &jcfg.fingerprint) < 0 ||
         rtc_pc_init(&pc->jsep, &jcfg) < 0) {
         free(pc);
@@ -485,12 +563,26 @@ int urtc_pc_add_transceiver(urtc_pc_t *pc, urtc_kind_t kind, urtc_direction_t di
     int ret = rtc_pc_add_transceiver(&pc->jsep, k, (rtc_sdp_dir_t)dir, stream_id, track_id, 0);
     if (ret < 0)
         return fail(pc, ret, "cannot add a transceiver (%s)", strerror(-ret));
+    eng_pc_negotiation_needed(pc);
     return ret;
+}
+
+int urtc_pc_remove_track(urtc_pc_t *pc, int transceiver)
+{
+    if (transceiver < 0 || (unsigned)transceiver >= pc->jsep.tr_cnt)
+        return fail(pc, -EINVAL, "no transceiver %d", transceiver);
+    if (pc->jsep.tr[transceiver].stopped || pc->jsep.tr[transceiver].stopping)
+        return 0;
+    if (rtc_pc_transceiver_stop(&pc->jsep, (unsigned)transceiver) < 0)
+        return fail(pc, -EINVAL, "cannot stop transceiver %d", transceiver);
+    eng_pc_negotiation_needed(pc);
+    return 0;
 }
 
 void urtc_pc_enable_data_channels(urtc_pc_t *pc)
 {
     rtc_pc_add_data_channel(&pc->jsep);
+    eng_pc_negotiation_needed(pc);
 }
 
 static int sdp_err(urtc_pc_t *pc, int ret, const rtc_sdp_err_t *err, const char *what)
@@ -572,8 +664,10 @@ int urtc_pc_set_local_description(urtc_pc_t *pc, urtc_sdp_type_t type, const cha
         rtc_pc_set_local(&pc->jsep, (rtc_pc_sdp_type_t)type, sdp, sdp ? strlen(sdp) : 0, &err);
     if (ret < 0)
         return sdp_err(pc, ret, &err, "set_local_description");
-    if (type == URTC_SDP_OFFER)
-        pc->role_fixed = true; /* we offered: controlling, as created */
+    if (type == URTC_SDP_OFFER) {
+        pc->role_fixed = true;          /* we offered: controlling, as created */
+        pc->negotiation_needed = false; /* this offer carries the change */
+    }
     return maybe_start_dtls(pc);
 }
 
@@ -638,7 +732,10 @@ static int restart_ice(urtc_pc_t *pc)
 
 int urtc_pc_restart_ice(urtc_pc_t *pc)
 {
-    return restart_ice(pc);
+    int ret = restart_ice(pc);
+    if (ret == 0)
+        eng_pc_negotiation_needed(pc);
+    return ret;
 }
 
 int urtc_pc_add_ice_candidate(urtc_pc_t *pc, const char *candidate)
@@ -685,6 +782,31 @@ int urtc_pc_send_rtp(urtc_pc_t *pc, int transceiver, const char *codec, uint32_t
     pc->st[transceiver].tx_pkts++;
     pc->st[transceiver].tx_bytes += 12 + len;
     return 0;
+}
+
+int urtc_pc_request_keyframe(urtc_pc_t *pc, int transceiver)
+{
+    if (transceiver < 0 || (unsigned)transceiver >= pc->jsep.tr_cnt)
+        return fail(pc, -EINVAL, "no transceiver %d", transceiver);
+    uint32_t media = pc->st[transceiver].rx_ssrc;
+    if (!media)
+        return fail(pc, -ENOENT, "nothing received on transceiver %d yet", transceiver);
+    net_pkt_t *pkt = eng_shard_pkt_alloc(pc->sh);
+    if (!pkt)
+        return fail(pc, -ENOBUFS, "packet pool empty");
+    /* RFC 3550 §6.1: a compound starts with a report; an empty RR, then the PLI. */
+    uint32_t me = pc->jsep.tr[transceiver].ssrc;
+    rtc_rtcp_wr_t w;
+    rtc_rtcp_wr_init(&w, pkt->data, 64);
+    rtc_rtcp_rr_t rr = {.ssrc = me};
+    if (rtc_rtcp_wr_rr(&w, &rr) < 0 || rtc_rtcp_wr_pli(&w, me, media) < 0 ||
+        rtc_rtcp_wr_finish(&w) < 0) {
+        net_pkt_free(pkt);
+        return fail(pc, -EIO, "cannot build the PLI");
+    }
+    pkt->len = (uint32_t)rtc_rtcp_wr_finish(&w);
+    int ret = eng_peer_send_rtp(pc->peer, pkt, true);
+    return ret < 0 ? fail(pc, ret, "cannot send the PLI (%s)", strerror(-ret)) : 0;
 }
 
 int urtc_pc_send_frame(urtc_pc_t *pc, int transceiver, const urtc_frame_t *frame)
@@ -781,11 +903,27 @@ int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap)
                 (unsigned long long)pc->st[i].rx_bytes);
         if (pc->st[i].tx_pkts)
             OUT(", {\"type\": \"outbound-rtp\", \"id\": \"OT%u\", \"kind\": \"%s\", \"mid\": "
-                "\"%s\", "
-                "\"ssrc\": %u, \"packetsSent\": %llu, \"bytesSent\": %llu}",
+                "\"%s\", \"ssrc\": %u, \"packetsSent\": %llu, \"bytesSent\": %llu, "
+                "\"pliCount\": %llu}",
                 i, kind, t->mid, t->ssrc, (unsigned long long)pc->st[i].tx_pkts,
-                (unsigned long long)pc->st[i].tx_bytes);
+                (unsigned long long)pc->st[i].tx_bytes,
+                (unsigned long long)pc->st[i].keyframe_requests);
+        if (pc->st[i].rr_cnt)
+            OUT(", {\"type\": \"remote-inbound-rtp\", \"id\": \"RI%u\", \"kind\": \"%s\", "
+                "\"ssrc\": %u, \"localId\": \"OT%u\", \"packetsLost\": %d, \"fractionLost\": "
+                "%.4f, \"jitter\": %u, \"reportsReceived\": %llu}",
+                i, kind, t->ssrc, i, pc->st[i].rr_lost, pc->st[i].rr_fraction_lost / 256.0,
+                pc->st[i].rr_jitter, (unsigned long long)pc->st[i].rr_cnt);
+        for (unsigned k = 0; k < t->neg_cnt; k++) {
+            const rtc_pc_codec_t *cap_ = rtc_pc_neg_codec_cap(j, t, &t->neg[k]);
+            if (cap_)
+                OUT(", {\"type\": \"codec\", \"id\": \"C%u_%u\", \"payloadType\": %u, "
+                    "\"mimeType\": \"%s/%s\", \"clockRate\": %u, \"sdpFmtpLine\": \"%s\"}",
+                    i, t->neg[k].pt, t->neg[k].pt, kind, cap_->name, cap_->clock_hz,
+                    t->neg[k].fmtp);
+        }
     }
+    n += (size_t)eng_dc_stats_json(pc, json + NET_MIN(n, cap), n < cap ? cap - n : 0);
     OUT("]");
 #undef OUT
     return n < cap ? (int)n : -ENOSPC;

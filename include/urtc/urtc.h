@@ -150,6 +150,12 @@ typedef struct urtc_pc_callbacks {
     /* A whole frame assembled from the RTP packets of @transceiver (set this callback to have
      * urtc depacketize; incomplete frames are dropped, never handed out). */
     void (*on_frame)(urtc_pc_t *pc, int transceiver, const urtc_frame_t *frame, void *user);
+    /* The remote side asks for a keyframe on @transceiver (RTCP PLI or FIR): send one. */
+    void (*on_keyframe_request)(urtc_pc_t *pc, int transceiver, void *user);
+    /* W3C onnegotiationneeded: something changed (a transceiver or data channel added,
+     * a track removed, an ICE restart) that needs an offer/answer exchange. Fired once
+     * until the next offer is applied. */
+    void (*on_negotiation_needed)(urtc_pc_t *pc, void *user);
     /* An RTCP compound packet arrived (decrypted). */
     void (*on_rtcp)(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user);
     /* Data channels (@dc is the channel id urtc_pc_create_data_channel returned, or a new one
@@ -193,6 +199,9 @@ URTC_API void *urtc_pc_user(const urtc_pc_t *pc);
  * Returns the transceiver's index, or a negative errno. */
 URTC_API int urtc_pc_add_transceiver(urtc_pc_t *pc, urtc_kind_t kind, urtc_direction_t dir,
                                      const char *stream_id, const char *track_id);
+/* W3C removeTrack/transceiver.stop(): the transceiver stops sending and receiving and its
+ * m-section is rejected in the next offer (RFC 8829 §5.2.2). 0 or -EINVAL. */
+URTC_API int urtc_pc_remove_track(urtc_pc_t *pc, int transceiver);
 /* Adds an m=application section for data channels to the next offer. */
 URTC_API void urtc_pc_enable_data_channels(urtc_pc_t *pc);
 
@@ -219,6 +228,11 @@ URTC_API int urtc_pc_send_rtp(urtc_pc_t *pc, int transceiver, const char *codec,
 /* Packetizes @frame for its codec (RFC 7587, 7741, 9628, 6184) and sends it on @transceiver
  * as urtc_pc_send_rtp() does. 0, -ENOTCONN, -ENOENT (codec not negotiated), -EINVAL. */
 URTC_API int urtc_pc_send_frame(urtc_pc_t *pc, int transceiver, const urtc_frame_t *frame);
+/* Asks the sender of @transceiver's incoming stream for a keyframe (RTCP PLI, RFC 4585
+ * §6.3.1), e.g. when a decoder lost its reference. 0, -ENOENT (nothing received yet),
+ * -ENOTCONN. */
+URTC_API int urtc_pc_request_keyframe(urtc_pc_t *pc, int transceiver);
+
 /* ---- Data channels (RFC 8831/8832 over SCTP over DTLS) ---- */
 
 typedef struct urtc_dc_init {
@@ -248,8 +262,9 @@ URTC_API const char *urtc_dc_label(urtc_pc_t *pc, int dc);
 URTC_API urtc_pc_state_t urtc_pc_state(const urtc_pc_t *pc);
 /* The reason for the last failed call on @pc ("" if none). */
 URTC_API const char *urtc_pc_last_error(const urtc_pc_t *pc);
-/* Statistics as a JSON array of W3C webrtc-stats objects (transport, candidate-pair,
- * inbound-rtp, outbound-rtp). Returns the length, or -ENOSPC. */
+/* Statistics as a JSON array of W3C webrtc-stats objects: transport, candidate-pair, codec,
+ * inbound-rtp, outbound-rtp, remote-inbound-rtp (from the peer's receiver reports) and
+ * data-channel. Returns the length, or -ENOSPC. */
 URTC_API int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap);
 
 /* ---- Media helpers (engine/media_api.c) -------------------------------------------------

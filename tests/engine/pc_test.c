@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ struct end {
     int dc;
     bool dc_open;
     uint32_t dc_msgs_ok, dc_msgs_bad;
+    int negotiation_needed, keyframe_requests;
 };
 static struct end ends[2];
 
@@ -109,7 +111,27 @@ static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len
     pthread_mutex_unlock(&mu);
 }
 
+static void on_negotiation_needed(urtc_pc_t *pc, void *user)
+{
+    (void)pc;
+    pthread_mutex_lock(&mu);
+    ((struct end *)user)->negotiation_needed++;
+    pthread_mutex_unlock(&mu);
+}
+
+static void on_keyframe_request(urtc_pc_t *pc, int tr, void *user)
+{
+    (void)pc;
+    struct end *me = user;
+    pthread_mutex_lock(&mu);
+    if (tr == me->tr)
+        me->keyframe_requests++;
+    pthread_mutex_unlock(&mu);
+}
+
 static const urtc_pc_callbacks_t cbs = {.on_state = on_state,
+                                        .on_negotiation_needed = on_negotiation_needed,
+                                        .on_keyframe_request = on_keyframe_request,
                                         .on_track = on_track,
                                         .on_rtp = on_rtp,
                                         .on_datachannel = on_datachannel,
@@ -126,6 +148,7 @@ static void offerer_cmd(urtc_shard_t *sh, void *arg)
     cr_assert_geq(me->tr, 0);
     me->dc = urtc_pc_create_data_channel(me->pc, "chat", NULL); /* opens once SCTP is up */
     cr_assert_geq(me->dc, 0);
+    cr_assert_eq(me->negotiation_needed, 1, "negotiation-needed fires once for both changes");
     int n = urtc_pc_create_offer(me->pc, me->sdp, sizeof me->sdp);
     cr_assert_gt(n, 0, "%s", urtc_pc_last_error(me->pc));
     cr_assert_eq(urtc_pc_set_local_description(me->pc, URTC_SDP_OFFER, me->sdp), 0, "%s",
@@ -189,6 +212,35 @@ static void send_cmd(urtc_pc_t *pc, void *arg)
         }
         cr_assert_eq(ret, 0, "dc send %u: %d", i, ret);
     }
+}
+
+static void pli_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)arg;
+    struct end *me = end_of(pc);
+    cr_assert_eq(urtc_pc_request_keyframe(pc, me->tr), 0, "%s", urtc_pc_last_error(pc));
+}
+
+static bool got_pli(void)
+{
+    return ends[0].keyframe_requests == 1;
+}
+
+/* removeTrack: negotiation is needed again, and the next offer rejects the m-section. */
+static void remove_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)arg;
+    struct end *me = end_of(pc);
+    int before = me->negotiation_needed;
+    cr_assert_eq(urtc_pc_remove_track(pc, me->tr), 0);
+    cr_assert_eq(me->negotiation_needed, before + 1);
+    cr_assert_gt(urtc_pc_create_offer(pc, me->sdp, sizeof me->sdp), 0, "%s",
+                 urtc_pc_last_error(pc));
+    cr_assert_not_null(strstr(me->sdp, "m=audio 0 "), "the stopped m-section is rejected:\n%s",
+                       me->sdp);
+    pthread_mutex_lock(&mu);
+    me->sdp_ready = true;
+    pthread_mutex_unlock(&mu);
 }
 
 static void stats_cmd(urtc_pc_t *pc, void *arg)
@@ -327,6 +379,23 @@ Test(urtc_pc, offer_answer_connect_rtp_and_data_channel_both_ways)
     cr_assert_not_null(strstr(ends[1].stats, "\"type\": \"inbound-rtp\""), "%s", ends[1].stats);
     cr_assert_not_null(strstr(ends[1].stats, "\"packetsReceived\": 20"), "%s", ends[1].stats);
     cr_assert_not_null(strstr(ends[1].stats, "\"type\": \"candidate-pair\""), "%s", ends[1].stats);
+    cr_assert_not_null(strstr(ends[1].stats, "\"mimeType\": \"audio/opus\""), "%s", ends[1].stats);
+    cr_assert_not_null(strstr(ends[1].stats, "\"type\": \"data-channel\", \"id\": \"D0\", "
+                                             "\"label\": \"chat\""),
+                       "%s", ends[1].stats);
+    cr_assert_not_null(strstr(ends[1].stats, "\"messagesReceived\": 100"), "%s", ends[1].stats);
+
+    /* RFC 3550 §8.1: each end picks its own random SSRC. */
+    const char *in = strstr(ends[1].stats, "\"type\": \"inbound-rtp\""),
+               *out = strstr(ends[1].stats, "\"type\": \"outbound-rtp\"");
+    cr_assert(in && out);
+    unsigned long in_ssrc = strtoul(strstr(in, "\"ssrc\": ") + 8, NULL, 10),
+                  out_ssrc = strtoul(strstr(out, "\"ssrc\": ") + 8, NULL, 10);
+    cr_assert_neq(in_ssrc, out_ssrc, "both ends chose SSRC %lu", in_ssrc);
+
+    /* A PLI from the answerer reaches the offerer as a keyframe request on its transceiver. */
+    cr_assert_eq(urtc_pc_post(e, ends[1].pc, pli_cmd, NULL), 0);
+    cr_assert(wait_until(got_pli), "keyframe request (%d)", ends[0].keyframe_requests);
 
     /* ICE restart, renegotiated; media flows again afterwards. */
     ends[0].sdp_ready = ends[1].sdp_ready = false;
@@ -347,6 +416,10 @@ Test(urtc_pc, offer_answer_connect_rtp_and_data_channel_both_ways)
               ends[1].rtp_ok);
     cr_assert_eq(ends[0].rtp_ok, 20);
     cr_assert_eq(ends[1].rtp_ok, 20);
+
+    ends[0].sdp_ready = false;
+    cr_assert_eq(urtc_pc_post(e, ends[0].pc, remove_cmd, NULL), 0);
+    cr_assert(wait_until(offer_ready), "offer after removeTrack");
     cr_assert_eq(urtc_pc_post(e, ends[0].pc, close_cmd, NULL), 0);
     urtc_engine_destroy(e); /* closes the other one */
 }
