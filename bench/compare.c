@@ -402,9 +402,13 @@ static json_t *result_obj(const lg_result_t *r)
                      "rss_per_peer_kib", r->rss_per_peer_kib);
 }
 
-static void write_outputs(const char *dir, struct side *s, int ns, double ratio,
+static void write_outputs(const char *dir, const char *scn, struct side *s, int ns, double ratio,
                           const lg_media_t *m)
 {
+    /* fan-out: compare.*, compare-*.png; audio: compare-audio.*, compare-audio-*.png */
+    char pre[32];
+    snprintf(pre, sizeof pre, "compare%s%s", strcmp(scn, "fanout") ? "-" : "",
+             strcmp(scn, "fanout") ? scn : "");
     mkdir(dir, 0755);
     char p[PATH_MAX];
     json_t *root = json_pack("{s:s, s:f, s:f, s:f}", "bench", "compare", "ratio", ratio,
@@ -419,14 +423,16 @@ static void write_outputs(const char *dir, struct side *s, int ns, double ratio,
                                       "cpu_us_per_pkt",
                                       s[i].ok >= 0 ? s[i].steps[s[i].ok].cpu_us_per_pkt : 0.0));
     }
-    snprintf(p, sizeof p, "%s/compare.json", dir);
+    snprintf(p, sizeof p, "%s/%s.json", dir, pre);
     json_dump_file(root, p, JSON_INDENT(1));
     json_decref(root);
 
-    snprintf(p, sizeof p, "%s/compare.md", dir);
+    snprintf(p, sizeof p, "%s/%s.md", dir, pre);
     FILE *f = fopen(p, "w");
     if (f) {
-        fprintf(f, "# urtc-server vs Janus VideoRoom: fan-out 1 -> K\n\n");
+        fprintf(f, "# urtc-server vs Janus VideoRoom: %s\n\n",
+                strcmp(scn, "fanout") ? "audio-only room, 2 speakers -> K listeners"
+                                      : "fan-out 1 -> K");
         fprintf(f,
                 "Publisher: Opus %.0f kb/s + VP8 640x360@30 %.0f kb/s (pre-encoded). "
                 "Ratio (Janus CPU/pkt / urtc CPU/pkt, at the largest step both passed): "
@@ -455,7 +461,7 @@ static void write_outputs(const char *dir, struct side *s, int ns, double ratio,
     }
     /* Plots: one data file per server, then gnuplot (if installed). */
     for (int i = 0; i < ns; i++) {
-        snprintf(p, sizeof p, "%s/compare-%s.dat", dir, s[i].b->name);
+        snprintf(p, sizeof p, "%s/%s-%s.dat", dir, pre, s[i].b->name);
         FILE *d = fopen(p, "w");
         if (!d)
             continue;
@@ -467,7 +473,7 @@ static void write_outputs(const char *dir, struct side *s, int ns, double ratio,
         }
         fclose(d);
     }
-    snprintf(p, sizeof p, "%s/compare.gp", dir);
+    snprintf(p, sizeof p, "%s/%s.gp", dir, pre);
     f = fopen(p, "w");
     if (!f)
         return;
@@ -477,11 +483,11 @@ static void write_outputs(const char *dir, struct side *s, int ns, double ratio,
                               {"loss", "loss (%)", "4"},
                               {"latency", "transit p99 (ms)", "6"}};
     for (int q = 0; q < 3; q++) {
-        fprintf(f, "set output '%s/compare-%s.png'\nset ylabel '%s'\nplot ", dir, plots[q][0],
+        fprintf(f, "set output '%s/%s-%s.png'\nset ylabel '%s'\nplot ", dir, pre, plots[q][0],
                 plots[q][1]);
         for (int i = 0; i < ns; i++)
-            fprintf(f, "%s'%s/compare-%s.dat' using 2:%s with linespoints title '%s'",
-                    i ? ", " : "", dir, s[i].b->name, plots[q][2], s[i].b->name);
+            fprintf(f, "%s'%s/%s-%s.dat' using 2:%s with linespoints title '%s'", i ? ", " : "",
+                    dir, pre, s[i].b->name, plots[q][2], s[i].b->name);
         fprintf(f, "\n");
     }
     fclose(f);
@@ -515,6 +521,17 @@ static int bench_compare(int argc, char **argv, bool json)
         .cli_shards = (unsigned)bench_opt_long(argc, argv, "--client-shards", 1),
         .progress = isatty(2) || bench_opt_flag(argc, argv, "--progress"),
     };
+    /* --scenario audio: the same ramp on an audio-only room with 2 speakers; K listeners */
+    const char *scn = bench_opt_str(argc, argv, "--scenario", "fanout");
+    if (strcmp(scn, "audio") == 0) {
+        base.name = "audio";
+        base.pubs = 2;
+        base.feeds = 2;
+        base.video = false;
+    } else if (strcmp(scn, "fanout") != 0) {
+        fprintf(stderr, "compare: --scenario fanout|audio\n");
+        return 2;
+    }
     if (kmin < 1 || kmax < kmin || kmax > 4096 || base.secs <= 0 || base.secs > 600) {
         fprintf(stderr, "compare: bad option\n");
         return 2;
@@ -546,9 +563,10 @@ static int bench_compare(int argc, char **argv, bool json)
         return 1;
     }
     struct side sides[2] = {{.b = &ub}, {.b = &jb}};
-    printf("compare: fan-out 1->K, K = %d..%d (doubling); Opus %.0f kb/s + VP8 %.0f kb/s; "
+    printf("compare: %s, K = %d..%d (doubling); Opus %.0f kb/s + VP8 %.0f kb/s; "
            "servers on " SRV_IP ", clients on " CLI_IP " in a private netns\n",
-           kmin, kmax, media.audio_kbps, media.video_kbps);
+           strcmp(scn, "fanout") ? "audio room 2 speakers -> K listeners" : "fan-out 1->K", kmin,
+           kmax, media.audio_kbps, media.video_kbps);
     lg_print_head();
     for (int i = 0; i < 2; i++) {
         sides[i].ok =
@@ -576,7 +594,7 @@ static int bench_compare(int argc, char **argv, bool json)
     }
     printf("ratio (Janus CPU/pkt / urtc CPU/pkt): %.2f\n", ratio);
     if (out)
-        write_outputs(out, sides, 2, ratio, &media);
+        write_outputs(out, scn, sides, 2, ratio, &media);
     if (json) {
         bench_json_t j;
         bench_json_init(&j);
@@ -613,5 +631,6 @@ BENCH_REGISTER(compare,
                "each server, fresh per step. Prints CPU per forwarded packet for both, the ratio "
                "(Janus / urtc: > 1 means urtc spends less) and each one's capacity under 1% loss "
                "and 50 ms p99. --out DIR writes compare.json, compare.md and PNG plots (gnuplot). "
+               "--scenario audio: the same ramp on an audio-only room (2 speakers, K listeners). "
                "--secs, --warmup, --video-kbps, --server PATH.",
                bench_compare)

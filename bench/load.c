@@ -385,6 +385,7 @@ int lg_scenario(lg_backend_t *b, const lg_scn_t *s, const lg_media_t *m, lg_resu
         lg_snap_take(&r, b->pid, &z);
         double tx1 = b->server_tx ? b->server_tx(b) : -1;
         lg_result_fill(&r, &a, &z, res);
+        res->streams_expected = s->subs * s->feeds * ((s->audio ? 1 : 0) + (s->video ? 1 : 0));
         if (tx0 >= 0 && tx1 >= tx0)
             res->srv_tx_pps = (tx1 - tx0) / ((double)(z.t_ns - a.t_ns) / 1e9);
     }
@@ -476,6 +477,9 @@ void lg_result_print(const char *label, const lg_result_t *r)
            r->fwd_pps, r->fwd_kbps / 1000, r->loss * 100, r->jitter_ms, r->lat_p50_ms,
            r->lat_p99_ms, r->srv_cpu * 100, r->cli_cpu * 100, r->cpu_us_per_pkt,
            r->fwd_pps_per_core, r->rss_per_peer_kib);
+    if (r->streams < r->streams_expected)
+        printf("  only %d of the %d streams the subscribers asked for arrived\n", r->streams,
+               r->streams_expected);
 }
 
 void lg_print_head(void)
@@ -507,6 +511,8 @@ void lg_result_json(void *bj, const char *pfx, const lg_result_t *r)
     J("cpu_us_per_pkt", r->cpu_us_per_pkt);
     J("pps_per_core", r->fwd_pps_per_core);
     J("rss_per_peer_kib", r->rss_per_peer_kib);
+    if (r->streams_expected)
+        J("streams_missing", r->streams_expected - r->streams);
     if (r->handshakes_per_sec > 0)
         J("handshakes_per_sec", r->handshakes_per_sec);
 #undef J

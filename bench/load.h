@@ -44,6 +44,7 @@ typedef struct lg_media {
 typedef struct lg_stats {
     _Atomic uint64_t rx_pkts, rx_bytes, expected, lat_n, jitter_sum_ns, tx_pkts, tx_bytes;
     _Atomic uint64_t send_err;
+    _Atomic uint64_t streams; /* distinct SSRCs received, over all clients */
     _Atomic uint32_t hist[LG_HIST + 1];
 } lg_stats_t;
 
@@ -115,11 +116,12 @@ typedef struct lg_result {
     double srv_rss_kib, rss_per_peer_kib;
     double handshakes_per_sec;
     double srv_tx_pps; /* the server's own count of datagrams sent, if it has one; else 0 */
+    int streams, streams_expected; /* SSRCs the subscribers received / should have */
 } lg_result_t;
 
 typedef struct lg_snap {
     uint64_t rx_pkts, rx_bytes, expected, lat_n, jitter_sum_ns, tx_pkts;
-    uint64_t srv_cpu_ns, cli_cpu_ns, t_ns;
+    uint64_t srv_cpu_ns, cli_cpu_ns, t_ns, streams;
     uint32_t *hist; /* LG_HIST + 1 */
 } lg_snap_t;
 

@@ -270,6 +270,7 @@ static struct lg_stream *stream_of(lg_client_t *c, uint32_t ssrc, uint16_t seq, 
     if (c->nst == LG_STREAMS)
         return NULL;
     struct lg_stream *s = &c->st[c->nst++];
+    LG_ADD(c->run->stats[c->shard].streams, 1);
     *s = (struct lg_stream){.ssrc = ssrc, .max_ext = seq, .last_transit = -1};
     *fresh = true;
     return s;
@@ -704,6 +705,7 @@ void lg_snap_take(lg_run_t *r, pid_t server, lg_snap_t *s)
         s->lat_n += LG_GET(st->lat_n);
         s->jitter_sum_ns += LG_GET(st->jitter_sum_ns);
         s->tx_pkts += LG_GET(st->tx_pkts);
+        s->streams += LG_GET(st->streams);
     }
     if (!s->hist)
         return;
@@ -741,6 +743,7 @@ void lg_result_fill(lg_run_t *r, const lg_snap_t *a, const lg_snap_t *b, lg_resu
     uint64_t rx = b->rx_pkts - a->rx_pkts, ex = b->expected - a->expected;
     uint64_t ln = b->lat_n - a->lat_n;
     res->tx_pps = (double)(b->tx_pkts - a->tx_pkts) / dt;
+    res->streams = (int)b->streams;
     res->fwd_pps = (double)rx / dt;
     res->fwd_kbps = (double)(b->rx_bytes - a->rx_bytes) * 8 / 1000.0 / dt;
     res->loss = ex > rx ? (double)(ex - rx) / (double)ex : 0;
