@@ -787,7 +787,8 @@ void lg_setup_times(lg_client_t **cl, int n, lg_result_t *res)
     if (k && v) {
         qsort(v, (size_t)k, sizeof *v, cmp_u64);
         res->setup_p50_ms = (double)v[k / 2] / 1e6;
-        res->setup_p99_ms = (double)v[(size_t)((k - 1) * 0.99)] / 1e6;
+        size_t i99 = (size_t)((k * 99 + 99) / 100); /* nearest rank: ceil(0.99 k) */
+        res->setup_p99_ms = (double)v[(i99 ? i99 : 1) - 1] / 1e6;
         res->setup_secs = (double)(last - first) / 1e9;
         res->handshakes_per_sec = res->setup_secs > 0 ? k / res->setup_secs : 0;
     }
