@@ -61,12 +61,17 @@ typedef struct eng_cfg {
     uint32_t rx_bufs;       /* of which lent to the kernel for receiving; 0: 1024 */
     uint32_t cmd_queue_len; /* commands in flight per shard; 0: 4096 */
     uint32_t max_peers;     /* peers per shard; 0: 4096 */
-    const char *cert_pem;   /* DTLS certificate and key (PEM files); both NULL: a fresh */
-    const char *key_pem;    /* ECDSA P-256 certificate for this process */
-    bool pin;               /* pin shard i to CPU i modulo the online CPUs */
-    bool no_multishot;      /* force the single-shot receive path (tests) */
-    bool no_gso;            /* one sendmsg per packet (tests, benchmarks) */
-    eng_rx_fn on_rx;        /* NULL: route to the shard's peers, dropping what none owns */
+    /* ICE servers for peers with a socket of their own (clients): a STUN server for a
+     * server-reflexive candidate, a TURN server (RFC 8656 over UDP, long-term credentials) for
+     * a relayed one. Unset addresses (len 0): none. The strings are copied. */
+    net_addr_t stun_server, turn_server;
+    const char *turn_user, *turn_pass;
+    const char *cert_pem; /* DTLS certificate and key (PEM files); both NULL: a fresh */
+    const char *key_pem;  /* ECDSA P-256 certificate for this process */
+    bool pin;             /* pin shard i to CPU i modulo the online CPUs */
+    bool no_multishot;    /* force the single-shot receive path (tests) */
+    bool no_gso;          /* one sendmsg per packet (tests, benchmarks) */
+    eng_rx_fn on_rx;      /* NULL: route to the shard's peers, dropping what none owns */
     eng_shard_fn on_start, on_stop;
     void *arg; /* passed to on_rx, on_start, on_stop */
 } eng_cfg_t;
@@ -175,18 +180,18 @@ int eng_sfu_event_fd(const eng_sfu_t *s, uint32_t i);
 
 /* Counters summed over shards (approximate while running). */
 typedef struct eng_sfu_stats {
-    uint64_t rooms, members;       /* rooms: parts of rooms (a room on two shards counts twice) */
-    uint64_t fwd_pkts, fwd_bytes;  /* RTP forwarded to subscribers */
-    uint64_t rtx_sent, nack_rx;    /* retransmissions, NACKed packets received */
-    uint64_t pli_tx, pli_rx;       /* PLI/FIR sent to publishers, received from subscribers */
+    uint64_t rooms, members;      /* rooms: parts of rooms (a room on two shards counts twice) */
+    uint64_t fwd_pkts, fwd_bytes; /* RTP forwarded to subscribers */
+    uint64_t rtx_sent, nack_rx;   /* retransmissions, NACKed packets received */
+    uint64_t pli_tx, pli_rx;      /* PLI/FIR sent to publishers, received from subscribers */
     uint64_t sr_tx, rr_tx, remb_tx;
     uint64_t drop_nobufs, drop_wait_key, drop_not_ready;
-    uint64_t xshard_fwd, xshard_drop; /* packets passed by reference to other shards; dropped
-                                         because the ring was full */
-    uint64_t dtls_handshakes;         /* members whose DTLS handshake completed */
+    uint64_t xshard_fwd, xshard_drop;     /* packets passed by reference to other shards; dropped
+                                             because the ring was full */
+    uint64_t dtls_handshakes;             /* members whose DTLS handshake completed */
     uint64_t ice_failures, dtls_failures; /* members whose ICE (consent expiry included) or DTLS
                                              failed */
-    uint64_t nack_tx; /* sequence numbers NACKed to publishers */
+    uint64_t nack_tx;                     /* sequence numbers NACKed to publishers */
 } eng_sfu_stats_t;
 void eng_sfu_stats_get(const eng_sfu_t *s, eng_sfu_stats_t *out);
 

@@ -10,6 +10,7 @@
 #include "rtc/dtls/dtls.h"
 #include "rtc/ice/ice.h"
 #include "rtc/srtp/srtp.h"
+#include "rtc/turn/turn.h"
 
 typedef struct eng_peer eng_peer_t;
 
@@ -80,6 +81,7 @@ struct eng_shard {
     int dc_wake;
     /* Peers with a socket of their own: flushed every tick. */
     net_list_t sock_list;
+    rtc_turn_msg_t turn_out[4]; /* scratch output of the peers' TURN clients */
     /* The SFU's state for this shard (engine/sfu.c), set on the shard by its attach command. */
     struct sfu_shard *sfu;
 };
@@ -130,6 +132,10 @@ typedef struct eng_peer_cfg {
     /* A UDP socket of its own (a client): many clients on one shard may then talk to one
      * server address, which the shard's shared socket cannot tell apart. */
     bool own_socket;
+    /* With own_socket: use the engine's STUN/TURN servers; relay_only (W3C iceTransportPolicy
+     * "relay") offers only the relayed candidate. */
+    bool use_ice_servers;
+    bool relay_only;
     eng_peer_cbs_t cbs;
     void *user;
 } eng_peer_cfg_t;

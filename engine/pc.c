@@ -28,6 +28,8 @@ urtc_engine_t *urtc_engine_create(const urtc_engine_config_t *cfg)
     if (!ue)
         return NULL;
     eng_cfg_t ecfg = {
+        .turn_user = cfg ? cfg->turn_username : NULL,
+        .turn_pass = cfg ? cfg->turn_password : NULL,
         .shards = cfg ? cfg->shards : 0,
         .media_ip = cfg ? cfg->media_ip : NULL,
         .udp_port = cfg ? cfg->udp_port : 0,
@@ -35,6 +37,14 @@ urtc_engine_t *urtc_engine_create(const urtc_engine_config_t *cfg)
         .cert_pem = cfg ? cfg->cert_pem : NULL,
         .key_pem = cfg ? cfg->key_pem : NULL,
     };
+    if ((cfg && cfg->stun_server &&
+         net_addr_parse(&ecfg.stun_server, cfg->stun_server, 3478) < 0) ||
+        (cfg && cfg->turn_server &&
+         net_addr_parse(&ecfg.turn_server, cfg->turn_server, 3478) < 0)) {
+        LOG_ERROR("urtc_engine_create: bad STUN or TURN server address");
+        free(ue);
+        return NULL;
+    }
     ue->e = eng_create(&ecfg);
     if (!ue->e) {
         free(ue);
@@ -451,6 +461,8 @@ urtc_pc_t *urtc_pc_create(urtc_shard_t *ush, const urtc_pc_config_t *cfg,
         .ice_lite = pc->cfg.ice_lite,
         .controlling = !pc->cfg.ice_lite, /* an offerer; the first remote offer says otherwise */
         .own_socket = pc->cfg.own_socket,
+        .use_ice_servers = pc->cfg.own_socket,
+        .relay_only = pc->cfg.relay_only,
         .cbs = {.on_ice_state = pc_on_ice_state,
                 .on_candidate = pc_on_candidate,
                 .on_dtls_state = pc_on_dtls_state,

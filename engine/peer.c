@@ -54,7 +54,11 @@ struct eng_peer {
     net_addr_t routes[PEER_ROUTES_MAX];
     uint32_t route_cnt;
     net_udp_t *udp;   /* own socket (cfg.own_socket), else NULL: the shard's */
-    net_addr_t local; /* the address checks and media leave from */
+    rtc_turn_t *turn; /* TURN client on the own socket (engine cfg turn_server), or NULL */
+    net_addr_t turn_server, relayed;
+    bool relay_added;    /* the relayed candidate went to ICE */
+    bool gather_pending; /* gather_done() waits for the TURN allocation */
+    net_addr_t local;    /* the address checks and media leave from */
     net_list_t sock_node;
     char id_str[24];
 };
@@ -187,11 +191,74 @@ static int peer_xmit(eng_peer_t *p, net_pkt_t *pkt)
     return p->udp ? net_udp_send(p->udp, pkt) : eng_shard_send(p->sh, pkt);
 }
 
+static rtc_turn_out_t turn_out(eng_shard_t *sh)
+{
+    return (rtc_turn_out_t){.msg = sh->turn_out, .cap = NET_ARRAY_LEN(sh->turn_out), .cnt = 0};
+}
+
+/* What the TURN client wants sent goes to its server from the peer's socket. */
+static void peer_turn_flush(eng_peer_t *p, rtc_turn_out_t *out)
+{
+    for (size_t i = 0; i < out->cnt; i++) {
+        net_pkt_t *pkt = net_pkt_copy_in(p->sh->pool, out->msg[i].data, out->msg[i].len);
+        if (!pkt) {
+            p->sh->drop[ENG_DROP_TX_FULL]++;
+            continue;
+        }
+        pkt->addr = p->turn_server;
+        peer_xmit(p, pkt);
+    }
+    out->cnt = 0;
+}
+
+static void peer_after_ice(eng_peer_t *p, rtc_ice_out_t *out);
+static rtc_ice_out_t ice_out(eng_shard_t *sh);
+
+/* Once allocated, the relayed address becomes an ICE candidate; gathering ends then (or when
+ * the allocation failed). The agent's events (the candidate to trickle) go out at once. */
+static void peer_turn_progress(eng_peer_t *p)
+{
+    bool changed = false;
+    rtc_turn_state_t st = rtc_turn_state(p->turn);
+    if (!p->relay_added && st == RTC_TURN_ALLOCATED) {
+        net_addr_t mapped;
+        if (rtc_turn_relayed(p->turn, &p->relayed, &mapped) == 0 &&
+            rtc_ice_add_relay(p->ice, &p->local, &p->relayed, &p->turn_server, p->sh->now_ns) >= 0)
+            p->relay_added = changed = true;
+    }
+    if (p->gather_pending && (p->relay_added || st == RTC_TURN_FAILED || st == RTC_TURN_CLOSED)) {
+        if (st == RTC_TURN_FAILED)
+            LOGP_WARN(p->id_str, "TURN allocation failed (error %u)", rtc_turn_error(p->turn));
+        p->gather_pending = false;
+        rtc_ice_gather_done(p->ice, p->sh->now_ns);
+        changed = true;
+    }
+    if (changed) {
+        rtc_ice_out_t out = ice_out(p->sh);
+        peer_after_ice(p, &out);
+    }
+}
+
 static void peer_send_dgrams(eng_peer_t *p, rtc_ice_out_t *out)
 {
     eng_shard_t *sh = p->sh;
     for (size_t i = 0; i < out->cnt; i++) {
         const rtc_ice_dgram_t *dg = &out->dg[i];
+        if (dg->relayed) { /* a check over the relay: framed for the TURN server */
+            if (!p->turn)
+                continue;
+            uint8_t buf[RTC_ICE_DGRAM_MAX + 64];
+            rtc_turn_out_t to = turn_out(sh);
+            int n = rtc_turn_send(p->turn, &dg->dst, dg->data, dg->len, buf, sizeof buf, sh->now_ns,
+                                  &to);
+            peer_turn_flush(p, &to);
+            net_pkt_t *pkt = n > 0 ? net_pkt_copy_in(sh->pool, buf, (size_t)n) : NULL;
+            if (pkt) {
+                pkt->addr = p->turn_server;
+                peer_xmit(p, pkt);
+            }
+            continue;
+        }
         net_pkt_t *pkt = net_pkt_copy_in(sh->pool, dg->data, dg->len);
         if (!pkt) {
             sh->drop[ENG_DROP_TX_FULL]++;
@@ -312,6 +379,8 @@ static void peer_rearm(eng_peer_t *p)
     uint64_t due = rtc_ice_deadline(p->ice);
     if (p->dtls_on && !p->dtls_final)
         due = NET_MIN(due, rtc_dtls_deadline(&p->dtls));
+    if (p->turn)
+        due = NET_MIN(due, rtc_turn_deadline(p->turn));
     if (due == UINT64_MAX)
         net_timer_cancel(&p->sh->timers, &p->timer);
     else if (!net_timer_armed(&p->timer) || net_timer_due(&p->timer) != due)
@@ -334,6 +403,12 @@ static rtc_ice_out_t ice_out(eng_shard_t *sh)
 static void peer_timer_fired(net_timer_t *t, uint64_t now_ns)
 {
     eng_peer_t *p = container_of(t, eng_peer_t, timer);
+    if (p->turn && rtc_turn_deadline(p->turn) <= now_ns) {
+        rtc_turn_out_t to = turn_out(p->sh);
+        rtc_turn_tick(p->turn, now_ns, &to);
+        peer_turn_flush(p, &to);
+        peer_turn_progress(p);
+    }
     rtc_ice_out_t out = ice_out(p->sh);
     if (rtc_ice_deadline(p->ice) <= now_ns)
         rtc_ice_tick(p->ice, now_ns, &out);
@@ -376,8 +451,11 @@ eng_peer_t *eng_peer_create(eng_shard_t *sh, const eng_peer_cfg_t *cfg)
     snprintf(ufrag, sizeof ufrag, "%02x%04x%04x", sh->idx & 0xff, slot & 0xffff, gen);
     random_chars(ufrag + UFRAG_PREFIX_LEN, 6);
     random_chars(pwd, 24);
-    rtc_ice_cfg_t icfg = {
-        .lite = cfg->ice_lite, .controlling = cfg->controlling, .ufrag = ufrag, .pwd = pwd};
+    rtc_ice_cfg_t icfg = {.lite = cfg->ice_lite,
+                          .controlling = cfg->controlling,
+                          .relay_only = cfg->relay_only,
+                          .ufrag = ufrag,
+                          .pwd = pwd};
     p->ice = rtc_ice_create(&icfg);
     if (!p->ice)
         goto fail;
@@ -400,7 +478,24 @@ eng_peer_t *eng_peer_create(eng_shard_t *sh, const eng_peer_cfg_t *cfg)
     }
     if (rtc_ice_add_host(p->ice, &p->local, sh->now_ns) < 0)
         goto fail;
-    rtc_ice_gather_done(p->ice, sh->now_ns);
+    const eng_cfg_t *ecfg = &sh->e->cfg;
+    if (p->udp && cfg->use_ice_servers && ecfg->stun_server.len &&
+        rtc_ice_add_stun_server(p->ice, &p->local, &ecfg->stun_server, sh->now_ns) < 0)
+        LOGP_WARN(p->id_str, "cannot use the STUN server");
+    if (p->udp && cfg->use_ice_servers && ecfg->turn_server.len) {
+        rtc_turn_cfg_t tcfg = {
+            .server = ecfg->turn_server, .user = ecfg->turn_user, .pass = ecfg->turn_pass};
+        p->turn_server = ecfg->turn_server;
+        if (!(p->turn = rtc_turn_create(&tcfg)))
+            goto fail;
+        rtc_turn_out_t to = turn_out(sh);
+        if (rtc_turn_start(p->turn, sh->now_ns, &to) < 0)
+            goto fail;
+        peer_turn_flush(p, &to);
+        p->gather_pending = true; /* gather_done() once the relay is known */
+    } else {
+        rtc_ice_gather_done(p->ice, sh->now_ns);
+    }
     rtc_ice_out_t out = ice_out(sh);
     peer_after_ice(p, &out);
     return p;
@@ -420,6 +515,11 @@ void eng_peer_close(eng_peer_t *p)
         p->dtls_final = true; /* no callbacks from here on */
         peer_after_dtls(p, ret < 0 ? 0 : ret);
     }
+    if (p->turn && p->udp) { /* free the relay on the server (RFC 8656 §7) */
+        rtc_turn_out_t to = turn_out(p->sh);
+        rtc_turn_close(p->turn, p->sh->now_ns, &to);
+        peer_turn_flush(p, &to);
+    }
     p->closing = true;
     net_timer_cancel(&p->sh->timers, &p->timer);
     routes_clear(p);
@@ -438,6 +538,9 @@ void eng_peers_reap(eng_shard_t *sh)
             sh->peer_cnt--;
         rtc_ice_destroy(p->ice);
         p->ice = NULL;
+        rtc_turn_destroy(p->turn);
+        p->turn = NULL;
+        p->relay_added = p->gather_pending = false;
         if (p->udp) {
             /* What close queued (a close_notify) leaves first; the socket goes once idle. */
             net_udp_flush(p->udp);
@@ -565,9 +668,21 @@ int eng_peer_add_candidate(eng_peer_t *p, const char *line)
 int eng_peer_send(eng_peer_t *p, net_pkt_t *pkt)
 {
     net_addr_t local, remote;
-    if (p->closing || rtc_ice_selected(p->ice, &local, &remote, NULL) < 0) {
+    bool relayed = false;
+    if (p->closing || rtc_ice_selected(p->ice, &local, &remote, &relayed) < 0) {
         net_pkt_free(pkt);
         return -ENOTCONN;
+    }
+    if (relayed && p->turn) {
+        /* ChannelData or Send indication header into the headroom: no copy (RFC 8656 §12). */
+        rtc_turn_out_t to = turn_out(p->sh);
+        int ret = rtc_turn_wrap_pkt(p->turn, &remote, pkt, p->sh->now_ns, &to);
+        peer_turn_flush(p, &to);
+        if (ret < 0) {
+            net_pkt_free(pkt);
+            return ret;
+        }
+        return peer_xmit(p, pkt); /* pkt->addr is the server now */
     }
     pkt->addr = remote;
     return peer_xmit(p, pkt);
@@ -711,6 +826,37 @@ static void peer_sock_rx(void *arg, net_pkt_t *pkt)
     eng_peer_t *p = arg;
     eng_shard_t *sh = p->sh;
     pkt->rx_ns = sh->now_ns;
+    if (p->turn && !p->closing && net_addr_eq(&pkt->addr, &p->turn_server)) {
+        /* From the TURN server: its own answers, or data relayed from a peer. */
+        rtc_turn_out_t to = turn_out(sh);
+        net_addr_t from;
+        net_view_t payload;
+        int ret = rtc_turn_input(p->turn, pkt->data, pkt->len, sh->now_ns, &to, &from, &payload);
+        peer_turn_flush(p, &to);
+        peer_turn_progress(p);
+        if (ret != 1 || !payload.len) {
+            net_pkt_free(pkt);
+            peer_rearm(p);
+            return;
+        }
+        /* Relayed data: as if it came from @from to our relayed address. */
+        pkt->data = (uint8_t *)payload.p;
+        pkt->len = (uint32_t)payload.len;
+        pkt->addr = from;
+        rtc_demux_kind_t kind = rtc_demux_classify(pkt->data, pkt->len);
+        if (kind == RTC_DEMUX_STUN) {
+            rtc_ice_out_t out = ice_out(sh);
+            (void)rtc_ice_input(p->ice, pkt->data, pkt->len, &from, &p->relayed, sh->now_ns, &out);
+            net_pkt_free(pkt);
+            peer_after_ice(p, &out);
+        } else if (kind == RTC_DEMUX_DROP) {
+            sh->drop[ENG_DROP_NOT_WEBRTC]++;
+            net_pkt_free(pkt);
+        } else {
+            peer_input(sh, p, pkt, kind);
+        }
+        return;
+    }
     rtc_demux_kind_t kind = rtc_demux_classify(pkt->data, pkt->len);
     if (kind == RTC_DEMUX_DROP || p->closing) {
         sh->drop[kind == RTC_DEMUX_DROP ? ENG_DROP_NOT_WEBRTC : ENG_DROP_UNKNOWN_PEER]++;

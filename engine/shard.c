@@ -300,6 +300,9 @@ eng_t *eng_create(const eng_cfg_t *cfg_in)
         cfg->cmd_queue_len = 4096;
     if (!cfg->max_peers)
         cfg->max_peers = 4096;
+    /* The credentials are copied: the caller's strings need not outlive this call. */
+    cfg->turn_user = cfg->turn_user ? strdup(cfg->turn_user) : NULL;
+    cfg->turn_pass = cfg->turn_pass ? strdup(cfg->turn_pass) : NULL;
     if (cfg->max_peers > 65536) {
         LOG_ERROR("max_peers %u: a shard holds at most 65536 (the ufrag has 4 hex digits)",
                   cfg->max_peers);
@@ -386,6 +389,8 @@ void eng_destroy(eng_t *e)
         net_queue_destroy(sh->cmdq);
     }
     free(e->shards);
+    free((char *)e->cfg.turn_user);
+    free((char *)e->cfg.turn_pass);
     rtc_dtls_ctx_destroy(e->dtls_ctx);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->cond);

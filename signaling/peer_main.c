@@ -38,6 +38,8 @@
 
 static struct opts {
     const char *signal, *room, *name, *token, *whip, *whep, *media_ip, *send_file;
+    const char *stun, *turn, *turn_user, *turn_pass;
+    bool relay_only;
     unsigned duration_s;
     bool json, quiet, no_audio, no_video, no_dc;
     int width, height, fps;
@@ -70,6 +72,10 @@ static void usage(FILE *f)
         "  --token T        room token (join \"token\", or Authorization: Bearer for WHIP/WHEP)\n"
         "  --duration S     seconds to run (default 10; SIGINT/SIGTERM end it sooner)\n"
         "  --media-ip IP    address of our host candidate (default 127.0.0.1)\n"
+        "  --stun HOST:PORT a STUN server: a server-reflexive candidate too\n"
+        "  --turn HOST:PORT a TURN server (UDP, RFC 8656): a relayed candidate too;\n"
+        "                   --turn-user U --turn-pass P are its long-term credentials\n"
+        "  --relay-only     offer only the relayed candidate (W3C iceTransportPolicy relay)\n"
         "  --no-audio       send no audio (still receives)\n"
         "  --no-video       send no video (still receives)\n"
         "  --no-datachannel no data channel (default: a negotiated channel \"chat\", id 0,\n"
@@ -502,7 +508,7 @@ static void remote_failed(struct remote *r, const char *what, int err)
 static bool remote_create(urtc_shard_t *sh, struct remote *r)
 {
     /* A client: a socket of its own (urtc_pc_config_t.own_socket), as the API advises. */
-    urtc_pc_config_t cfg = {.cname = o.name, .own_socket = true};
+    urtc_pc_config_t cfg = {.cname = o.name, .own_socket = true, .relay_only = o.relay_only};
     r->last_pattern = -1;
     r->atr = r->vtr = -1;
     r->dc = -1;
@@ -1011,6 +1017,11 @@ int main(int argc, char **argv)
         O_WHEP,
         O_DURATION,
         O_MEDIA_IP,
+        O_STUN,
+        O_TURN,
+        O_TURN_USER,
+        O_TURN_PASS,
+        O_RELAY_ONLY,
         O_NO_AUDIO,
         O_NO_VIDEO,
         O_NO_DC,
@@ -1030,6 +1041,11 @@ int main(int argc, char **argv)
         {"whep", required_argument, NULL, O_WHEP},
         {"duration", required_argument, NULL, O_DURATION},
         {"media-ip", required_argument, NULL, O_MEDIA_IP},
+        {"stun", required_argument, NULL, O_STUN},
+        {"turn", required_argument, NULL, O_TURN},
+        {"turn-user", required_argument, NULL, O_TURN_USER},
+        {"turn-pass", required_argument, NULL, O_TURN_PASS},
+        {"relay-only", no_argument, NULL, O_RELAY_ONLY},
         {"no-audio", no_argument, NULL, O_NO_AUDIO},
         {"no-video", no_argument, NULL, O_NO_VIDEO},
         {"no-datachannel", no_argument, NULL, O_NO_DC},
@@ -1065,6 +1081,21 @@ int main(int argc, char **argv)
             break;
         case O_MEDIA_IP:
             o.media_ip = optarg;
+            break;
+        case O_STUN:
+            o.stun = optarg;
+            break;
+        case O_TURN:
+            o.turn = optarg;
+            break;
+        case O_TURN_USER:
+            o.turn_user = optarg;
+            break;
+        case O_TURN_PASS:
+            o.turn_pass = optarg;
+            break;
+        case O_RELAY_ONLY:
+            o.relay_only = true;
             break;
         case O_NO_AUDIO:
             o.no_audio = true;
@@ -1125,7 +1156,16 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    urtc_engine_config_t ecfg = {.shards = 1, .media_ip = o.media_ip};
+    if (o.relay_only && !o.turn) {
+        fprintf(stderr, "urtc-peer: --relay-only needs --turn\n");
+        return 1;
+    }
+    urtc_engine_config_t ecfg = {.shards = 1,
+                                 .media_ip = o.media_ip,
+                                 .stun_server = o.stun,
+                                 .turn_server = o.turn,
+                                 .turn_username = o.turn_user,
+                                 .turn_password = o.turn_pass};
     if (!(eng = urtc_engine_create(&ecfg))) {
         fprintf(stderr, "urtc-peer: cannot start the engine\n");
         return 1;

@@ -44,6 +44,12 @@ typedef struct urtc_engine_config {
     const char *media_ip; /* the address peers' host candidates carry; NULL: 127.0.0.1 */
     uint16_t udp_port;    /* shard i listens on udp_port + i; 0: ports the kernel picks */
     unsigned max_peers;   /* peer connections per shard; 0: 4096 */
+    /* ICE servers (W3C iceServers) for connections with a socket of their own (clients):
+     * "host:port" of a STUN server (a server-reflexive candidate) and of a TURN server (UDP,
+     * long-term credentials: a relayed candidate). NULL: none. */
+    const char *stun_server;
+    const char *turn_server;
+    const char *turn_username, *turn_password;
     const char *cert_pem; /* DTLS certificate and key (PEM files); NULL: a fresh ECDSA */
     const char *key_pem;  /* P-256 certificate for this process */
 } urtc_engine_config_t;
@@ -178,6 +184,9 @@ typedef struct urtc_pc_config {
      * connections share its socket, so two of them talking to the same remote address (one
      * server port) could not be told apart. */
     bool own_socket;
+    /* W3C iceTransportPolicy "relay": only the TURN candidate (needs own_socket and the
+     * engine's turn_server). */
+    bool relay_only;
     const char *cname;
 } urtc_pc_config_t;
 
