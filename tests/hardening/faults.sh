@@ -8,8 +8,8 @@
 #  1. Impaired call: `tc netem` on both veth ends, "loss 10% delay 100ms 20ms duplicate 2%"
 #     (the jitter reorders). The call must connect, audio and video must decode on both
 #     sides, and the data channel must deliver its messages. When the kernel has no sch_netem
-#     the call runs unimpaired across the veth (said so in the output):
-#     tests/hardening/call_test.c's impairment relay covers the same ground in-process.
+#     (this VM's), tests/hardening/tun_impair.py does the same in user space on a TUN link
+#     between the two namespaces; the output says which ran.
 #  2. A vanished peer: peer a is frozen with SIGSTOP (its signaling TCP stays open, the server
 #     pings only every 60 s here), so only ICE consent freshness (RFC 7675) can notice: b must
 #     report its connection failed within 30 s (+2 s of slack). Then SIGKILL: the server frees
@@ -52,9 +52,25 @@ if tc qdisc add dev vx root netem $NETEM 2>/dev/null &&
 	HAVE_NETEM=1
 else
 	HAVE_NETEM=0
-	echo "faults: this kernel has no sch_netem: part 1 runs unimpaired across the veth (the"
-	echo "        impairment itself is covered in-process by tests/hardening/call_test.c)"
 fi
+# The addresses of the link part 1 runs over: the veth (with netem), else a TUN link whose
+# packets tun_impair.py carries with the same impairment in user space.
+LX=10.99.0.1
+LY=10.99.0.2
+IMPAIR="netem on the veth"
+if [ $HAVE_NETEM = 0 ]; then
+	if [ -c /dev/net/tun ] && { /usr/bin/python3 "$(dirname "$0")/tun_impair.py" "$NS" 10 2 100 20 \
+		>"$OUT/tun_impair.out" 2>&1 & TI=$!; PIDS="$PIDS $TI"; } &&
+		for _ in $(seq 50); do grep -q ready "$OUT/tun_impair.out" && break; sleep 0.1; done &&
+		grep -q ready "$OUT/tun_impair.out"; then
+		LX=10.98.0.1
+		LY=10.98.0.2
+		IMPAIR="no sch_netem in this kernel: tun_impair.py between two TUN devices"
+	else
+		IMPAIR="NONE (no sch_netem, no TUN): the call runs unimpaired across the veth"
+	fi
+fi
+echo "faults: impairment (loss 10%, delay 100 ms +-20 ms, duplicate 2%): $IMPAIR"
 
 metric() { # metric NAME: its value from /metrics
 	python3 -c "
@@ -64,7 +80,7 @@ for l in urllib.request.urlopen('http://10.99.0.1:18080/metrics', timeout=5).rea
 }
 
 start_server() {
-	"$B/urtc-server" --listen 10.99.0.1:18080 --media-ip 10.99.0.1 --udp-port 0 --mode p2p \
+	"$B/urtc-server" --listen 0.0.0.0:18080 --media-ip 10.99.0.1 --udp-port 0 --mode p2p \
 		--shards 1 --ws-ping-ms 60000 >"$OUT/server.out" 2>"$OUT/server.err" &
 	SP=$!
 	PIDS="$PIDS $SP"
@@ -75,15 +91,15 @@ start_server() {
 peer_a() { # peer_a DURATION NAME [args]: in namespace Y
 	local d=$1 n=$2
 	shift 2
-	ip netns exec "$NS" "$B/urtc-peer" --signal ws://10.99.0.1:18080/ws --room f --name "$n" \
-		--media-ip 10.99.0.2 --duration "$d" --json "$@" >"$OUT/$n.json" 2>"$OUT/$n.err" &
+	ip netns exec "$NS" "$B/urtc-peer" --signal ws://$LX:18080/ws --room f --name "$n" \
+		--media-ip $LY --duration "$d" --json "$@" >"$OUT/$n.json" 2>"$OUT/$n.err" &
 	PA=$!
 	PIDS="$PIDS $PA"
 }
 peer_b() {
 	local d=$1 n=$2
 	shift 2
-	"$B/urtc-peer" --signal ws://10.99.0.1:18080/ws --room f --name "$n" --media-ip 10.99.0.1 \
+	"$B/urtc-peer" --signal ws://$LX:18080/ws --room f --name "$n" --media-ip $LX \
 		--duration "$d" --json "$@" >"$OUT/$n.json" 2>"$OUT/$n.err" &
 	PB=$!
 	PIDS="$PIDS $PB"
@@ -118,7 +134,13 @@ if true; then
 	if [ $HAVE_NETEM = 1 ]; then
 		tc qdisc del dev vx root
 		ip netns exec "$NS" tc qdisc del dev vy root
+	elif [ "$LX" = 10.98.0.1 ]; then
+		kill -TERM $TI
+		wait $TI
+		tail -1 "$OUT/tun_impair.out"
 	fi
+	LX=10.99.0.1
+	LY=10.99.0.2
 fi
 
 # ---- 2. a vanished peer ----
@@ -153,5 +175,5 @@ fi
 echo "faults: SIGTERM: urtc-server exited 0 with no sanitizer report"
 kill -TERM $PB 2>/dev/null
 wait $PB
-echo "faults: ok (netem: $([ $HAVE_NETEM = 1 ] && echo applied || echo "not in this kernel, the call ran unimpaired"))"
+echo "faults: ok (impairment: $IMPAIR)"
 exit 0
