@@ -1,10 +1,10 @@
 /* engine/dc.c: data channels for the public API, on rtc/sctp (usrsctp + DCEP).
  *
- * Threading (docs/sctp.md): usrsctp is process-global. Shard 0 runs its timers
- * (rtc_sctp_timers_run) in every tick that has associations. A timer that queues output for
- * an association on another shard calls dc_wake(): that only sets two flags and writes the
- * owning shard's eventfd; the owner then polls the association in its own tick. So an
- * association's packets and events are handled on its peer's shard only.
+ * Threading (docs/sctp.md): usrsctp is process-global. One shard 0 in the process (the
+ * first engine's) runs its timers (rtc_sctp_timers_run) in every tick that has associations. A
+ * timer that queues output for an association on another shard calls dc_wake(): that only sets two
+ * flags and writes the owning shard's eventfd; the owner then polls the association in its own
+ * tick. So an association's packets and events are handled on its peer's shard only.
  *
  * Channel ids: the API hands out an index into the connection's channel table at creation,
  * before the association (and so the stream id, even or odd by DTLS role) exists.
@@ -234,11 +234,24 @@ void eng_dc_free(urtc_pc_t *pc)
     pc->dc = NULL;
 }
 
+/* The one shard that drives usrsctp's process-global timers: shard 0 of the first engine that
+ * runs one (tests and programs may run several engines). */
+static eng_shard_t *sctp_driver;
+
+void eng_dc_shard_stop(eng_shard_t *sh)
+{
+    eng_shard_t *me = sh;
+    __atomic_compare_exchange_n(&sctp_driver, &me, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 uint64_t eng_dc_shard_tick(eng_shard_t *sh, uint64_t now_ns)
 {
     uint64_t wait = UINT64_MAX;
-    /* Shard 0 drives usrsctp's timers for every association of the process. */
-    if (sh->idx == 0 && rtc_sctp_assoc_cnt() > 0) {
+    eng_shard_t *none = NULL;
+    if (sh->idx == 0 && __atomic_load_n(&sctp_driver, __ATOMIC_ACQUIRE) == NULL)
+        __atomic_compare_exchange_n(&sctp_driver, &none, sh, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&sctp_driver, __ATOMIC_ACQUIRE) == sh && rtc_sctp_assoc_cnt() > 0) {
         uint64_t next = rtc_sctp_timers_run(now_ns);
         wait = next > now_ns ? next - now_ns : 0;
     }

@@ -149,9 +149,9 @@ eng_peer_t *eng_peer_create(eng_shard_t *sh, const eng_peer_cfg_t *cfg);
 void eng_peer_close(eng_peer_t *p);
 /* The peer with this id, or NULL if it is gone (stale generation) or closing. */
 eng_peer_t *eng_peer_get(eng_shard_t *sh, eng_peer_id_t id);
-/* eng_peer_close(), and @fn(@p, @arg) once the peer is reaped: its owner's memory may go then
- * (no callback of the peer runs after eng_peer_close()). */
-void eng_peer_close_with(eng_peer_t *p, void (*fn)(eng_peer_t *p, void *arg), void *arg);
+/* @fn(@p, @arg) runs when the peer is reaped, however it was closed (by its owner, or by the
+ * engine stopping): the owner's memory goes with it. */
+void eng_peer_set_reaped(eng_peer_t *p, void (*fn)(eng_peer_t *p, void *arg), void *arg);
 /* A full agent's role before checks start: JSEP makes the offerer controlling, and the first
  * remote offer may come before anything else. 0, or -EBUSY once checks are under way. */
 WARN_UNUSED int eng_peer_set_controlling(eng_peer_t *p, bool controlling);
@@ -243,11 +243,15 @@ void eng_dc_free(urtc_pc_t *pc);
 /* Appends ", {data-channel stats}" for each channel to @out (snprintf semantics: returns the
  * length it needed). */
 size_t eng_dc_stats_json(urtc_pc_t *pc, char *out, size_t cap);
+/* engine/pc.c: urtc_pc_t objects allocated and not yet freed, in the whole process (tests). */
+int eng_pc_live(void);
 /* engine/pc.c: the W3C negotiation-needed flag. */
 void eng_pc_negotiation_needed(urtc_pc_t *pc);
 /* Once per tick: usrsctp timers (shard 0) and associations a timer woke. Returns the ns until
  * the next SCTP timer, UINT64_MAX if none. */
 uint64_t eng_dc_shard_tick(eng_shard_t *sh, uint64_t now_ns);
+/* The shard stops: if it drove usrsctp's timers, another shard 0 takes over. */
+void eng_dc_shard_stop(eng_shard_t *sh);
 
 /* ---------------------------------------------------------------------------------------------
  * SFU internals (engine/sfu.c). Control thread.

@@ -444,6 +444,9 @@ static void fp_to_string(const rtc_sdp_fingerprint_t *fp, char *buf, size_t cap)
         n += (size_t)snprintf(buf + n, cap - n, i ? ":%02X" : "%02X", fp->value[i]);
 }
 
+static void pc_free(eng_peer_t *p, void *user);
+static int pc_live_cnt; /* eng_pc_live() */
+
 urtc_pc_t *urtc_pc_create(urtc_shard_t *ush, const urtc_pc_config_t *cfg,
                           const urtc_pc_callbacks_t *cbs, void *user)
 {
@@ -492,16 +495,25 @@ urtc_pc_t *urtc_pc_create(urtc_shard_t *ush, const urtc_pc_config_t *cfg,
         free(pc);
         return NULL;
     }
+    /* Freed with its peer, also when the engine stops with the connection still open. */
+    eng_peer_set_reaped(pc->peer, pc_free, pc);
+    __atomic_add_fetch(&pc_live_cnt, 1, __ATOMIC_ACQ_REL);
     /* The real credentials are the peer's (its ufrag routes checks to it). */
     snprintf(pc->jsep.ice_ufrag, sizeof pc->jsep.ice_ufrag, "%s", eng_peer_ufrag(pc->peer));
     snprintf(pc->jsep.ice_pwd, sizeof pc->jsep.ice_pwd, "%s", eng_peer_pwd(pc->peer));
     return pc;
 }
 
+int eng_pc_live(void)
+{
+    return __atomic_load_n(&pc_live_cnt, __ATOMIC_ACQUIRE);
+}
+
 static void pc_free(eng_peer_t *p, void *user)
 {
     (void)p;
     urtc_pc_t *pc = user;
+    __atomic_sub_fetch(&pc_live_cnt, 1, __ATOMIC_ACQ_REL);
     for (unsigned i = 0; i < RTC_PC_MAX_TRANSCEIVERS; i++)
         codec_depay_destroy(pc->depay[i]);
     eng_dc_free(pc);
@@ -515,7 +527,7 @@ void urtc_pc_close(urtc_pc_t *pc)
         return;
     pc->state = URTC_PC_CLOSED;
     pc->cbs = (urtc_pc_callbacks_t){0}; /* W3C: no events after close() */
-    eng_peer_close_with(pc->peer, pc_free, pc);
+    eng_peer_close(pc->peer);           /* pc_free() follows at the end of the tick */
 }
 
 struct pc_post {

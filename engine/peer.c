@@ -467,6 +467,8 @@ eng_peer_t *eng_peer_create(eng_shard_t *sh, const eng_peer_cfg_t *cfg)
         net_udp_cfg_t ucfg = {.bind = sh->addr,
                               .no_multishot = true,
                               .rx_single_ops = 4,
+                              .tx_queue = 128, /* a client's own socket: small tables */
+                              .tx_ops = 16,
                               .sock_buf_len = 256 << 10,
                               .on_recv = peer_sock_rx,
                               .arg = p};
@@ -569,9 +571,8 @@ void eng_peers_reap(eng_shard_t *sh)
     }
 }
 
-void eng_peer_close_with(eng_peer_t *p, void (*fn)(eng_peer_t *p, void *arg), void *arg)
+void eng_peer_set_reaped(eng_peer_t *p, void (*fn)(eng_peer_t *p, void *arg), void *arg)
 {
-    eng_peer_close(p);
     p->reaped_fn = fn;
     p->reaped_arg = arg;
 }

@@ -161,6 +161,7 @@ static void shard_teardown(eng_shard_t *sh)
     if (sh->udp)
         drain_commands(sh, UINT32_MAX);
     eng_peers_fini(sh); /* what the peers say last leaves in the flush below */
+    eng_dc_shard_stop(sh);
     if (sh->ring && sh->wake_armed && net_ring_cancel(sh->ring, &sh->wake_op) == 0) {
         uint64_t deadline = net_clock_ns() + NET_NS_PER_SEC;
         while (sh->wake_armed && net_clock_ns() < deadline) {

@@ -467,6 +467,8 @@ typedef struct net_udp_cfg {
     uint32_t sock_buf_len;  /* SO_RCVBUF and SO_SNDBUF; default 4 MiB */
     bool no_multishot;      /* force the single-shot receive fallback */
     uint32_t rx_single_ops; /* single-shot receives kept in flight (each holds a slot); 0: 32 */
+    uint32_t tx_queue;      /* packets a send batch holds; 0: 1024 (a full batch is flushed) */
+    uint32_t tx_ops;        /* sendmsg operations in flight; 0: 256 (~1.7 KiB each) */
     bool no_gso;            /* one sendmsg per packet */
     net_udp_recv_fn on_recv;
     void *arg;

@@ -232,8 +232,8 @@ int net_ring_cancel(net_ring_t *r, net_op_t *op)
 /* ---------------------------------------------------------------------------------------------
  * UDP
  */
-#define UDP_TXQ_CAP 1024u   /* packets queued between flushes */
-#define UDP_TXOPS 256u      /* sendmsg operations in flight */
+#define UDP_TXQ_CAP 1024u   /* default: packets queued between flushes */
+#define UDP_TXOPS 256u      /* default: sendmsg operations in flight */
 #define UDP_GSO_MAX_SEGS 64 /* UDP_MAX_SEGMENTS is 64 on older kernels, 128 on newer ones */
 #define UDP_GSO_MAX_BYTES 65000u
 #define UDP_RX_SINGLE_OPS 32u /* the most single-shot receives a socket keeps in flight */
@@ -295,11 +295,11 @@ struct net_udp {
     /* single-shot fallback */
     struct udp_rxop rxops[UDP_RX_SINGLE_OPS];
 
-    net_pkt_t *txq[UDP_TXQ_CAP];
-    uint32_t txq_len;
+    net_pkt_t **txq;
+    uint32_t txq_len, txq_cap;
     struct udp_txop *txop_free;
-    uint32_t txops_busy;
-    struct udp_txop txops[UDP_TXOPS];
+    uint32_t txops_busy, txop_cnt;
+    struct udp_txop *txops;
 
     net_udp_stats_t st;
 };
@@ -542,7 +542,18 @@ net_udp_t *net_udp_create(net_ring_t *r, net_pool_t *pool, const net_udp_cfg_t *
                            ? cfg->rx_single_ops
                            : UDP_RX_SINGLE_OPS;
     u->gso = f->udp_gso && !cfg->no_gso;
-    for (uint32_t i = 0; i < UDP_TXOPS; i++) {
+    u->txq_cap = cfg->tx_queue ? cfg->tx_queue : UDP_TXQ_CAP;
+    u->txop_cnt = cfg->tx_ops ? cfg->tx_ops : UDP_TXOPS;
+    u->txq = calloc(u->txq_cap, sizeof *u->txq);
+    u->txops = calloc(u->txop_cnt, sizeof *u->txops);
+    if (!u->txq || !u->txops) {
+        LOG_ERROR("net_udp_create: out of memory");
+        free(u->txq);
+        free(u->txops);
+        free(u);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < u->txop_cnt; i++) {
         u->txops[i].u = u;
         u->txops[i].op.fn = udp_tx_done;
         u->txops[i].next_free = u->txop_free;
@@ -598,7 +609,10 @@ uint32_t net_udp_pending(const net_udp_t *u)
 
 int net_udp_send(net_udp_t *u, net_pkt_t *pkt)
 {
-    if (NET_UNLIKELY(u->txq_len == UDP_TXQ_CAP || u->closing || !pkt->addr.len)) {
+    /* A full batch goes to the ring now rather than dropping what comes next. */
+    if (NET_UNLIKELY(u->txq_len == u->txq_cap))
+        net_udp_flush(u);
+    if (NET_UNLIKELY(u->txq_len == u->txq_cap || u->closing || !pkt->addr.len)) {
         u->st.drop_tx_full++;
         net_pkt_free(pkt);
         return -ENOBUFS;
@@ -699,6 +713,8 @@ static void udp_free(net_udp_t *u)
     free(u->in_kernel);
     if (u->fd >= 0)
         close(u->fd);
+    free(u->txq);
+    free(u->txops);
     free(u);
 }
 

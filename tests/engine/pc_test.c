@@ -2,6 +2,8 @@
  * engine negotiate (offer/answer), connect (ICE, DTLS) and exchange RTP both ways. */
 #include "urtc/urtc.h"
 
+#include "engine/engine_priv.h"
+
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
@@ -532,4 +534,40 @@ Test(urtc_pc, clients_with_own_sockets_share_a_shard)
         cr_assert_eq(srvr[i].rtp_ok, 20, "server %d got its client's packets", i);
     }
     urtc_engine_destroy(e); /* closes them all; their sockets close asynchronously */
+}
+
+/* ---- Connections the application never closed go with the engine (LeakSanitizer checks it
+ * under `make asan`). ---- */
+static void leave_open_cmd(urtc_shard_t *sh, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) {
+        urtc_pc_config_t cfg = {.own_socket = i == 2};
+        urtc_pc_t *pc = urtc_pc_create(sh, &cfg, &cbs, &cli[i]);
+        cr_assert_not_null(pc);
+        cr_assert_geq(urtc_pc_add_transceiver(pc, URTC_KIND_VIDEO, URTC_SENDRECV, "s", "v"), 0);
+        cr_assert_geq(urtc_pc_create_data_channel(pc, "x", NULL), 0);
+        char sdp[16384];
+        cr_assert_gt(urtc_pc_create_offer(pc, sdp, sizeof sdp), 0);
+    }
+    pthread_mutex_lock(&mu);
+    cli[0].sdp_ready = true;
+    pthread_mutex_unlock(&mu);
+}
+
+static bool first_ready(void)
+{
+    return cli[0].sdp_ready;
+}
+
+Test(urtc_pc, engine_destroy_frees_open_connections)
+{
+    urtc_engine_config_t cfg = {.shards = 1};
+    urtc_engine_t *e = urtc_engine_create(&cfg);
+    cr_assert_not_null(e);
+    cr_assert_eq(urtc_engine_post(e, 0, leave_open_cmd, NULL), 0);
+    cr_assert(wait_until(first_ready));
+    cr_assert_eq(eng_pc_live(), 3);
+    urtc_engine_destroy(e);
+    cr_assert_eq(eng_pc_live(), 0, "%d connections left allocated", eng_pc_live());
 }

@@ -197,3 +197,38 @@ Test(net_udp, exhausted_pool_drops_counts_and_recovers)
     net_ring_destroy(r);
     close(fd);
 }
+
+Test(net_udp, a_full_send_batch_is_flushed_not_dropped)
+{
+    net_ring_t *r = net_ring_create(256);
+    net_pool_t *pool = net_pool_create(4096);
+    struct ctx c = {0};
+    net_udp_cfg_t cfg = {.on_recv = on_recv, .arg = &c, .rx_bufs = 16};
+    cr_assert_eq(net_addr_set(&cfg.bind, "127.0.0.1", 0), 0);
+    c.u = net_udp_create(r, pool, &cfg);
+    net_addr_t cli;
+    int fd = plain_socket(&cli);
+    /* 3000 packets in one tick: three times what one batch holds (1024). */
+    for (int i = 0; i < 3000; i++) {
+        net_pkt_t *p = net_pkt_alloc(pool);
+        cr_assert_not_null(p);
+        memset(p->data, i & 0xff, 200);
+        p->len = 200;
+        p->addr = cli;
+        cr_assert_eq(net_udp_send(c.u, p), 0, "packet %d refused", i);
+    }
+    spin(r, c.u, 20);
+    const net_udp_stats_t *st = net_udp_stats(c.u);
+    cr_assert_eq(st->drop_tx_full, 0);
+    cr_assert_eq(st->tx_pkts, 3000, "%lu sent", (unsigned long)st->tx_pkts);
+    uint8_t buf[2048];
+    int got = 0;
+    while (recv(fd, buf, sizeof buf, 0) == 200)
+        got++;
+    cr_assert_eq(got, 3000, "%d arrived", got);
+    net_udp_destroy(c.u);
+    cr_assert_eq(net_pool_avail(pool), net_pool_cnt(pool));
+    net_pool_destroy(pool);
+    net_ring_destroy(r);
+    close(fd);
+}
