@@ -65,7 +65,7 @@ SANFLAGS := -fsanitize=thread
 OPTFLAGS := -O1 -g
 # Criterion cannot start under TSan (Snaipe/Criterion#274): tests build against a shim of its
 # API (tests/support/tsan/) and run the multi-threaded tests unless T says otherwise.
-TSAN_TESTS := engine/shard engine/peer engine/pc net/queue net/tcp net/ring rtc/sctp
+TSAN_TESTS := engine/shard engine/peer engine/pc engine/sfu net/queue net/tcp net/ring rtc/sctp
 T ?= $(TSAN_TESTS)
 endif
 ifeq ($(SAN),fuzz)
