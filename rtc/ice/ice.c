@@ -577,7 +577,23 @@ static void pair_succeeded(rtc_ice_t *ice, unsigned pi, uint64_t now_ns)
     }
     if (!ice->controlling && p->remote_nominated)
         p->nominated = true; /* §7.3.1.5 */
-    if (ice->controlling && !ice->nominate_at_ns)
+    if (!ice->controlling)
+        return;
+    /* Wait a little for better pairs, unless none can come any more: every pair that could
+     * beat the best valid one has failed (the usual case facing a lite server). */
+    uint64_t best = 0;
+    for (unsigned i = 0; i < ice->pair_cnt; i++)
+        if (ice->pairs[i].valid && ice->pairs[i].prio > best)
+            best = ice->pairs[i].prio;
+    bool better_possible = false;
+    for (unsigned i = 0; i < ice->pair_cnt; i++) {
+        const ice_pair_t *q = &ice->pairs[i];
+        if (!q->valid && q->state != P_FAILED && q->prio > best)
+            better_possible = true;
+    }
+    if (!better_possible)
+        ice->nominate_at_ns = now_ns;
+    else if (!ice->nominate_at_ns)
         ice->nominate_at_ns = now_ns + NOMINATE_WAIT_NS;
 }
 
