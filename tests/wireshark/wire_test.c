@@ -1,9 +1,10 @@
 /* tests/wireshark/wire_test.c: Wireshark judges urtc's packets on the wire. Runs
- * tests/wireshark/capture.sh in a private network namespace: a urtc-to-urtc call (urtc-server
- * in p2p mode, two urtc-peer processes from this build directory) captured with tshark,
- * dissected with decode-as RTP on the media ports; any "Malformed Packet" or expert info of
- * severity warning or error fails, with the dissection of the first one in the output. Skipped
- * when tshark or the programs are missing, or the namespace cannot be made. */
+ * tests/wireshark/capture.sh in a private network namespace: a urtc call captured with tshark
+ * and dissected with decode-as RTP on the media ports; any "Malformed Packet" or expert info
+ * of severity warning or error fails, with the dissection of the first one in the output.
+ * Two calls: p2p (two urtc-peer processes through urtc-server's p2p rooms) and sfu (a WHIP
+ * publisher and a WHEP viewer through urtc-server's SFU, which adds the server's SRTCP).
+ * Skipped when tshark or the programs are missing, or the namespace cannot be made. */
 #include <criterion/criterion.h>
 #include <libgen.h>
 #include <limits.h>
@@ -24,12 +25,12 @@ static const char *build_dir(void)
     return dirname(dirname(dirname(self)));
 }
 
-Test(wireshark, urtc_call_dissects_without_malformed_packets, .timeout = 120)
+static void capture(const char *mode)
 {
     char out[PATH_MAX], cmd[3 * PATH_MAX + 64];
-    snprintf(out, sizeof out, "%s/wireshark-capture", build_dir());
-    snprintf(cmd, sizeof cmd, "unshare --net bash %s %s %s 2>&1",
-             tst_src_path("tests/wireshark/capture.sh"), build_dir(), out);
+    snprintf(out, sizeof out, "%s/wireshark-%s", build_dir(), mode);
+    snprintf(cmd, sizeof cmd, "unshare --net bash %s %s %s %s 2>&1",
+             tst_src_path("tests/wireshark/capture.sh"), build_dir(), out, mode);
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     static char text[1 << 20];
@@ -40,5 +41,16 @@ Test(wireshark, urtc_call_dissects_without_malformed_packets, .timeout = 120)
     if (rc == 77)
         cr_skip_test("%s", text);
     cr_log_info("%s", text);
-    cr_assert_eq(rc, 0, "capture.sh exit %d (capture kept in %s):\n%s", rc, out, text);
+    cr_assert_eq(rc, 0, "capture.sh %s exit %d (capture kept in %s):\n%s", mode, rc, out, text);
+}
+
+/* Both use port 18080 and 40000, each in its own namespace: they may run at once. */
+Test(wireshark, p2p_call_dissects_without_malformed_packets)
+{
+    capture("p2p");
+}
+
+Test(wireshark, sfu_whip_whep_dissects_without_malformed_packets)
+{
+    capture("sfu");
 }
