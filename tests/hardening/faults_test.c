@@ -25,12 +25,13 @@ static const char *build_dir(void)
     return dirname(dirname(dirname(self))); /* <build>/tests/hardening/faults_test */
 }
 
-Test(hardening_faults, netem_call_frozen_peer_consent_sigkill_sigterm, .timeout = 150)
+static void run_script(const char *script, const char *outname)
 {
-    char out[PATH_MAX], cmd[3 * PATH_MAX + 64];
-    snprintf(out, sizeof out, "%s/hardening-faults", build_dir());
-    snprintf(cmd, sizeof cmd, "unshare --net bash %s %s %s 2>&1",
-             tst_src_path("tests/hardening/faults.sh"), build_dir(), out);
+    char out[PATH_MAX], path[PATH_MAX], cmd[3 * PATH_MAX + 64];
+    snprintf(out, sizeof out, "%s/%s", build_dir(), outname);
+    snprintf(path, sizeof path, "tests/hardening/%s", script);
+    snprintf(cmd, sizeof cmd, "unshare --net bash %s %s %s 2>&1", tst_src_path(path), build_dir(),
+             out);
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     static char text[1 << 16];
@@ -41,5 +42,20 @@ Test(hardening_faults, netem_call_frozen_peer_consent_sigkill_sigterm, .timeout 
     if (rc == 77)
         cr_skip_test("%s", text);
     cr_log_info("%s", text);
-    cr_assert_eq(rc, 0, "faults.sh exit %d (logs in %s):\n%s", rc, out, text);
+    cr_assert_eq(rc, 0, "%s exit %d (logs in %s):\n%s", script, rc, out, text);
+}
+
+/* Each script runs in its own network namespace: they may run at once. No Criterion .timeout
+ * (see call_test.c): the scripts bound every wait. */
+Test(hardening_faults, netem_call_frozen_peer_consent_sigkill_sigterm)
+{
+    run_script("faults.sh", "hardening-faults");
+}
+
+/* tests/hardening/sfu_faults.sh: a WHIP publisher and a WHEP viewer through the SFU while
+ * 30,000 random datagrams hit the media port and junk hits the HTTP port; then the publisher
+ * is SIGKILLed and consent expiry must free it (urtc_sfu_members 0 within 35 s); SIGTERM. */
+Test(hardening_faults, sfu_garbage_flood_vanished_publisher_sigterm)
+{
+    run_script("sfu_faults.sh", "hardening-sfu-faults");
 }
