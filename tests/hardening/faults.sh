@@ -135,6 +135,9 @@ if true; then
 		tc qdisc del dev vx root
 		ip netns exec "$NS" tc qdisc del dev vy root
 	elif [ "$LX" = 10.98.0.1 ]; then
+		# Their FINs cross the lossy link too (TCP retransmits a lost one): let the server
+		# see both members go before the link goes.
+		for _ in $(seq 100); do [ "$(metric urtc_peers)" = 0 ] && break; sleep 0.1; done
 		kill -TERM $TI
 		wait $TI
 		tail -1 "$OUT/tun_impair.out"
