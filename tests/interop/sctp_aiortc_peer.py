@@ -14,6 +14,7 @@ RTCIceTransport: one UDP socket on 127.0.0.1 talking to URTC_PORT (as dtls_aiort
 Runs inside the test's private network namespace; only 127.0.0.1 is used.
 """
 import asyncio
+import socket
 import os
 import signal
 import sys
@@ -58,6 +59,15 @@ async def main(role, urtc_port, count):
     transport, _ = await loop.create_datagram_endpoint(
         lambda: Proto(queue), local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
+    # aiortc's SCTP is pure Python: on a busy machine it falls behind, and with the default
+    # socket buffers the kernel drops what it has not read yet (retransmission storms). The
+    # tests run as root: SO_RCVBUFFORCE/SO_SNDBUFFORCE (33/32) lift net.core.[rw]mem_max.
+    sock = transport.get_extra_info("socket")
+    for opt in (33, 32):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, 4 << 20)
+        except OSError:
+            pass
     cert = RTCCertificate.generateCertificate()
     fp = cert.getFingerprints()[0]
     out(f"READY {port} {fp.algorithm} {fp.value}")
@@ -116,7 +126,7 @@ async def main(role, urtc_port, count):
 
     own_channel("aio-ordered", True)
     own_channel("aio-unordered", False)
-    await asyncio.wait_for(done.wait(), timeout=25)
+    await asyncio.wait_for(done.wait(), timeout=40)
     # Stay up while urtc finishes (closing its channels); the test kills us.
     await asyncio.sleep(30)
 
