@@ -296,7 +296,7 @@ static inline int peer_ws_connect(peer_ws_t *ws, const char *url)
         return -EIO;
     }
     char resp[4096];
-    size_t head_len, got;
+    size_t head_len = 0, got = 0;
     int ret = peer_http_read_head(fd, resp, sizeof resp, &head_len, &got, 10000);
     int status = 0;
     char accept[64], want[64];
