@@ -1,6 +1,7 @@
 /* engine/media_api.c: the public media helpers of urtc/urtc.h (a synthetic source that encodes
- * the tone or the test pattern, and a decoder that reads them back), thin wrappers over
- * codecs/ so that programs on the public API need not reach into the tree. */
+ * the tone or the test pattern, an encoder for the application's raw audio and pictures, and a
+ * decoder), thin wrappers over codecs/ so that programs on the public API need not reach into
+ * the tree. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,115 @@ unsigned urtc_test_source_period_us(const urtc_test_source_t *s)
     if (!s)
         return 0;
     return s->codec == CODEC_OPUS ? 20000 : 1000000u / (unsigned)s->fps;
+}
+
+struct urtc_encoder {
+    codec_id_t codec;
+    int channels, fps;
+    uint32_t n; /* frames encoded */
+    codec_opus_enc_t *aenc;
+    codec_vpx_enc_t *venc;
+    int width, height;
+    uint8_t opus[CODEC_OPUS_MAX_PACKET];
+};
+
+urtc_encoder_t *urtc_encoder_create(const char *codec, const urtc_encoder_config_t *cfg)
+{
+    codec_id_t c = codec ? codec_from_name(codec) : CODEC_NONE;
+    urtc_encoder_config_t def = {0};
+    if (!cfg)
+        cfg = &def;
+    if (c != CODEC_OPUS && c != CODEC_VP8 && c != CODEC_VP9)
+        return NULL;
+    urtc_encoder_t *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->codec = c;
+    if (c == CODEC_OPUS) {
+        codec_opus_cfg_t ocfg;
+        codec_opus_cfg_default(&ocfg);
+        e->channels = cfg->channels ? cfg->channels : 1;
+        ocfg.channels = e->channels;
+        if (cfg->bitrate_kbps)
+            ocfg.bitrate_bps = cfg->bitrate_kbps * 1000;
+        if ((e->channels != 1 && e->channels != 2) || !(e->aenc = codec_opus_enc_create(&ocfg)))
+            goto fail;
+        return e;
+    }
+    e->fps = cfg->fps ? cfg->fps : 30;
+    e->width = cfg->width;
+    e->height = cfg->height;
+    if (e->width < 16 || e->height < 16 || e->width > 4096 || e->height > 4096 || e->fps < 1 ||
+        e->fps > 120)
+        goto fail;
+    codec_video_cfg_t vcfg;
+    codec_video_cfg_default(&vcfg, c, e->width, e->height);
+    vcfg.fps = e->fps;
+    vcfg.bitrate_kbps = cfg->bitrate_kbps                  ? cfg->bitrate_kbps
+                        : e->width * e->height / 200 > 100 ? e->width * e->height / 200
+                                                           : 100;
+    if (!(e->venc = codec_vpx_enc_create(&vcfg)))
+        goto fail;
+    return e;
+fail:
+    urtc_encoder_destroy(e);
+    return NULL;
+}
+
+void urtc_encoder_destroy(urtc_encoder_t *e)
+{
+    if (!e)
+        return;
+    if (e->aenc)
+        codec_opus_enc_destroy(e->aenc);
+    if (e->venc)
+        codec_vpx_enc_destroy(e->venc);
+    free(e);
+}
+
+int urtc_encoder_encode_audio(urtc_encoder_t *e, const int16_t *pcm, urtc_frame_t *frame)
+{
+    if (!e || !e->aenc || !pcm || !frame)
+        return -EINVAL;
+    int len = codec_opus_encode(e->aenc, pcm, e->opus, sizeof e->opus);
+    if (len < 0)
+        return len;
+    *frame = (urtc_frame_t){.codec = "opus",
+                            .data = e->opus,
+                            .len = (size_t)len,
+                            .timestamp = e->n++ * CODEC_OPUS_FRAME_SAMPLES};
+    return 1;
+}
+
+int urtc_encoder_encode_video(urtc_encoder_t *e, const uint8_t *y, const uint8_t *u,
+                              const uint8_t *v, int stride_y, int stride_uv, urtc_frame_t *frame)
+{
+    if (!e || !e->venc || !y || !u || !v || !frame || stride_y < e->width ||
+        stride_uv < (e->width + 1) / 2)
+        return -EINVAL;
+    /* The encoder only reads the planes. */
+    codec_image_t img = {.width = e->width,
+                         .height = e->height,
+                         .plane = {(uint8_t *)y, (uint8_t *)u, (uint8_t *)v},
+                         .stride = {stride_y, stride_uv, stride_uv}};
+    codec_frame_t cf;
+    uint32_t n = e->n++;
+    int ret =
+        codec_vpx_encode(e->venc, &img, (uint32_t)((uint64_t)n * 90000 / (unsigned)e->fps), &cf);
+    if (ret <= 0)
+        return ret;
+    *frame = (urtc_frame_t){.codec = codec_name(e->codec),
+                            .data = cf.data,
+                            .len = cf.len,
+                            .timestamp = cf.rtp_ts,
+                            .keyframe = cf.flags & CODEC_FRAME_KEY};
+    return 1;
+}
+
+void urtc_encoder_request_keyframe(urtc_encoder_t *e)
+{
+    if (e && e->venc)
+        codec_vpx_enc_request_keyframe(e->venc);
 }
 
 struct urtc_decoder {

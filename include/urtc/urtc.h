@@ -300,6 +300,31 @@ URTC_API void urtc_test_source_request_keyframe(urtc_test_source_t *s);
 /* Microseconds between frames: 20000 for audio, 1e6 / fps for video. */
 URTC_API unsigned urtc_test_source_period_us(const urtc_test_source_t *s);
 
+/* An encoder for the application's own raw media, for urtc_pc_send_frame(): "opus" takes
+ * 20 ms of 48 kHz 16-bit PCM (interleaved when stereo), "VP8" or "VP9" I420 pictures. Realtime
+ * settings; RTP timestamps advance by themselves (960 per audio frame, 90000/fps per picture). */
+typedef struct urtc_encoder_config {
+    int channels;      /* audio: 1 or 2 (0: 1) */
+    int width, height; /* video: the picture size */
+    int fps;           /* video: 0: 30 */
+    int bitrate_kbps;  /* 0: 32 for audio, width*height/200 (at least 100) for video */
+} urtc_encoder_config_t;
+
+typedef struct urtc_encoder urtc_encoder_t;
+/* NULL for another codec or a bad size. */
+URTC_API urtc_encoder_t *urtc_encoder_create(const char *codec, const urtc_encoder_config_t *cfg);
+URTC_API void urtc_encoder_destroy(urtc_encoder_t *e);
+/* 960 samples per channel. 1 and *@frame set (data valid until the next call), or a negative
+ * errno (-EINVAL: not an audio encoder). */
+URTC_API int urtc_encoder_encode_audio(urtc_encoder_t *e, const int16_t *pcm, urtc_frame_t *frame);
+/* One I420 picture of the configured size: 1 and *@frame set, 0 when rate control skipped it,
+ * or a negative errno. */
+URTC_API int urtc_encoder_encode_video(urtc_encoder_t *e, const uint8_t *y, const uint8_t *u,
+                                       const uint8_t *v, int stride_y, int stride_uv,
+                                       urtc_frame_t *frame);
+/* The next picture is a keyframe (answer on_keyframe_request with this). */
+URTC_API void urtc_encoder_request_keyframe(urtc_encoder_t *e);
+
 /* What a decoded frame held. */
 typedef struct urtc_decoded {
     int width, height; /* video */
