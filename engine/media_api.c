@@ -11,110 +11,6 @@
 
 #define TONE_HZ 440.0
 
-struct urtc_test_source {
-    codec_id_t codec;
-    int fps;
-    /* audio */
-    codec_opus_enc_t *aenc;
-    codec_tone_t tone;
-    uint8_t opus[CODEC_OPUS_MAX_PACKET];
-    /* video */
-    codec_vpx_enc_t *venc;
-    codec_image_t img;
-    uint32_t n; /* frames produced */
-};
-
-urtc_test_source_t *urtc_test_source_create(const char *codec, int width, int height, int fps)
-{
-    codec_id_t c = codec ? codec_from_name(codec) : CODEC_NONE;
-    if (c != CODEC_OPUS && c != CODEC_VP8 && c != CODEC_VP9)
-        return NULL;
-    urtc_test_source_t *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->codec = c;
-    if (c == CODEC_OPUS) {
-        codec_opus_cfg_t cfg;
-        codec_opus_cfg_default(&cfg);
-        codec_tone_init(&s->tone, TONE_HZ, 0.25, CODEC_OPUS_RATE, 1);
-        if (!(s->aenc = codec_opus_enc_create(&cfg)))
-            goto fail;
-        return s;
-    }
-    if (width < 64 || height < 64 || width > 4096 || height > 4096 || fps < 1 || fps > 120)
-        goto fail;
-    s->fps = fps;
-    codec_video_cfg_t vcfg;
-    codec_video_cfg_default(&vcfg, c, width, height);
-    vcfg.fps = fps;
-    vcfg.bitrate_kbps = width * height / 200 > 100 ? width * height / 200 : 100;
-    if (codec_image_alloc(&s->img, width, height) < 0)
-        goto fail;
-    if (!(s->venc = codec_vpx_enc_create(&vcfg)))
-        goto fail;
-    return s;
-fail:
-    urtc_test_source_destroy(s);
-    return NULL;
-}
-
-void urtc_test_source_destroy(urtc_test_source_t *s)
-{
-    if (!s)
-        return;
-    if (s->aenc)
-        codec_opus_enc_destroy(s->aenc);
-    if (s->venc)
-        codec_vpx_enc_destroy(s->venc);
-    if (s->img.plane[0])
-        codec_image_free(&s->img);
-    free(s);
-}
-
-int urtc_test_source_next(urtc_test_source_t *s, urtc_frame_t *frame)
-{
-    if (!s || !frame)
-        return -EINVAL;
-    uint32_t n = s->n++;
-    if (s->codec == CODEC_OPUS) {
-        int16_t pcm[CODEC_OPUS_FRAME_SAMPLES];
-        codec_tone_fill(&s->tone, pcm, CODEC_OPUS_FRAME_SAMPLES);
-        int len = codec_opus_encode(s->aenc, pcm, s->opus, sizeof s->opus);
-        if (len < 0)
-            return len;
-        *frame = (urtc_frame_t){.codec = "opus",
-                                .data = s->opus,
-                                .len = (size_t)len,
-                                .timestamp = n * CODEC_OPUS_FRAME_SAMPLES};
-        return 1;
-    }
-    codec_pattern_draw(&s->img, n);
-    codec_frame_t cf;
-    int ret =
-        codec_vpx_encode(s->venc, &s->img, (uint32_t)((uint64_t)n * 90000 / (unsigned)s->fps), &cf);
-    if (ret <= 0)
-        return ret;
-    *frame = (urtc_frame_t){.codec = codec_name(s->codec),
-                            .data = cf.data,
-                            .len = cf.len,
-                            .timestamp = cf.rtp_ts,
-                            .keyframe = cf.flags & CODEC_FRAME_KEY};
-    return 1;
-}
-
-void urtc_test_source_request_keyframe(urtc_test_source_t *s)
-{
-    if (s && s->venc)
-        codec_vpx_enc_request_keyframe(s->venc);
-}
-
-unsigned urtc_test_source_period_us(const urtc_test_source_t *s)
-{
-    if (!s)
-        return 0;
-    return s->codec == CODEC_OPUS ? 20000 : 1000000u / (unsigned)s->fps;
-}
-
 struct urtc_encoder {
     codec_id_t codec;
     int channels, fps;
@@ -222,6 +118,74 @@ void urtc_encoder_request_keyframe(urtc_encoder_t *e)
 {
     if (e && e->venc)
         codec_vpx_enc_request_keyframe(e->venc);
+}
+
+/* The synthetic source: an urtc_encoder fed urtc's tone or moving test pattern. */
+struct urtc_test_source {
+    urtc_encoder_t *enc;
+    codec_tone_t tone;
+    codec_image_t img;
+    uint32_t n; /* pictures drawn */
+};
+
+urtc_test_source_t *urtc_test_source_create(const char *codec, int width, int height, int fps)
+{
+    codec_id_t c = codec ? codec_from_name(codec) : CODEC_NONE;
+    if (c != CODEC_OPUS && c != CODEC_VP8 && c != CODEC_VP9)
+        return NULL;
+    if (c != CODEC_OPUS && (width < 64 || height < 64))
+        return NULL;
+    urtc_test_source_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    urtc_encoder_config_t cfg = {.width = width, .height = height, .fps = fps};
+    if (!(s->enc = urtc_encoder_create(codec, &cfg)))
+        goto fail;
+    if (c == CODEC_OPUS)
+        codec_tone_init(&s->tone, TONE_HZ, 0.25, CODEC_OPUS_RATE, 1);
+    else if (codec_image_alloc(&s->img, width, height) < 0)
+        goto fail;
+    return s;
+fail:
+    urtc_test_source_destroy(s);
+    return NULL;
+}
+
+void urtc_test_source_destroy(urtc_test_source_t *s)
+{
+    if (!s)
+        return;
+    urtc_encoder_destroy(s->enc);
+    if (s->img.plane[0])
+        codec_image_free(&s->img);
+    free(s);
+}
+
+int urtc_test_source_next(urtc_test_source_t *s, urtc_frame_t *frame)
+{
+    if (!s || !frame)
+        return -EINVAL;
+    if (!s->img.plane[0]) {
+        int16_t pcm[CODEC_OPUS_FRAME_SAMPLES];
+        codec_tone_fill(&s->tone, pcm, CODEC_OPUS_FRAME_SAMPLES);
+        return urtc_encoder_encode_audio(s->enc, pcm, frame);
+    }
+    codec_pattern_draw(&s->img, s->n++);
+    return urtc_encoder_encode_video(s->enc, s->img.plane[0], s->img.plane[1], s->img.plane[2],
+                                     s->img.stride[0], s->img.stride[1], frame);
+}
+
+void urtc_test_source_request_keyframe(urtc_test_source_t *s)
+{
+    if (s)
+        urtc_encoder_request_keyframe(s->enc);
+}
+
+unsigned urtc_test_source_period_us(const urtc_test_source_t *s)
+{
+    if (!s)
+        return 0;
+    return s->img.plane[0] ? 1000000u / (unsigned)s->enc->fps : 20000;
 }
 
 struct urtc_decoder {
