@@ -152,16 +152,22 @@ static srtp_err_status_t icm_alloc(srtp_cipher_pointer_t *cp, int key_len, int t
     return srtp_err_status_ok;
 }
 
-static srtp_err_status_t icm_dealloc(srtp_cipher_pointer_t c)
+/* Frees a cipher and its state (@state_len bytes, wiped: it held the key schedule). */
+static srtp_err_status_t cipher_free(srtp_cipher_pointer_t c, EVP_CIPHER_CTX *ctx, size_t state_len)
 {
-    icm_state_t *st = c->state;
-    if (st) {
-        EVP_CIPHER_CTX_free(st->ctx);
-        OPENSSL_cleanse(st, sizeof *st);
-        free(st);
+    if (c->state) {
+        EVP_CIPHER_CTX_free(ctx);
+        OPENSSL_cleanse(c->state, state_len);
+        free(c->state);
     }
     free(c);
     return srtp_err_status_ok;
+}
+
+static srtp_err_status_t icm_dealloc(srtp_cipher_pointer_t c)
+{
+    icm_state_t *st = c->state;
+    return cipher_free(c, st ? st->ctx : NULL, sizeof *st);
 }
 
 static srtp_err_status_t icm_init(void *state, const uint8_t *key)
@@ -261,13 +267,7 @@ static srtp_err_status_t gcm_alloc(srtp_cipher_pointer_t *cp, int key_len, int t
 static srtp_err_status_t gcm_dealloc(srtp_cipher_pointer_t c)
 {
     gcm_state_t *st = c->state;
-    if (st) {
-        EVP_CIPHER_CTX_free(st->ctx);
-        OPENSSL_cleanse(st, sizeof *st);
-        free(st);
-    }
-    free(c);
-    return srtp_err_status_ok;
+    return cipher_free(c, st ? st->ctx : NULL, sizeof *st);
 }
 
 static srtp_err_status_t gcm_init(void *state, const uint8_t *key)
