@@ -24,31 +24,20 @@ static urtc_engine_t *engine;
 static sigc_t sig;
 static const char *my_name;
 
-struct member {
-    uint32_t id;   /* the reader thread's */
-    urtc_pc_t *pc; /* the shard's */
-    int dc;
-    bool open;
-};
-static struct member members[MAX_PEERS];
-
-struct job {
-    struct member *m;
-    char *text;
-};
+static sigc_peer_t members[MAX_PEERS];
 
 /* ---- callbacks (shard thread) ---- */
 
 static void on_ice_candidate(urtc_pc_t *pc, const char *cand, const char *mid, void *user)
 {
     (void)pc;
-    sigc_send_candidate(&sig, ((struct member *)user)->id, cand, mid);
+    sigc_send_candidate(&sig, ((sigc_peer_t *)user)->id, cand, mid);
 }
 
 static void on_dc_open(urtc_pc_t *pc, int dc, void *user)
 {
     (void)pc, (void)dc;
-    struct member *m = user;
+    sigc_peer_t *m = user;
     m->open = true;
     printf("* channel to member %u open\n", m->id);
     fflush(stdout);
@@ -59,7 +48,7 @@ static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len
 {
     (void)pc, (void)dc;
     if (!binary) {
-        printf("[%u] %.*s\n", ((struct member *)user)->id, (int)len, (const char *)data);
+        printf("[%u] %.*s\n", ((sigc_peer_t *)user)->id, (int)len, (const char *)data);
         fflush(stdout);
     }
 }
@@ -70,40 +59,35 @@ static const urtc_pc_callbacks_t callbacks = {
 /* ---- jobs on the shard ---- */
 
 /* Creates the connection and the negotiated "chat" channel (same id on both sides). */
-static bool open_pc(urtc_shard_t *sh, struct member *m)
+static bool open_pc(urtc_shard_t *sh, sigc_peer_t *m)
 {
     urtc_pc_config_t cfg = {.cname = "chat"};
     if (!(m->pc = urtc_pc_create(sh, &cfg, &callbacks, m)))
         return false;
-    urtc_dc_init_t chat = {
-        .negotiated = true, .id = 0, .max_retransmits = -1, .max_packet_lifetime_ms = -1};
-    m->dc = urtc_pc_create_data_channel(m->pc, "chat", &chat);
-    return m->dc >= 0;
+    return (m->dc = sigc_chat_channel(m->pc)) >= 0;
 }
 
 static void offer(urtc_shard_t *sh, void *arg)
 {
-    struct job *j = arg;
+    sigc_job_t *j = arg;
     static char sdp[16384];
-    if (open_pc(sh, j->m) && urtc_pc_create_offer(j->m->pc, sdp, sizeof sdp) > 0 &&
-        urtc_pc_set_local_description(j->m->pc, URTC_SDP_OFFER, sdp) == 0)
-        sigc_send_sdp(&sig, "offer", j->m->id, sdp);
+    if (open_pc(sh, j->p) && urtc_pc_create_offer(j->p->pc, sdp, sizeof sdp) > 0 &&
+        urtc_pc_set_local_description(j->p->pc, URTC_SDP_OFFER, sdp) == 0)
+        sigc_send_sdp(&sig, "offer", j->p->id, sdp);
     else
-        fprintf(stderr, "offer failed: %s\n", j->m->pc ? urtc_pc_last_error(j->m->pc) : "");
-    free(j);
+        fprintf(stderr, "offer failed: %s\n", j->p->pc ? urtc_pc_last_error(j->p->pc) : "");
+    sigc_job_free(j);
 }
 
 static void answer(urtc_shard_t *sh, void *arg)
 {
-    struct job *j = arg;
+    sigc_job_t *j = arg;
     static char sdp[16384];
-    struct member *m = j->m;
+    sigc_peer_t *m = j->p;
     m->pc = urtc_pc_create(sh, &(urtc_pc_config_t){.cname = "chat"}, &callbacks, m);
     bool ok = m->pc && urtc_pc_set_remote_description(m->pc, URTC_SDP_OFFER, j->text) == 0;
     if (ok) { /* the channel after the offer: it rides on the offered m=application */
-        urtc_dc_init_t chat = {
-            .negotiated = true, .id = 0, .max_retransmits = -1, .max_packet_lifetime_ms = -1};
-        m->dc = urtc_pc_create_data_channel(m->pc, "chat", &chat);
+        m->dc = sigc_chat_channel(m->pc);
         ok = m->dc >= 0 && urtc_pc_create_answer(m->pc, sdp, sizeof sdp) > 0 &&
              urtc_pc_set_local_description(m->pc, URTC_SDP_ANSWER, sdp) == 0;
     }
@@ -111,28 +95,16 @@ static void answer(urtc_shard_t *sh, void *arg)
         sigc_send_sdp(&sig, "answer", m->id, sdp);
     else
         fprintf(stderr, "answer failed: %s\n", m->pc ? urtc_pc_last_error(m->pc) : "");
-    free(j->text);
-    free(j);
+    sigc_job_free(j);
 }
 
 static void set_answer(urtc_shard_t *sh, void *arg)
 {
     (void)sh;
-    struct job *j = arg;
-    if (j->m->pc && urtc_pc_set_remote_description(j->m->pc, URTC_SDP_ANSWER, j->text) < 0)
-        fprintf(stderr, "answer refused: %s\n", urtc_pc_last_error(j->m->pc));
-    free(j->text);
-    free(j);
-}
-
-static void candidate(urtc_shard_t *sh, void *arg)
-{
-    (void)sh;
-    struct job *j = arg;
-    if (j->m->pc)
-        (void)urtc_pc_add_ice_candidate(j->m->pc, j->text);
-    free(j->text);
-    free(j);
+    sigc_job_t *j = arg;
+    if (j->p->pc && urtc_pc_set_remote_description(j->p->pc, URTC_SDP_ANSWER, j->text) < 0)
+        fprintf(stderr, "answer refused: %s\n", urtc_pc_last_error(j->p->pc));
+    sigc_job_free(j);
 }
 
 /* A line typed by the user, to every open channel. */
@@ -146,66 +118,38 @@ static void say(urtc_shard_t *sh, void *arg)
     free(line);
 }
 
-static void hang_up(urtc_shard_t *sh, void *arg)
-{
-    (void)sh;
-    struct member *m = arg;
-    if (m->pc)
-        urtc_pc_close(m->pc);
-    m->pc = NULL;
-    m->open = false;
-}
-
 /* ---- signaling (reader thread) ---- */
 
-static struct member *member_of(uint32_t id, bool create)
+static sigc_peer_t *member_of(uint32_t id, bool create)
 {
-    for (int i = 0; i < MAX_PEERS; i++)
-        if (members[i].id == id)
-            return &members[i];
-    for (int i = 0; create && i < MAX_PEERS; i++)
-        if (!members[i].id) {
-            members[i].id = id;
-            return &members[i];
-        }
-    return NULL;
-}
-
-static void post_job(void (*fn)(urtc_shard_t *, void *), struct member *m, const char *text)
-{
-    struct job *j = calloc(1, sizeof *j);
-    j->m = m;
-    j->text = text && *text ? strdup(text) : NULL;
-    sigc_post(engine, fn, j);
+    return sigc_peer_of(members, MAX_PEERS, id, create);
 }
 
 static void on_signal(sigc_t *s, const char *type, uint32_t from, json_t *msg, void *user)
 {
     (void)s, (void)user;
-    struct member *m;
+    sigc_peer_t *m;
     if (strcmp(type, "welcome") == 0) { /* newcomers offer to those already there */
         size_t i;
         json_t *o;
         json_array_foreach(json_object_get(msg, "members"), i, o)
         {
             if ((m = member_of((uint32_t)json_integer_value(json_object_get(o, "id")), true)))
-                post_job(offer, m, NULL);
+                sigc_post_job(engine, offer, m, NULL);
         }
         printf("* joined as %s\n", my_name);
     } else if (strcmp(type, "offer") == 0 && (m = member_of(from, true))) {
-        post_job(answer, m, json_string_value(json_object_get(msg, "sdp")));
+        sigc_post_job(engine, answer, m, json_string_value(json_object_get(msg, "sdp")));
     } else if (strcmp(type, "answer") == 0 && (m = member_of(from, false))) {
-        post_job(set_answer, m, json_string_value(json_object_get(msg, "sdp")));
+        sigc_post_job(engine, set_answer, m, json_string_value(json_object_get(msg, "sdp")));
     } else if (strcmp(type, "candidate") == 0 && (m = member_of(from, false))) {
-        post_job(
-            candidate, m,
-            json_string_value(json_object_get(json_object_get(msg, "candidate"), "candidate")));
+        sigc_post_job(engine, sigc_job_candidate, m, sigc_candidate_line(msg));
     } else if (strcmp(type, "peer-joined") == 0) {
         printf("* %s joined\n", json_string_value(json_object_get(msg, "name")));
     } else if (strcmp(type, "peer-left") == 0 &&
                (m = member_of((uint32_t)json_integer_value(json_object_get(msg, "id")), false))) {
         printf("* member %u left\n", m->id);
-        sigc_post(engine, hang_up, m);
+        sigc_post(engine, sigc_job_hang_up, m);
     }
     fflush(stdout);
 }
@@ -253,7 +197,7 @@ int main(int argc, char **argv)
     sigc_close(&sig);
     for (int i = 0; i < MAX_PEERS; i++)
         if (members[i].id)
-            sigc_post(engine, hang_up, &members[i]);
+            sigc_post(engine, sigc_job_hang_up, &members[i]);
     urtc_engine_destroy(engine);
     return 0;
 }

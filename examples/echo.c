@@ -22,33 +22,22 @@
 static urtc_engine_t *engine;
 static sigc_t sig;
 
-struct caller {
-    uint32_t id;   /* member id (the reader thread's) */
-    urtc_pc_t *pc; /* the shard's */
-    int dc;
-    atomic_uint frames;
-};
-static struct caller callers[MAX_CALLERS];
-
-struct job {
-    struct caller *c;
-    char *text;
-};
+static sigc_peer_t callers[MAX_CALLERS]; /* count: frames echoed */
 
 /* ---- callbacks (shard thread) ---- */
 
 static void on_ice_candidate(urtc_pc_t *pc, const char *cand, const char *mid, void *user)
 {
     (void)pc;
-    sigc_send_candidate(&sig, ((struct caller *)user)->id, cand, mid);
+    sigc_send_candidate(&sig, ((sigc_peer_t *)user)->id, cand, mid);
 }
 
 /* The echo itself: the frame goes back out of the transceiver it arrived on. */
 static void on_frame(urtc_pc_t *pc, int transceiver, const urtc_frame_t *f, void *user)
 {
-    struct caller *c = user;
+    sigc_peer_t *c = user;
     if (urtc_pc_send_frame(pc, transceiver, f) == 0)
-        atomic_fetch_add(&c->frames, 1);
+        atomic_fetch_add(&c->count, 1);
 }
 
 static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
@@ -61,7 +50,7 @@ static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len
 static void on_state(urtc_pc_t *pc, urtc_pc_state_t state, void *user)
 {
     (void)pc;
-    printf("caller %u: %s\n", ((struct caller *)user)->id, urtc_pc_state_name(state));
+    printf("caller %u: %s\n", ((sigc_peer_t *)user)->id, urtc_pc_state_name(state));
     fflush(stdout);
 }
 
@@ -74,8 +63,8 @@ static const urtc_pc_callbacks_t callbacks = {.on_ice_candidate = on_ice_candida
 
 static void answer(urtc_shard_t *sh, void *arg)
 {
-    struct job *j = arg;
-    struct caller *c = j->c;
+    sigc_job_t *j = arg;
+    sigc_peer_t *c = j->p;
     static char sdp[16384];
     urtc_pc_config_t cfg = {.cname = "echo"};
     if (!c->pc)
@@ -85,9 +74,7 @@ static void answer(urtc_shard_t *sh, void *arg)
     for (int kind = URTC_KIND_AUDIO; ret == 0 && kind <= URTC_KIND_VIDEO; kind++)
         (void)urtc_pc_add_transceiver(c->pc, (urtc_kind_t)kind, URTC_SENDRECV, "echo", "echo");
     if (ret == 0) {
-        urtc_dc_init_t chat = {
-            .negotiated = true, .id = 0, .max_retransmits = -1, .max_packet_lifetime_ms = -1};
-        c->dc = urtc_pc_create_data_channel(c->pc, "chat", &chat); /* < 0 if none offered */
+        c->dc = sigc_chat_channel(c->pc); /* < 0 if none offered */
         ret = urtc_pc_create_answer(c->pc, sdp, sizeof sdp);
     }
     if (ret > 0)
@@ -96,67 +83,36 @@ static void answer(urtc_shard_t *sh, void *arg)
         fprintf(stderr, "caller %u: %s\n", c->id, c->pc ? urtc_pc_last_error(c->pc) : "full");
     else
         sigc_send_sdp(&sig, "answer", c->id, sdp);
-    free(j->text);
-    free(j);
-}
-
-static void candidate(urtc_shard_t *sh, void *arg)
-{
-    (void)sh;
-    struct job *j = arg;
-    if (j->c->pc)
-        (void)urtc_pc_add_ice_candidate(j->c->pc, j->text);
-    free(j->text);
-    free(j);
+    sigc_job_free(j);
 }
 
 static void hang_up(urtc_shard_t *sh, void *arg)
 {
-    (void)sh;
-    struct caller *c = arg;
-    if (c->pc) {
-        printf("caller %u: echoed %u frames\n", c->id, atomic_load(&c->frames));
-        urtc_pc_close(c->pc);
-        c->pc = NULL;
-    }
+    sigc_peer_t *c = arg;
+    if (c->pc)
+        printf("caller %u: echoed %u frames\n", c->id, atomic_load(&c->count));
+    sigc_job_hang_up(sh, c);
 }
 
 /* ---- signaling (reader thread) ---- */
 
-static struct caller *caller_of(uint32_t id, bool create)
+static sigc_peer_t *caller_of(uint32_t id, bool create)
 {
-    for (int i = 0; i < MAX_CALLERS; i++)
-        if (callers[i].id == id)
-            return &callers[i];
-    for (int i = 0; create && i < MAX_CALLERS; i++)
-        if (!callers[i].id) {
-            callers[i].id = id;
-            return &callers[i];
-        }
-    return NULL;
-}
-
-static void post_job(void (*fn)(urtc_shard_t *, void *), struct caller *c, const char *text)
-{
-    struct job *j = calloc(1, sizeof *j);
-    j->c = c;
-    j->text = text && *text ? strdup(text) : NULL;
-    sigc_post(engine, fn, j);
+    return sigc_peer_of(callers, MAX_CALLERS, id, create);
 }
 
 static void on_signal(sigc_t *s, const char *type, uint32_t from, json_t *m, void *user)
 {
     (void)s, (void)user;
-    struct caller *c;
+    sigc_peer_t *c;
     if (strcmp(type, "welcome") == 0) {
         printf("echo: waiting in the room as member %lld\n",
                (long long)json_integer_value(json_object_get(m, "id")));
         fflush(stdout);
     } else if (strcmp(type, "offer") == 0 && (c = caller_of(from, true))) {
-        post_job(answer, c, json_string_value(json_object_get(m, "sdp")));
+        sigc_post_job(engine, answer, c, json_string_value(json_object_get(m, "sdp")));
     } else if (strcmp(type, "candidate") == 0 && (c = caller_of(from, false))) {
-        post_job(candidate, c,
-                 json_string_value(json_object_get(json_object_get(m, "candidate"), "candidate")));
+        sigc_post_job(engine, sigc_job_candidate, c, sigc_candidate_line(m));
     } else if (strcmp(type, "peer-left") == 0 &&
                (c = caller_of((uint32_t)json_integer_value(json_object_get(m, "id")), false))) {
         sigc_post(engine, hang_up, c);
