@@ -801,7 +801,7 @@ static sfu_down_t *down_alloc(sfu_member_t *m)
 static void down_release(sfu_member_t *m, sfu_down_t *d, bool stop)
 {
     /* The transceiver goes inactive and loses its track, so that the next publisher of that
-     * kind reuses it (urtc_pc_add_transceiver takes an inactive one without a track): the
+     * kind reuses it (down_transceiver takes an inactive one without a track): the
      * m-section count stays bounded. Not stopped: an offer with rejected (port 0) sections
      * lacks ICE attributes there, which aiortc 1.4 refuses. */
     if (stop && d->tr >= 0 && (unsigned)d->tr < m->pc->jsep.tr_cnt) {
@@ -814,6 +814,57 @@ static void down_release(sfu_member_t *m, sfu_down_t *d, bool stop)
     uint16_t last = d->last_out_seq;
     memset(d, 0, sizeof *d);
     d->last_out_seq = last;
+}
+
+static bool is_down_tr(const sfu_member_t *m, int tr)
+{
+    for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
+        if (m->down[i].used && m->down[i].tr == tr)
+            return true;
+    return false;
+}
+
+/* Whether @tr of @m is one of its ups (a track it sends us). */
+static bool is_up_tr(const sfu_member_t *m, int tr)
+{
+    for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
+        if (m->up[ui].used && m->up[ui].tr == tr)
+            return true;
+    return false;
+}
+
+/* A transceiver of @sub that sends a new down of @kind: as W3C addTrack, one without a track
+ * is taken over where it can be, so that a WHEP viewer's recvonly sections get media in the
+ * first answer and a released down's inactive one is reused (the m-section count stays
+ * bounded). Never a section the member sends on (its offer or answer says sendonly or
+ * sendrecv, RFC 3264 §6.1): that one carries an up, and a down there would both take the up's
+ * transceiver from sync_ups() and never be sent, the answer being recvonly. (urtc_pc's own
+ * addTrack reuse does not look at the remote's direction: with two publishers, the first one's
+ * tracks took the second one's sendonly sections, so the second was never forwarded.) Else a
+ * new send-only transceiver, for the next offer. Returns its index or -errno. */
+static int down_transceiver(sfu_member_t *sub, rtc_sdp_kind_t kind, const char *stream,
+                            const char *track)
+{
+    rtc_pc_t *j = &sub->pc->jsep;
+    for (unsigned i = 0; i < j->tr_cnt; i++) {
+        rtc_pc_transceiver_t *t = &j->tr[i];
+        if (t->kind != kind || t->stopped || t->stopping || t->track_id[0] ||
+            (t->direction != RTC_SDP_DIR_RECVONLY && t->direction != RTC_SDP_DIR_INACTIVE) ||
+            is_up_tr(sub, (int)i) || is_down_tr(sub, (int)i))
+            continue;
+        rtc_sdp_dir_t rd = rtc_pc_remote_direction(j, i);
+        if (rd == RTC_SDP_DIR_SENDONLY || rd == RTC_SDP_DIR_SENDRECV)
+            continue;
+        t->direction =
+            t->direction == RTC_SDP_DIR_RECVONLY ? RTC_SDP_DIR_SENDRECV : RTC_SDP_DIR_SENDONLY;
+        snprintf(t->stream_id, sizeof t->stream_id, "%s", stream);
+        snprintf(t->track_id, sizeof t->track_id, "%s", track);
+        return (int)i;
+    }
+    int tr = rtc_pc_add_transceiver(j, kind, RTC_SDP_DIR_SENDONLY, stream, track, 0);
+    if (tr >= 0)
+        eng_pc_negotiation_needed(sub->pc);
+    return tr;
 }
 
 /* A transceiver on @sub that sends @pub's up @ui. */
@@ -831,8 +882,8 @@ static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
     snprintf(track, sizeof track, "m%llu-%s%u", (unsigned long long)pub->id, up->video ? "v" : "a",
              ui);
     unsigned before = sub->pc->jsep.tr_cnt;
-    int tr = urtc_pc_add_transceiver(sub->pc, up->video ? URTC_KIND_VIDEO : URTC_KIND_AUDIO,
-                                     URTC_SENDONLY, stream, track);
+    int tr =
+        down_transceiver(sub, up->video ? RTC_SDP_KIND_VIDEO : RTC_SDP_KIND_AUDIO, stream, track);
     if (tr < 0)
         return tr;
     /* Our own random SSRCs per leg (RFC 3550 §8.1); urtc_pc derives them from a seed that is
@@ -910,14 +961,6 @@ static void drop_downs_of(sfu_member_t *pub, int ui)
                 (ui < 0 || sub->down[i].up == (unsigned)ui))
                 down_release(sub, &sub->down[i], !sub->gone);
     }
-}
-
-static bool is_down_tr(const sfu_member_t *m, int tr)
-{
-    for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
-        if (m->down[i].used && m->down[i].tr == tr)
-            return true;
-    return false;
 }
 
 /* Tells the shards in @mask (the room's other shards) what @m publishes now: X_PUB with its

@@ -392,6 +392,22 @@ int rtc_pc_add_transceiver(rtc_pc_t *pc, rtc_sdp_kind_t kind, rtc_sdp_dir_t dir,
     return (int)pc->tr_cnt++;
 }
 
+rtc_sdp_dir_t rtc_pc_remote_direction(const rtc_pc_t *pc, unsigned tr)
+{
+    if (tr >= pc->tr_cnt)
+        return RTC_SDP_DIR_NONE;
+    if (pc->state == RTC_PC_HAVE_REMOTE_OFFER && pc->pend_remote) {
+        for (unsigned i = 0; i < pc->pend_cnt && i < pc->pend_remote->media_cnt; i++)
+            if (pc->pend[i].owner == (int)tr)
+                return rtc_sdp_dir(pc->pend_remote, pc->pend_remote->media[i]);
+        return RTC_SDP_DIR_NONE;
+    }
+    int ml = pc->tr[tr].mline;
+    if (!pc->cur_remote || ml < 0 || (unsigned)ml >= pc->cur_remote->media_cnt)
+        return RTC_SDP_DIR_NONE;
+    return rtc_sdp_dir(pc->cur_remote, pc->cur_remote->media[ml]);
+}
+
 int rtc_pc_transceiver_stop(rtc_pc_t *pc, unsigned idx)
 {
     if (idx >= pc->tr_cnt)

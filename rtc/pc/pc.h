@@ -222,6 +222,11 @@ WARN_UNUSED int rtc_pc_set_local(rtc_pc_t *pc, rtc_pc_sdp_type_t type, const cha
 WARN_UNUSED int rtc_pc_set_remote(rtc_pc_t *pc, rtc_pc_sdp_type_t type, const char *text,
                                   size_t len, rtc_sdp_err_t *err);
 
+/* The direction the remote peer wrote for transceiver @tr's m-section: in the remote offer
+ * being answered (have-remote-offer), else in the current remote description. NONE when that
+ * description has no section of @tr (or @tr is out of range). */
+rtc_sdp_dir_t rtc_pc_remote_direction(const rtc_pc_t *pc, unsigned tr);
+
 /* Lookup of a negotiated extension id by URI (0: not negotiated). */
 uint8_t rtc_pc_ext_id(const rtc_pc_t *pc, const char *uri);
 /* The capability codec of negotiated codec @n of @t. */

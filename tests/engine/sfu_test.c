@@ -55,8 +55,15 @@ struct client {
     int v_decoded, a_decoded, v_refused, v_gap_frames;
     uint32_t rx_v_ssrc, rx_a_ssrc;
     int rx_v_pkts, rx_a_pkts;
-    bool have_last_v;
-    uint16_t last_v_seq;
+    bool have_last[RTC_PC_MAX_TRANSCEIVERS]; /* per video transceiver: gaps are NACKed */
+    uint16_t last_seq[RTC_PC_MAX_TRANSCEIVERS];
+    /* A WHEP viewer of several publishers: offers @feeds recvonly audio and video sections
+     * (0: one each) and counts what arrives per transceiver, without decoding (its streams
+     * would interleave in one decoder). */
+    int feeds;
+    int rx_tr_pkts[RTC_PC_MAX_TRANSCEIVERS];
+    uint32_t rx_tr_ssrc[RTC_PC_MAX_TRANSCEIVERS];
+    int answer_sendonly; /* a=sendonly lines in the SFU's answer */
     int nacks_sent, seq_jumps;
     /* the room's chat: a negotiated channel "chat", id 0 */
     int dc;
@@ -65,6 +72,7 @@ struct client {
     bool hold_offers, reoffer_ready;
     int held_offers, answers_rx;
     int chat_rx, chat_bad;
+    bool left; /* eng_sfu_leave() called: an answer still in flight finds no member */
 };
 static struct client cli[NCLI];
 static codec_id_t vcodec; /* the publisher's video codec in this run */
@@ -113,22 +121,25 @@ static void c_on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *us
     bool video = t->kind == RTC_SDP_KIND_VIDEO;
     bool nack = false;
     uint16_t from = 0;
+    cr_assert(tr >= 0 && (unsigned)tr < RTC_PC_MAX_TRANSCEIVERS);
     pthread_mutex_lock(&mu);
+    c->rx_tr_pkts[tr]++;
+    c->rx_tr_ssrc[tr] = p->ssrc;
     if (video) {
         c->rx_v_ssrc = p->ssrc;
         c->rx_v_pkts++;
-        if (c->have_last_v) {
-            int16_t d = (int16_t)(p->seq - c->last_v_seq);
+        if (c->have_last[tr]) {
+            int16_t d = (int16_t)(p->seq - c->last_seq[tr]);
             if (d > 1 && d < 16) { /* a gap: ask for the missing ones */
                 nack = true;
-                from = c->last_v_seq;
+                from = c->last_seq[tr];
             } else if (d > 16 || d < -100) {
                 c->seq_jumps++;
             }
         }
-        if (!c->have_last_v || (int16_t)(p->seq - c->last_v_seq) > 0) {
-            c->last_v_seq = p->seq;
-            c->have_last_v = true;
+        if (!c->have_last[tr] || (int16_t)(p->seq - c->last_seq[tr]) > 0) {
+            c->last_seq[tr] = p->seq;
+            c->have_last[tr] = true;
         }
     } else {
         c->rx_a_ssrc = p->ssrc;
@@ -143,6 +154,8 @@ static void c_on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
 {
     (void)pc, (void)tr;
     struct client *c = user;
+    if (c->feeds)
+        return; /* several streams of a kind: counted per transceiver in c_on_rtp */
     codec_id_t cid = codec_from_name(f->codec);
     if (codec_is_video(cid)) {
         cr_assert_eq(cid, vcodec, "the publisher's codec");
@@ -260,6 +273,9 @@ static void c_offer_cmd(urtc_shard_t *sh, void *arg)
     c->atr = urtc_pc_add_transceiver(c->pc, URTC_KIND_AUDIO, dir, "s", "a");
     c->vtr = urtc_pc_add_transceiver(c->pc, URTC_KIND_VIDEO, dir, "s", "v");
     cr_assert(c->atr >= 0 && c->vtr >= 0);
+    for (int f = 1; f < c->feeds; f++) /* as urtc-bench's viewers: audio, video, audio, .. */
+        cr_assert(urtc_pc_add_transceiver(c->pc, URTC_KIND_AUDIO, dir, NULL, NULL) >= 0 &&
+                  urtc_pc_add_transceiver(c->pc, URTC_KIND_VIDEO, dir, NULL, NULL) >= 0);
     c->a_ssrc = c->pc->jsep.tr[c->atr].ssrc;
     c->v_ssrc = c->pc->jsep.tr[c->vtr].ssrc;
     char *sdp = c->scratch;
@@ -421,6 +437,8 @@ static void pump_once(void)
             answers_from_sfu++;
             c->answers_rx++;
             cr_assert_not_null(strstr(ev.text, "a=ice-lite"), "the SFU is ICE lite");
+            for (const char *l = ev.text; (l = strstr(l, "a=sendonly")); l++)
+                c->answer_sendonly++;
             cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_apply_answer_cmd, desc_msg(c, ev.text)), 0);
             break;
         case ENG_SFU_EV_OFFER:
@@ -473,14 +491,17 @@ static void pump_once(void)
             c->out_ready = false;
         }
         pthread_mutex_unlock(&mu);
-        if (ready)
-            cr_assert_eq(eng_sfu_answer(sfu, c->id, sdp), 0);
+        int ret = ready ? eng_sfu_answer(sfu, c->id, sdp) : 0;
+        cr_assert(ret == 0 || (ret == -ENOENT && c->left), "answer of member %llu: %d",
+                  (unsigned long long)c->id, ret);
     }
-    /* 20 ms media clock for the publisher. */
+    /* 20 ms media clock for the publishers. */
     uint64_t now = net_clock_ns();
-    if (cli[0].pc && now - last_send_ns >= 20 * NET_NS_PER_MS) {
+    if (now - last_send_ns >= 20 * NET_NS_PER_MS) {
         last_send_ns = now;
-        cr_assert_eq(urtc_pc_post(cli_ue, cli[0].pc, c_send_cmd, &cli[0]), 0);
+        for (int i = 0; i < NCLI; i++)
+            if (cli[i].publisher && cli[i].pc)
+                cr_assert_eq(urtc_pc_post(cli_ue, cli[i].pc, c_send_cmd, &cli[i]), 0);
     }
 }
 
@@ -554,7 +575,9 @@ static bool all_gone(void)
 
 /* @room_max: members of the room per shard (2 with two shards: the second subscriber lands on
  * the other shard and gets the publisher's packets by reference). */
-static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_codec)
+/* The SFU engine (@sfu_shards, @room_max members of a room per shard) and the client engine
+ * (one shard per client), the clients' decoders. */
+static void engines_start(unsigned sfu_shards, uint32_t room_max, codec_id_t video_codec)
 {
     vcodec = video_codec;
     urtc_engine_config_t scfg = {.shards = sfu_shards};
@@ -576,23 +599,51 @@ static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_co
         cli[i].adec = codec_opus_dec_create(1);
         cr_assert((cli[i].vdec || cli[i].hdec) && cli[i].adec);
     }
-    struct client *pub = &cli[0], *sub1 = &cli[1], *sub2 = &cli[2];
-    pub->publisher = pub->offers = true;
-    sub2->offers = true; /* WHEP style: recvonly audio+video in its own offer */
+}
+
+/* @c publishes (its own offer, sendonly): Opus and small frames of the run's video codec. */
+static void publisher_init(struct client *c)
+{
+    c->publisher = c->offers = true;
     codec_opus_cfg_t ocfg;
     codec_opus_cfg_default(&ocfg);
-    pub->aenc = codec_opus_enc_create(&ocfg);
+    c->aenc = codec_opus_enc_create(&ocfg);
     codec_video_cfg_t vcfg;
     codec_video_cfg_default(&vcfg, vcodec, 160, 120);
     vcfg.fps = 25;
     vcfg.bitrate_kbps = 200;
     if (vcodec == CODEC_H264)
-        pub->henc = codec_h264_enc_create(&vcfg);
+        c->henc = codec_h264_enc_create(&vcfg);
     else
-        pub->venc = codec_vpx_enc_create(&vcfg);
-    cr_assert(pub->aenc && (pub->venc || pub->henc));
-    cr_assert_eq(codec_image_alloc(&pub->img, 160, 120), 0);
-    codec_tone_init(&pub->tone, 440, 0.3, 48000, 1);
+        c->venc = codec_vpx_enc_create(&vcfg);
+    cr_assert(c->aenc && (c->venc || c->henc));
+    cr_assert_eq(codec_image_alloc(&c->img, 160, 120), 0);
+    codec_tone_init(&c->tone, 440 + 110 * (double)c->idx, 0.3, 48000, 1);
+}
+
+/* Stops both engines (the SFU after them) and frees the clients' codecs. */
+static void engines_stop(void)
+{
+    urtc_engine_destroy(cli_ue);
+    urtc_engine_destroy(sfu_ue);
+    eng_sfu_destroy(sfu);
+    for (int i = 0; i < NCLI; i++) {
+        codec_vpx_dec_destroy(cli[i].vdec);
+        codec_h264_dec_destroy(cli[i].hdec);
+        codec_opus_dec_destroy(cli[i].adec);
+        codec_opus_enc_destroy(cli[i].aenc);
+        codec_vpx_enc_destroy(cli[i].venc);
+        codec_h264_enc_destroy(cli[i].henc);
+        codec_image_free(&cli[i].img);
+    }
+}
+
+static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_codec)
+{
+    engines_start(sfu_shards, room_max, video_codec);
+    struct client *pub = &cli[0], *sub1 = &cli[1], *sub2 = &cli[2];
+    publisher_init(pub);
+    sub2->offers = true; /* WHEP style: recvonly audio+video in its own offer */
 
     /* The publisher, alone. */
     join(pub);
@@ -725,18 +776,7 @@ static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_co
     cr_assert_eq(st.members, 0);
     cr_assert_eq(eng_sfu_leave(sfu, sub1->id), -ENOENT);
 
-    urtc_engine_destroy(cli_ue);
-    urtc_engine_destroy(sfu_ue);
-    eng_sfu_destroy(sfu);
-    for (int i = 0; i < NCLI; i++) {
-        codec_vpx_dec_destroy(cli[i].vdec);
-        codec_h264_dec_destroy(cli[i].hdec);
-        codec_opus_dec_destroy(cli[i].adec);
-    }
-    codec_opus_enc_destroy(pub->aenc);
-    codec_vpx_enc_destroy(pub->venc);
-    codec_h264_enc_destroy(pub->henc);
-    codec_image_free(&pub->img);
+    engines_stop();
 }
 
 Test(sfu, one_shard_room, .timeout = 90)
@@ -753,4 +793,88 @@ Test(sfu, room_across_two_shards_h264, .timeout = 90)
 Test(sfu, one_shard_room_vp9, .timeout = 90)
 {
     run_room(1, 0, CODEC_VP9);
+}
+
+/* ---- A WHEP viewer of two publishers ---------------------------------------------------------
+ * Two publishers (audio+video each) and a viewer whose own offer has two recvonly audio and two
+ * recvonly video sections: the first answer must send on all four (a=sendonly) and RTP must
+ * arrive on each, from four different SSRCs. The regression: only the first section of each
+ * kind got a publisher (a=inactive on the others), so urtc-bench's audio rooms and meetings
+ * saw one feed per kind. */
+
+static bool pubs_connected(void)
+{
+    return cli[0].state == URTC_PC_CONNECTED && cli[1].state == URTC_PC_CONNECTED &&
+           connected_events >= 2;
+}
+
+static bool viewer_all_feeds(void)
+{
+    const struct client *v = &cli[2];
+    if (v->state != URTC_PC_CONNECTED)
+        return false;
+    for (unsigned i = 0; i < v->pc->jsep.tr_cnt && i < RTC_PC_MAX_TRANSCEIVERS; i++)
+        if (v->rx_tr_pkts[i] < 25)
+            return false;
+    return v->pc->jsep.tr_cnt == 4;
+}
+
+/* Each publisher also receives the other one (a meeting): the server offered it the other's
+ * tracks on new transceivers, beside the ones it sends on. */
+static bool pubs_see_each_other(void)
+{
+    return cli[0].a_decoded >= 25 && cli[0].v_decoded >= 25 && cli[1].a_decoded >= 25 &&
+           cli[1].v_decoded >= 25;
+}
+
+static void run_whep_two_publishers(unsigned sfu_shards, uint32_t room_max)
+{
+    engines_start(sfu_shards, room_max, CODEC_VP8);
+    struct client *viewer = &cli[2];
+    publisher_init(&cli[0]);
+    publisher_init(&cli[1]);
+    viewer->offers = true;
+    viewer->feeds = 2;
+    join(&cli[0]);
+    join(&cli[1]);
+    cr_assert(pump_until(pubs_connected, 10000), "publishers connected");
+    join(viewer);
+    bool ok = pump_until(viewer_all_feeds, 15000);
+    pthread_mutex_lock(&mu);
+    cr_assert_eq(viewer->answers_rx, 1);
+    cr_assert_eq(viewer->answer_sendonly, 4, "the answer sends on all four offered sections");
+    cr_assert(ok, "RTP on every section (audio %d %d, video %d %d)",
+              viewer->rx_tr_pkts[viewer->atr], viewer->rx_tr_pkts[2],
+              viewer->rx_tr_pkts[viewer->vtr], viewer->rx_tr_pkts[3]);
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < i; k++)
+            cr_assert_neq(viewer->rx_tr_ssrc[i], viewer->rx_tr_ssrc[k], "one SSRC per leg");
+    cr_assert_eq(viewer->seq_jumps, 0, "sequence numbers continuous per leg");
+    pthread_mutex_unlock(&mu);
+    cr_assert(pump_until(pubs_see_each_other, 15000),
+              "publishers decode each other (audio %d %d, video %d %d)", cli[0].a_decoded,
+              cli[1].a_decoded, cli[0].v_decoded, cli[1].v_decoded);
+    eng_sfu_stats_t st;
+    eng_sfu_stats_get(sfu, &st);
+    if (sfu_shards > 1)
+        cr_assert_gt(st.xshard_fwd, 0, "the publishers' packets crossed shards");
+    for (int i = 0; i < NCLI; i++) {
+        pthread_mutex_lock(&mu);
+        cli[i].left = true;
+        pthread_mutex_unlock(&mu);
+        cr_assert_eq(eng_sfu_leave(sfu, cli[i].id), 0);
+    }
+    cr_assert(pump_until(all_gone, 5000));
+    engines_stop();
+}
+
+Test(sfu, whep_viewer_gets_every_publisher, .timeout = 60)
+{
+    run_whep_two_publishers(1, 0);
+}
+
+/* One member per shard: both publishers reach the viewer's shard as proxies. */
+Test(sfu, whep_viewer_gets_every_publisher_across_shards, .timeout = 60)
+{
+    run_whep_two_publishers(3, 1);
 }

@@ -268,7 +268,8 @@ Test(pc, aiortc_extmap_collision_is_resolved)
 }
 
 /* Offer from @a, answer from @b, both applied. */
-static void negotiate(rtc_pc_t *a, rtc_pc_t *b, char *buf)
+/* @a offers, @b applies the offer; @buf keeps the offer. */
+static void offer_to(rtc_pc_t *a, rtc_pc_t *b, char *buf)
 {
     rtc_sdp_err_t err = {0};
     int n = rtc_pc_create_offer(a, buf, BUF_LEN, &err);
@@ -276,8 +277,14 @@ static void negotiate(rtc_pc_t *a, rtc_pc_t *b, char *buf)
     cr_assert_eq(rtc_pc_set_local(a, RTC_PC_OFFER, buf, (size_t)n, &err), 0, "%s", err.reason);
     cr_assert_eq(a->state, RTC_PC_HAVE_LOCAL_OFFER);
     cr_assert_eq(rtc_pc_set_remote(b, RTC_PC_OFFER, buf, (size_t)n, &err), 0, "%s", err.reason);
+}
+
+static void negotiate(rtc_pc_t *a, rtc_pc_t *b, char *buf)
+{
+    rtc_sdp_err_t err = {0};
+    offer_to(a, b, buf);
     rtc_sdp_t *off = must_parse(buf);
-    n = rtc_pc_create_answer(b, buf, BUF_LEN, &err);
+    int n = rtc_pc_create_answer(b, buf, BUF_LEN, &err);
     cr_assert_gt(n, 0, "create_answer: %s", err.reason);
     rtc_sdp_t *ans = must_parse(buf);
     check_answer_structure(off, ans, b, "self");
@@ -348,6 +355,40 @@ Test(pc, two_peers_negotiate)
     cr_expect_gt(a->cur_local->sess_version, v0);
     cr_expect_eq(a->tr[1].neg[0].pt, 96);
     cr_expect_eq(a->mline_cnt, 3);
+    rtc_pc_fini(a);
+    rtc_pc_fini(b);
+    free(a);
+    free(b);
+    free(buf);
+}
+
+/* What the remote wrote per transceiver: the pending offer while answering, the current remote
+ * description after. The SFU gives publishers' tracks only to sections the remote receives on. */
+Test(pc, remote_direction_per_transceiver)
+{
+    rtc_pc_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    char *buf = malloc(BUF_LEN);
+    pc_setup(a, "aaaa", 0xaa, 1);
+    pc_setup(b, "bbbb", 0xbb, 2);
+    cr_assert_eq(rtc_pc_add_transceiver(a, RTC_SDP_KIND_AUDIO, RTC_SDP_DIR_SENDONLY, "s", "t", 0),
+                 0);
+    cr_assert_eq(rtc_pc_add_transceiver(a, RTC_SDP_KIND_AUDIO, RTC_SDP_DIR_RECVONLY, NULL, NULL, 0),
+                 1);
+    cr_expect_eq(rtc_pc_remote_direction(a, 0), RTC_SDP_DIR_NONE, "nothing from the remote yet");
+    offer_to(a, b, buf);
+    cr_assert_eq(b->tr_cnt, 2);
+    cr_expect_eq(rtc_pc_remote_direction(b, 0), RTC_SDP_DIR_SENDONLY);
+    cr_expect_eq(rtc_pc_remote_direction(b, 1), RTC_SDP_DIR_RECVONLY);
+    cr_expect_eq(rtc_pc_remote_direction(b, 2), RTC_SDP_DIR_NONE, "out of range");
+    rtc_sdp_err_t err = {0};
+    int n = rtc_pc_create_answer(b, buf, BUF_LEN, &err);
+    cr_assert_gt(n, 0);
+    cr_assert_eq(rtc_pc_set_local(b, RTC_PC_ANSWER, buf, (size_t)n, &err), 0);
+    cr_assert_eq(rtc_pc_set_remote(a, RTC_PC_ANSWER, buf, (size_t)n, &err), 0);
+    cr_expect_eq(rtc_pc_remote_direction(b, 0), RTC_SDP_DIR_SENDONLY, "from the current offer");
+    cr_expect_eq(rtc_pc_remote_direction(b, 1), RTC_SDP_DIR_RECVONLY);
+    cr_expect_eq(rtc_pc_remote_direction(a, 0), RTC_SDP_DIR_RECVONLY, "b's answer");
+    cr_expect_eq(rtc_pc_remote_direction(a, 1), RTC_SDP_DIR_INACTIVE, "b sends nothing there");
     rtc_pc_fini(a);
     rtc_pc_fini(b);
     free(a);
