@@ -37,6 +37,28 @@ enum eng_drop {
 };
 const char *eng_drop_name(enum eng_drop why);
 
+/* Why a peer's DTLS association failed (rtc/dtls/dtls.h errors). Names in
+ * eng_dtls_fail_name() (the /metrics labels). */
+enum eng_dtls_fail {
+    ENG_DTLS_FAIL_ALERT = 0,   /* a fatal alert or handshake failure (-EPROTO) */
+    ENG_DTLS_FAIL_FINGERPRINT, /* the certificate does not match a=fingerprint (-EACCES) */
+    ENG_DTLS_FAIL_TIMEOUT,     /* no handshake in time: DTLS's own limit, or the owner gave up
+                                  on a peer whose ICE connected and DTLS did not */
+    ENG_DTLS_FAIL_SRTP,        /* the handshake ended without SRTP keys (no common profile) */
+    ENG_DTLS_FAIL__COUNT
+};
+const char *eng_dtls_fail_name(enum eng_dtls_fail why);
+
+/* Why a peer's ICE failed. Names in eng_ice_fail_name(). */
+enum eng_ice_fail {
+    ENG_ICE_FAIL_CHECKS = 0, /* no pair ever worked (RFC 8445 §8.1.2), or the owner gave up on
+                                a peer that never connected */
+    ENG_ICE_FAIL_CONSENT,    /* consent expired on a working pair (RFC 7675 §5.1), or the
+                                owner gave up on a peer that stayed disconnected */
+    ENG_ICE_FAIL__COUNT
+};
+const char *eng_ice_fail_name(enum eng_ice_fail why);
+
 /* Per-shard counters. Written by the shard alone, readable from any thread. */
 typedef struct eng_counters {
     uint64_t rx_pkts, rx_bytes;
@@ -44,6 +66,11 @@ typedef struct eng_counters {
     uint64_t tx_sendmsgs; /* sendmsg operations (a GSO send of many packets counts once) */
     uint64_t ticks;       /* loop iterations */
     uint64_t drop[ENG_DROP__COUNT];
+    /* The shard's peers (SFU members and API peer connections): DTLS handshakes completed
+     * (SRTP keys installed), and failures by cause, each peer counted once per failure. */
+    uint64_t dtls_handshakes;
+    uint64_t dtls_fail[ENG_DTLS_FAIL__COUNT];
+    uint64_t ice_fail[ENG_ICE_FAIL__COUNT];
 } eng_counters_t;
 
 /* Receives every datagram that arrives on a shard's socket. Takes ownership of @pkt (pkt->addr
@@ -186,12 +213,9 @@ typedef struct eng_sfu_stats {
     uint64_t pli_tx, pli_rx;      /* PLI/FIR sent to publishers, received from subscribers */
     uint64_t sr_tx, rr_tx, remb_tx;
     uint64_t drop_nobufs, drop_wait_key, drop_not_ready;
-    uint64_t xshard_fwd, xshard_drop;     /* packets passed by reference to other shards; dropped
-                                             because the ring was full */
-    uint64_t dtls_handshakes;             /* members whose DTLS handshake completed */
-    uint64_t ice_failures, dtls_failures; /* members whose ICE (consent expiry included) or DTLS
-                                             failed */
-    uint64_t nack_tx;                     /* sequence numbers NACKed to publishers */
+    uint64_t xshard_fwd, xshard_drop; /* packets passed by reference to other shards; dropped
+                                         because the ring was full */
+    uint64_t nack_tx;                 /* sequence numbers NACKed to publishers */
 } eng_sfu_stats_t;
 void eng_sfu_stats_get(const eng_sfu_t *s, eng_sfu_stats_t *out);
 

@@ -75,6 +75,12 @@ struct eng_shard {
     rtc_ice_dgram_t ice_out[ENG_ICE_OUT_CAP];
     rtc_dtls_out_t dtls_out;
     eng_peer_drops_t peer_drops;
+    /* Handshakes and failures of the peers (engine/peer.c), published as eng_counters_t. */
+    struct {
+        uint64_t dtls_handshakes;
+        uint64_t dtls_fail[ENG_DTLS_FAIL__COUNT];
+        uint64_t ice_fail[ENG_ICE_FAIL__COUNT];
+    } conn;
     /* Data channels (engine/dc.c): the shard's connections with SCTP, and the flag another
      * thread's usrsctp timer sets to have them polled. */
     net_list_t dc_list;
@@ -152,6 +158,10 @@ eng_peer_t *eng_peer_get(eng_shard_t *sh, eng_peer_id_t id);
 /* @fn(@p, @arg) runs when the peer is reaped, however it was closed (by its owner, or by the
  * engine stopping): the owner's memory goes with it. */
 void eng_peer_set_reaped(eng_peer_t *p, void (*fn)(eng_peer_t *p, void *arg), void *arg);
+/* The owner gives up on @p (before closing it): a peer that never connected or stayed
+ * disconnected. Counted as the failure it amounts to (ICE checks or consent, DTLS timeout)
+ * unless its ICE or DTLS failure was counted already; nothing for a connected peer. */
+void eng_peer_give_up(eng_peer_t *p);
 /* A full agent's role before checks start: JSEP makes the offerer controlling, and the first
  * remote offer may come before anything else. 0, or -EBUSY once checks are under way. */
 WARN_UNUSED int eng_peer_set_controlling(eng_peer_t *p, bool controlling);

@@ -36,6 +36,8 @@ struct eng_peer {
     bool dtls_on;      /* rtc_dtls_init() done */
     bool dtls_started; /* a client's first flight went out */
     bool dtls_final;   /* CLOSED or FAILED reported: nothing more from DTLS */
+    bool ice_up;       /* ICE was connected once: a later failure is a lost path */
+    bool fail_counted; /* an ICE or DTLS failure of this peer is in the shard's counters */
     rtc_srtp_t srtp;
     bool srtp_on;
     /* DTLS that came before eng_peer_start_dtls(): an answerer's ICE completes as soon as it
@@ -270,12 +272,39 @@ static void peer_send_dgrams(eng_peer_t *p, rtc_ice_out_t *out)
     out->cnt = 0;
 }
 
-static void peer_dtls_report(eng_peer_t *p, rtc_dtls_state_t st)
+static void count_dtls_fail(eng_peer_t *p, enum eng_dtls_fail why)
+{
+    p->sh->conn.dtls_fail[why]++;
+    p->fail_counted = true;
+}
+
+static void count_ice_fail(eng_peer_t *p, enum eng_ice_fail why)
+{
+    p->sh->conn.ice_fail[why]++;
+    p->fail_counted = true;
+}
+
+/* rtc_dtls_input()/handle_timeout() errors as counter causes (rtc/dtls/dtls.h). */
+static enum eng_dtls_fail dtls_fail_of(int err)
+{
+    if (err == -EACCES)
+        return ENG_DTLS_FAIL_FINGERPRINT;
+    if (err == -ETIMEDOUT)
+        return ENG_DTLS_FAIL_TIMEOUT;
+    return ENG_DTLS_FAIL_ALERT;
+}
+
+/* @why: the cause when @st is FAILED. */
+static void peer_dtls_report(eng_peer_t *p, rtc_dtls_state_t st, enum eng_dtls_fail why)
 {
     if (p->dtls_final || p->closing)
         return;
     if (st == RTC_DTLS_CLOSED || st == RTC_DTLS_FAILED)
         p->dtls_final = true;
+    if (st == RTC_DTLS_FAILED)
+        count_dtls_fail(p, why);
+    else if (st == RTC_DTLS_CONNECTED)
+        p->sh->conn.dtls_handshakes++;
     if (p->cfg.cbs.on_dtls_state)
         p->cfg.cbs.on_dtls_state(p, st, p->cfg.user);
 }
@@ -306,7 +335,7 @@ static void peer_after_dtls(eng_peer_t *p, int ret)
     out->tx_cnt = out->rx_cnt = 0;
     if (ret < 0) {
         LOGP_INFO(p->id_str, "DTLS failed: %s", strerror(-ret));
-        peer_dtls_report(p, RTC_DTLS_FAILED);
+        peer_dtls_report(p, RTC_DTLS_FAILED, dtls_fail_of(ret));
         return;
     }
     if ((ret & RTC_DTLS_EV_CONNECTED) && !p->srtp_on) {
@@ -317,13 +346,13 @@ static void peer_after_dtls(eng_peer_t *p, int ret)
         memset(&keys, 0, sizeof keys);
         if (r < 0) {
             LOGP_WARN(p->id_str, "no SRTP keys after the DTLS handshake: %s", strerror(-r));
-            peer_dtls_report(p, RTC_DTLS_FAILED);
+            peer_dtls_report(p, RTC_DTLS_FAILED, ENG_DTLS_FAIL_SRTP);
             return;
         }
-        peer_dtls_report(p, RTC_DTLS_CONNECTED);
+        peer_dtls_report(p, RTC_DTLS_CONNECTED, 0);
     }
     if (ret & RTC_DTLS_EV_CLOSED)
-        peer_dtls_report(p, RTC_DTLS_CLOSED);
+        peer_dtls_report(p, RTC_DTLS_CLOSED, 0);
 }
 
 /* A DTLS client speaks first, once ICE has a pair to speak on. */
@@ -344,6 +373,10 @@ static void peer_events(eng_peer_t *p)
     while (!p->closing && rtc_ice_poll(p->ice, &ev)) {
         switch (ev.type) {
         case RTC_ICE_EV_STATE:
+            if (ev.state == RTC_ICE_CONNECTED || ev.state == RTC_ICE_COMPLETED)
+                p->ice_up = true;
+            else if (ev.state == RTC_ICE_FAILED)
+                count_ice_fail(p, p->ice_up ? ENG_ICE_FAIL_CONSENT : ENG_ICE_FAIL_CHECKS);
             if (p->cfg.cbs.on_ice_state)
                 p->cfg.cbs.on_ice_state(p, ev.state, p->cfg.user);
             break;
@@ -505,6 +538,20 @@ fail:
     LOG_WARN("peer %s: cannot start its ICE agent", p->id_str);
     eng_peer_close(p);
     return NULL;
+}
+
+void eng_peer_give_up(eng_peer_t *p)
+{
+    if (!p || p->closing || !p->used || p->fail_counted)
+        return;
+    rtc_ice_state_t ice = rtc_ice_state(p->ice);
+    if (!p->ice_up)
+        count_ice_fail(p, ENG_ICE_FAIL_CHECKS);
+    else if (ice == RTC_ICE_DISCONNECTED)
+        count_ice_fail(p, ENG_ICE_FAIL_CONSENT);
+    else if (eng_peer_dtls_state(p) != RTC_DTLS_CONNECTED &&
+             eng_peer_dtls_state(p) != RTC_DTLS_CLOSED)
+        count_dtls_fail(p, ENG_DTLS_FAIL_TIMEOUT);
 }
 
 void eng_peer_close(eng_peer_t *p)

@@ -1112,13 +1112,13 @@ static void member_remove(sfu_member_t *m)
 
 static void on_state(urtc_pc_t *pc, urtc_pc_state_t st, void *user)
 {
+    (void)pc;
     sfu_member_t *m = user;
     uint64_t now = eng_shard_now(m->ss->sh);
     if (st == URTC_PC_CONNECTED) {
         m->disconnected_ns = 0;
         if (!m->connected) {
             m->connected = true;
-            m->ss->st.dtls_handshakes++;
             emit(m->ss, ENG_SFU_EV_CONNECTED, m->id, 0, NULL);
             for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
                 if (m->up[ui].used && m->up[ui].video)
@@ -1128,10 +1128,6 @@ static void on_state(urtc_pc_t *pc, urtc_pc_state_t st, void *user)
         if (!m->disconnected_ns)
             m->disconnected_ns = now;
     } else if (st == URTC_PC_FAILED || st == URTC_PC_CLOSED) {
-        if (st == URTC_PC_FAILED && pc->ice == URTC_ICE_FAILED)
-            m->ss->st.ice_failures++;
-        else if (st == URTC_PC_FAILED)
-            m->ss->st.dtls_failures++;
         m->gone = true; /* removed by the next tick, outside the pc's callback */
     }
 }
@@ -1754,6 +1750,8 @@ static void sfu_tick(net_timer_t *t, uint64_t now)
                 (!m->connected && now - m->joined_ns > SFU_CONNECT_TIMEOUT_NS) ||
                 (m->disconnected_ns && now - m->disconnected_ns > SFU_DISCONNECTED_TIMEOUT_NS);
             if (m->gone || expired) {
+                if (expired && !m->gone && m->pc) /* counted in the shard's ICE/DTLS failures */
+                    eng_peer_give_up(m->pc->peer);
                 bool last = room->cnt == 1;
                 member_remove(m);
                 if (last) {

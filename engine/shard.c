@@ -20,9 +20,36 @@ static const char *const drop_names[ENG_DROP__COUNT] = {
     [ENG_DROP_NOT_WEBRTC] = "not_webrtc", [ENG_DROP_UNKNOWN_PEER] = "unknown_peer",
 };
 
+static const char *const dtls_fail_names[ENG_DTLS_FAIL__COUNT] = {
+    [ENG_DTLS_FAIL_ALERT] = "alert",
+    [ENG_DTLS_FAIL_FINGERPRINT] = "fingerprint",
+    [ENG_DTLS_FAIL_TIMEOUT] = "timeout",
+    [ENG_DTLS_FAIL_SRTP] = "srtp",
+};
+
+static const char *const ice_fail_names[ENG_ICE_FAIL__COUNT] = {
+    [ENG_ICE_FAIL_CHECKS] = "checks",
+    [ENG_ICE_FAIL_CONSENT] = "consent",
+};
+
+static const char *name_of(const char *const *names, unsigned cnt, unsigned i)
+{
+    return i < cnt ? names[i] : "?";
+}
+
 const char *eng_drop_name(enum eng_drop why)
 {
-    return (unsigned)why < ENG_DROP__COUNT ? drop_names[why] : "?";
+    return name_of(drop_names, ENG_DROP__COUNT, why);
+}
+
+const char *eng_dtls_fail_name(enum eng_dtls_fail why)
+{
+    return name_of(dtls_fail_names, ENG_DTLS_FAIL__COUNT, why);
+}
+
+const char *eng_ice_fail_name(enum eng_ice_fail why)
+{
+    return name_of(ice_fail_names, ENG_ICE_FAIL__COUNT, why);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -110,6 +137,11 @@ static void publish(eng_shard_t *sh)
     PUB(drop[ENG_DROP_TX_ERROR], st->tx_errors);
     for (int i = ENG_DROP_NOT_WEBRTC; i < ENG_DROP__COUNT; i++)
         PUB(drop[i], sh->drop[i]);
+    PUB(dtls_handshakes, sh->conn.dtls_handshakes);
+    for (int i = 0; i < ENG_DTLS_FAIL__COUNT; i++)
+        PUB(dtls_fail[i], sh->conn.dtls_fail[i]);
+    for (int i = 0; i < ENG_ICE_FAIL__COUNT; i++)
+        PUB(ice_fail[i], sh->conn.ice_fail[i]);
 #undef PUB
 }
 
@@ -433,6 +465,11 @@ void eng_counters_get(const eng_t *e, uint32_t i, eng_counters_t *out)
     GET(ticks);
     for (int d = 0; d < ENG_DROP__COUNT; d++)
         GET(drop[d]);
+    GET(dtls_handshakes);
+    for (int d = 0; d < ENG_DTLS_FAIL__COUNT; d++)
+        GET(dtls_fail[d]);
+    for (int d = 0; d < ENG_ICE_FAIL__COUNT; d++)
+        GET(ice_fail[d]);
 #undef GET
 }
 

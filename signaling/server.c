@@ -648,6 +648,36 @@ static void metric(sbuf_t *b, const char *name, const char *type, const char *he
     sb_printf(b, "%s %" PRIu64 "\n", name, v);
 }
 
+static const char *drop_reason(int i)
+{
+    return eng_drop_name((enum eng_drop)i);
+}
+
+static const char *dtls_reason(int i)
+{
+    return eng_dtls_fail_name((enum eng_dtls_fail)i);
+}
+
+static const char *ice_reason(int i)
+{
+    return eng_ice_fail_name((enum eng_ice_fail)i);
+}
+
+/* A counter with a series per shard and reason: the @cnt uint64_t at offset @off of each
+ * shard's counters (@cs may be NULL: no series). */
+static void metric_by_reason(sbuf_t *b, const char *name, const char *help,
+                             const eng_counters_t *cs, uint32_t shards, size_t off, int cnt,
+                             const char *(*reason)(int))
+{
+    metric_head(b, name, "counter", help);
+    for (uint32_t i = 0; cs && i < shards; i++)
+        for (int d = 0; d < cnt; d++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&cs[i] + off + (size_t)d * sizeof v, sizeof v);
+            sb_printf(b, "%s{shard=\"%u\",reason=\"%s\"} %" PRIu64 "\n", name, i, reason(d), v);
+        }
+}
+
 /* Prometheus text exposition format 0.0.4. */
 static void serve_metrics(conn_t *c, const sig_http_req_t *req, bool head)
 {
@@ -704,23 +734,29 @@ static void serve_metrics(conn_t *c, const sig_http_req_t *req, bool head)
             sb_printf(&b, "%s{shard=\"%u\"} %" PRIu64 "\n", per[k].name, i, v);
         }
     }
-    metric_head(&b, "urtc_shard_drops_total", "counter", "Datagrams a shard dropped, by reason.");
+    metric_by_reason(&b, "urtc_shard_drops_total", "Datagrams a shard dropped, by reason.", cs,
+                     shards, offsetof(eng_counters_t, drop), ENG_DROP__COUNT, drop_reason);
+    /* The engine's peers: the SFU's members and any API peer connection on these shards. */
+    metric_head(&b, "urtc_dtls_handshakes_total", "counter",
+                "DTLS handshakes completed (SRTP keys installed) by the server's peers.");
     for (uint32_t i = 0; cs && i < shards; i++)
-        for (int d = 0; d < ENG_DROP__COUNT; d++)
-            sb_printf(&b, "urtc_shard_drops_total{shard=\"%u\",reason=\"%s\"} %" PRIu64 "\n", i,
-                      eng_drop_name((enum eng_drop)d), cs[i].drop[d]);
+        sb_printf(&b, "urtc_dtls_handshakes_total{shard=\"%u\"} %" PRIu64 "\n", i,
+                  cs[i].dtls_handshakes);
+    metric_by_reason(&b, "urtc_dtls_failures_total",
+                     "Peers whose DTLS failed, by reason (alert, fingerprint mismatch, timeout, no "
+                     "SRTP profile).",
+                     cs, shards, offsetof(eng_counters_t, dtls_fail), ENG_DTLS_FAIL__COUNT,
+                     dtls_reason);
+    metric_by_reason(&b, "urtc_ice_failures_total",
+                     "Peers whose ICE failed, by reason (checks: never connected; consent: the "
+                     "path was lost).",
+                     cs, shards, offsetof(eng_counters_t, ice_fail), ENG_ICE_FAIL__COUNT,
+                     ice_reason);
     free(cs);
     /* The server's own peer connections are the SFU's (docs/sfu.md); without it, zeros. */
     eng_sfu_stats_t fs = {0};
     if (s->cfg.sfu)
         eng_sfu_stats_get(s->cfg.sfu, &fs);
-    metric(&b, "urtc_dtls_handshakes_total", "counter",
-           "DTLS handshakes completed by the server's peer connections (SFU members).",
-           fs.dtls_handshakes);
-    metric(&b, "urtc_ice_failures_total", "counter",
-           "SFU members whose ICE failed (consent expiry included).", fs.ice_failures);
-    metric(&b, "urtc_dtls_failures_total", "counter", "SFU members whose DTLS failed.",
-           fs.dtls_failures);
     metric(&b, "urtc_sfu_members", "gauge", "Members with a peer connection on the SFU.",
            fs.members);
     metric(&b, "urtc_sfu_forwarded_packets_total", "counter",

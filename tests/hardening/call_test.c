@@ -743,6 +743,50 @@ Test(hardening, srtp_replay_is_dropped_and_counted)
     call_teardown();
 }
 
+/* ---- The shards' handshake and failure counters (/metrics reads them) ---- */
+
+static eng_counters_t counters(unsigned shard)
+{
+    eng_counters_t c;
+    eng_counters_get(eng->e, shard, &c);
+    return c;
+}
+
+static uint64_t dtls_fails(const eng_counters_t *c)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < ENG_DTLS_FAIL__COUNT; i++)
+        n += c->dtls_fail[i];
+    return n;
+}
+
+static uint64_t ice_fails(const eng_counters_t *c)
+{
+    return c->ice_fail[ENG_ICE_FAIL_CHECKS] + c->ice_fail[ENG_ICE_FAIL_CONSENT];
+}
+
+/* The counters are published at the end of each shard tick: wait for them (bounded). */
+static bool shards_show(uint64_t (*field)(const eng_counters_t *), uint64_t want0, uint64_t want1)
+{
+    for (int i = 0; i < 200; i++) {
+        eng_counters_t c0 = counters(0), c1 = counters(1);
+        if (field(&c0) == want0 && field(&c1) == want1)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static uint64_t handshakes(const eng_counters_t *c)
+{
+    return c->dtls_handshakes;
+}
+
+static uint64_t consent_fails(const eng_counters_t *c)
+{
+    return c->ice_fail[ENG_ICE_FAIL_CONSENT];
+}
+
 /* ---- DTLS fingerprint ---- */
 
 Test(hardening, dtls_fingerprint_mismatch_fails_the_connection)
@@ -750,6 +794,17 @@ Test(hardening, dtls_fingerprint_mismatch_fails_the_connection)
     call_setup(true);
     cr_assert(wait_until(b_failed, 20000), "B fails on the wrong fingerprint (state %s)",
               urtc_pc_state_name(ends[1].state));
+    /* B (shard 1) counts a fingerprint failure (RFC 8122 §5); A's failure, whatever B's alert
+     * makes of it, is counted on shard 0 once A fails too; no handshake completed. */
+    cr_assert(shards_show(handshakes, 0, 0));
+    eng_counters_t c1 = counters(1);
+    cr_assert_eq(c1.dtls_fail[ENG_DTLS_FAIL_FINGERPRINT], 1, "B: fingerprint failures %lu",
+                 (unsigned long)c1.dtls_fail[ENG_DTLS_FAIL_FINGERPRINT]);
+    cr_assert_eq(dtls_fails(&c1), 1);
+    cr_assert_eq(ice_fails(&c1), 0);
+    /* A gets B's fatal alert (bad_certificate, RFC 5246 §7.2.2) over loopback. */
+    cr_assert(shards_show(dtls_fails, 1, 1), "A fails too, and counts it");
+    cr_assert_eq(counters(0).dtls_fail[ENG_DTLS_FAIL_ALERT], 1);
     usleep(500000);
     pthread_mutex_lock(&mu);
     bool a_conn = ends[0].was_connected, b_conn = ends[1].was_connected;
@@ -766,8 +821,7 @@ Test(hardening, dtls_fingerprint_mismatch_fails_the_connection)
 
 static uint64_t drops_of(unsigned shard)
 {
-    eng_counters_t c;
-    eng_counters_get(eng->e, shard, &c);
+    eng_counters_t c = counters(shard);
     uint64_t d = 0;
     for (int i = 0; i < ENG_DROP__COUNT; i++)
         d += c.drop[i];
@@ -916,6 +970,12 @@ Test(hardening, impaired_path_loss_delay_jitter_duplication)
 Test(hardening, vanished_peer_consent_expires_within_30s)
 {
     connect_call();
+    /* One DTLS handshake per shard (A on 0, B on 1), no failure yet. */
+    cr_assert(shards_show(handshakes, 1, 1), "handshakes %lu, %lu",
+              (unsigned long)counters(0).dtls_handshakes,
+              (unsigned long)counters(1).dtls_handshakes);
+    cr_assert(shards_show(ice_fails, 0, 0));
+    cr_assert(shards_show(dtls_fails, 0, 0));
     atomic_store(&R.blackhole, true); /* as if the far end were SIGKILLed: not one packet more */
     uint64_t t0 = now_ns();
     bool gone = wait_until(both_gone, 40000);
@@ -925,5 +985,11 @@ Test(hardening, vanished_peer_consent_expires_within_30s)
     cr_assert(gone, "consent freshness ends both connections (%s, %s)",
               urtc_pc_state_name(ends[0].state), urtc_pc_state_name(ends[1].state));
     cr_assert_leq(s, 31.0, "RFC 7675 §5.1: consent expires 30 s after the last response");
+    /* Each end counts one ICE failure for the lost path, and no DTLS failure. */
+    cr_assert(shards_show(consent_fails, 1, 1), "consent failures %lu, %lu",
+              (unsigned long)counters(0).ice_fail[ENG_ICE_FAIL_CONSENT],
+              (unsigned long)counters(1).ice_fail[ENG_ICE_FAIL_CONSENT]);
+    cr_assert(shards_show(ice_fails, 1, 1));
+    cr_assert(shards_show(dtls_fails, 0, 0));
     call_teardown();
 }

@@ -9,7 +9,8 @@
 #     /metrics must rise by at least 20,000;
 #  2. the publisher is SIGKILLed: no signaling tells the server (WHIP has no socket to close),
 #     so only ICE consent freshness (RFC 7675 §5.1: 30 s) can free it; urtc_sfu_members in
-#     /metrics must reach 0 within 35 s;
+#     /metrics must reach 0 within 35 s; before, urtc_dtls_handshakes_total must be 2 and the
+#     failure counters 0, after, urtc_ice_failures_total{reason="consent"} 1;
 #  3. SIGTERM on urtc-server: exit 0, no sanitizer report.
 # Exit 0: passed; 1: a check failed; 77: cannot run.
 set -u
@@ -95,6 +96,14 @@ ok = (j["connected"] and j["video_frames_decoded"] >= 100 and j["audio_frames_de
 sys.exit(0 if ok else 1)
 PY
 
+# Both members completed a DTLS handshake with the server; nothing failed (the viewer left
+# with a close_notify when its --duration ended).
+H=$(metric urtc_dtls_handshakes_total)
+[ "$H" = 2 ] || fail "urtc_dtls_handshakes_total $H after a WHIP and a WHEP call (want 2)"
+[ "$(metric urtc_ice_failures_total)" = 0 ] || fail "urtc_ice_failures_total $(metric urtc_ice_failures_total) before the kill"
+[ "$(metric urtc_dtls_failures_total)" = 0 ] || fail "urtc_dtls_failures_total $(metric urtc_dtls_failures_total)"
+echo "sfu_faults: urtc_dtls_handshakes_total $H, no ICE or DTLS failure"
+
 # ---- 2. the publisher vanishes ----
 [ "$(metric urtc_sfu_members)" = 1 ] || fail "urtc_sfu_members $(metric urtc_sfu_members) before the kill"
 kill -KILL $PP
@@ -103,6 +112,12 @@ for _ in $(seq 350); do [ "$(metric urtc_sfu_members)" = 0 ] && break; sleep 0.1
 T1=$(date +%s.%N)
 [ "$(metric urtc_sfu_members)" = 0 ] || fail "the killed publisher is still a member after 35 s"
 echo "sfu_faults: SIGKILLed publisher freed by consent expiry after $(python3 -c "print(round($T1 - $T0, 1))") s (urtc_sfu_members 0)"
+# The vanished publisher is one ICE failure of the lost-path kind (consent), and no DTLS one.
+IC=$(metric 'urtc_ice_failures_total{shard="0",reason="consent"}')
+[ "$IC" = 1 ] && [ "$(metric urtc_ice_failures_total)" = 1 ] ||
+	fail "urtc_ice_failures_total: consent $IC, all $(metric urtc_ice_failures_total) (want 1)"
+[ "$(metric urtc_dtls_failures_total)" = 0 ] || fail "urtc_dtls_failures_total $(metric urtc_dtls_failures_total) after the kill"
+echo "sfu_faults: urtc_ice_failures_total{reason=\"consent\"} 1 for the vanished publisher"
 
 # ---- 3. SIGTERM ----
 kill -TERM $SP

@@ -140,8 +140,13 @@ def scenario_http():
     for name in [b"urtc_peers ", b"urtc_rooms ", b"urtc_shard_rx_packets_total{shard=\"0\"}",
                  b"urtc_shard_tx_bytes_total{shard=\"0\"}",
                  b"urtc_shard_drops_total{shard=\"0\",reason=\"",
-                 b"urtc_dtls_handshakes_total 0", b"urtc_ice_failures_total 0",
-                 b"urtc_dtls_failures_total 0", b"urtc_http_errors_total{class=\"4xx\"} "]:
+                 b"urtc_dtls_handshakes_total{shard=\"0\"} 0",
+                 b"urtc_ice_failures_total{shard=\"0\",reason=\"checks\"} 0",
+                 b"urtc_ice_failures_total{shard=\"0\",reason=\"consent\"} 0",
+                 b"urtc_dtls_failures_total{shard=\"0\",reason=\"fingerprint\"} 0",
+                 b"urtc_dtls_failures_total{shard=\"0\",reason=\"timeout\"} 0",
+                 b"# TYPE urtc_dtls_failures_total counter",
+                 b"urtc_http_errors_total{class=\"4xx\"} "]:
         check(name in r, f"metrics has {name!r}")
     healthy()
 
