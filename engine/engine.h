@@ -101,6 +101,10 @@ typedef struct eng_cfg {
     eng_rx_fn on_rx;      /* NULL: route to the shard's peers, dropping what none owns */
     eng_shard_fn on_start, on_stop;
     void *arg; /* passed to on_rx, on_start, on_stop */
+    /* Debugging only, never in production: append every DTLS association's secret to this
+     * file in the NSS key log format (Wireshark: -o tls.keylog_file:FILE decrypts the SCTP).
+     * NULL: the URTC_KEYLOG environment variable; unset or empty: off (docs/dtls-srtp.md). */
+    const char *keylog_path;
 } eng_cfg_t;
 
 /* Starts the shards and returns once each has its ring and socket, or NULL (logged) if any

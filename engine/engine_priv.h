@@ -107,6 +107,7 @@ void eng_peers_flush(eng_shard_t *sh);
 struct eng {
     eng_cfg_t cfg;
     rtc_dtls_ctx_t *dtls_ctx; /* read-only once the shards run */
+    int keylog_fd;            /* the DTLS key log (O_APPEND), or -1 */
     uint32_t cnt;
     eng_shard_t *shards;
     /* Start-up hand-shake. */

@@ -2,6 +2,8 @@
 #include "engine/engine.h"
 #include "engine/engine_priv.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -312,11 +314,39 @@ static void srtp_init_once(void)
     srtp_init_ret = rtc_srtp_global_init(RTC_SRTP_BACKEND_OPENSSL);
 }
 
+/* The DTLS key log (debugging): one write(2) per line on an O_APPEND file, so the shards'
+ * lines never interleave and no lock is needed. */
+static void keylog_write(const char *line, void *arg)
+{
+    const eng_t *e = arg;
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "%s\n", line);
+    if (n > 0 && (size_t)n < sizeof buf && write(e->keylog_fd, buf, (size_t)n) != n)
+        LOG_RATELIMIT(1000, "key log: write failed");
+}
+
+static int keylog_open(eng_t *e)
+{
+    const char *path = e->cfg.keylog_path ? e->cfg.keylog_path : getenv("URTC_KEYLOG");
+    if (!path || !*path)
+        return 0;
+    e->keylog_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (e->keylog_fd < 0) {
+        LOG_ERROR("key log %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    LOG_WARN("DTLS secrets are written to %s (URTC_KEYLOG): a debugging aid, never for "
+             "production",
+             path);
+    return 0;
+}
+
 eng_t *eng_create(const eng_cfg_t *cfg_in)
 {
     eng_t *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
+    e->keylog_fd = -1;
     e->cfg = *cfg_in;
     eng_cfg_t *cfg = &e->cfg;
     if (!cfg->shards) {
@@ -357,6 +387,12 @@ eng_t *eng_create(const eng_cfg_t *cfg_in)
         goto fail;
     }
     rtc_dtls_ctx_cfg_t dcfg = {.cert_pem_path = cfg->cert_pem, .key_pem_path = cfg->key_pem};
+    if (keylog_open(e) < 0)
+        goto fail;
+    if (e->keylog_fd >= 0) {
+        dcfg.keylog = keylog_write;
+        dcfg.keylog_arg = e;
+    }
     e->dtls_ctx = rtc_dtls_ctx_create(&dcfg);
     if (!e->dtls_ctx)
         goto fail;
@@ -425,6 +461,8 @@ void eng_destroy(eng_t *e)
     free((char *)e->cfg.turn_user);
     free((char *)e->cfg.turn_pass);
     rtc_dtls_ctx_destroy(e->dtls_ctx);
+    if (e->keylog_fd >= 0)
+        close(e->keylog_fd);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->cond);
     free(e);

@@ -100,7 +100,8 @@ static void usage(FILE *f)
         "audio_frames_sent, video_frames_sent, datachannel_messages_sent.\n"
         "\n"
         "Exit status: 0 after the run, 1 when signaling or the offer/answer failed, 2 on a\n"
-        "usage error. Logging: URTC_LOG=error|warn|info|debug|trace.\n");
+        "usage error. Logging: URTC_LOG=error|warn|info|debug|trace. Debugging only:\n"
+        "URTC_KEYLOG=FILE appends the DTLS secrets to FILE for Wireshark (docs/dtls-srtp.md).\n");
 }
 
 /* ---- State -------------------------------------------------------------------------------- */

@@ -50,7 +50,10 @@ static void usage(FILE *f)
                "token options:\n"
                "  --room ROOM            the room the token admits to\n"
                "  --ttl SECONDS          lifetime (default 3600)\n"
-               "  --secret S             the server's secret (default: $URTC_SECRET)\n");
+               "  --secret S             the server's secret (default: $URTC_SECRET)\n"
+               "\n"
+               "Debugging only, never in production: URTC_KEYLOG=FILE appends every DTLS\n"
+               "association's secret to FILE (NSS key log, for Wireshark; docs/dtls-srtp.md).\n");
 }
 
 static int parse_u32(const char *s, uint32_t *out)

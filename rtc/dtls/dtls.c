@@ -43,6 +43,8 @@ struct rtc_dtls_ctx {
     X509 *cert;
     uint32_t rto_initial_ms, rto_max_ms, hs_timeout_ms;
     char fp[RTC_DTLS_FP_STRLEN];
+    void (*keylog)(const char *line, void *arg);
+    void *keylog_arg;
 };
 
 /* RFC 5764 §4.1.2 / RFC 7714 §14.2 profile names as OpenSSL spells them; order is our
@@ -305,6 +307,14 @@ static int load_pem(rtc_dtls_ctx_t *c, const char *cert_path, const char *key_pa
     return 0;
 }
 
+/* SSL_CTX_set_keylog_callback: OpenSSL hands over the NSS key log line of an association. */
+static void keylog_line(const SSL *ssl, const char *line)
+{
+    const rtc_dtls_ctx_t *c = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    if (c && c->keylog)
+        c->keylog(line, c->keylog_arg);
+}
+
 rtc_dtls_ctx_t *rtc_dtls_ctx_create(const rtc_dtls_ctx_cfg_t *cfg)
 {
     static const rtc_dtls_ctx_cfg_t defaults;
@@ -362,6 +372,12 @@ rtc_dtls_ctx_t *rtc_dtls_ctx_create(const rtc_dtls_ctx_cfg_t *cfg)
     SSL_CTX_set_options(s, SSL_OP_NO_TICKET | SSL_OP_NO_QUERY_MTU |
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_read_ahead(s, 1);
+    if (cfg->keylog) {
+        c->keylog = cfg->keylog;
+        c->keylog_arg = cfg->keylog_arg;
+        SSL_CTX_set_app_data(s, c);
+        SSL_CTX_set_keylog_callback(s, keylog_line);
+    }
     return c;
 fail:
     log_ssl_errors("ctx");

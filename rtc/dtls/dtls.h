@@ -33,6 +33,12 @@ typedef struct rtc_dtls_ctx_cfg {
     uint32_t rto_max_ms;           /* backoff cap; 0: 8000 */
     uint32_t handshake_timeout_ms; /* give up after this; 0: 30000 */
     bool no_srtp;                  /* data-channel-only: do not offer use_srtp */
+    /* Debugging only, never in production: receives every association's secret as one NSS
+     * key log line ("CLIENT_RANDOM <random> <master secret>", no newline), so that Wireshark
+     * can decrypt a capture. Called on the association's shard thread, by several shards at
+     * once. NULL: off. */
+    void (*keylog)(const char *line, void *arg);
+    void *keylog_arg;
 } rtc_dtls_ctx_cfg_t;
 
 /* Creates the process-wide context: certificate, key, fingerprint, SSL_CTX (DTLS 1.2 only,
