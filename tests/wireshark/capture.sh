@@ -1,12 +1,23 @@
 #!/bin/bash
-# tests/wireshark/capture.sh BUILD_DIR OUT_DIR [p2p|sfu]: a urtc call captured with tshark on
+# tests/wireshark/capture.sh BUILD_DIR OUT_DIR [p2p|sfu|chromium]: a call captured with tshark on
 # the loopback of a private network namespace, then dissected by Wireshark with decode-as RTP
 # on the media ports (found from the STUN checks).
 #   p2p (default): urtc-server in p2p mode and two urtc-peer processes calling each other
 #       (Opus, VP8, a data channel).
 #   sfu: urtc-server in sfu mode (media port 40000), one urtc-peer publishing through WHIP and
-#       one viewing through WHEP: the server's RTCP (sender reports, PLI) is on the wire too. Fails on any "Malformed Packet" or expert info of severity
-# warning or error, and prints the full dissection of the first such frame.
+#       one viewing through WHEP: the server's RTCP (sender reports, PLI) is on the wire too.
+#   chromium: urtc-server in sfu mode and headless Chromium (tests/wireshark/chromium_whip.js,
+#       playwright-core from tests/signaling/browser/node_modules) publishing its fake camera
+#       and microphone through WHIP and viewing them back through WHEP, with the room's chat
+#       channel and an in-band (DCEP) data channel.
+# Fails on any "Malformed Packet" or expert info of severity warning or error, and prints the
+# full dissection of the first such frame.
+#
+# SCTP: every urtc process runs with URTC_KEYLOG (docs/dtls-srtp.md), so tshark decrypts the
+# DTLS application data (-o tls.keylog_file) and sctp_over_dtls.lua hands it to Wireshark's
+# SCTP dissector (with CRC32c checked): SCTP, DCEP and DATA chunks are judged by the same rule,
+# and there must be SCTP packets (in chromium mode, DCEP too), or the check could not fail
+# (not in sfu mode: urtc-peer opens no data channel over WHIP/WHEP).
 #
 # A canary proves the check can fail: a truncated RTCP sender report (its length field claims 28
 # bytes, 10 follow) goes to port 3478, decoded as RTCP; it must be found
@@ -22,10 +33,24 @@ command -v tshark >/dev/null || { echo "capture: tshark is not installed (make d
 for p in urtc-server urtc-peer; do
 	[ -x "$B/$p" ] || { echo "capture: $B/$p is not built (make)"; exit 77; }
 done
+DIR=$(cd "$(dirname "$0")" && pwd)
+if [ "$MODE" = chromium ]; then
+	[ -x /usr/bin/chromium ] && [ -x /usr/bin/node ] ||
+		{ echo "capture: needs Debian chromium and node"; exit 77; }
+	[ -d "$DIR/../signaling/browser/node_modules/playwright-core" ] ||
+		{ echo "capture: needs playwright-core: npm ci --prefix tests/signaling/browser"; exit 77; }
+fi
 mkdir -p "$OUT"
 ip link set lo up
+# UDP GSO: urtc sends runs of packets to one destination as one GSO send, and on lo the packet
+# tap sees such a run before segmentation, as one datagram (a DTLS record and an RTP packet in
+# one frame, say). One segment at most per skb on this lo makes the kernel segment in software
+# before the tap, so the capture holds the datagrams a real link would carry.
+ip link set dev lo gso_max_segs 1
 CAP=$OUT/call.pcapng
-rm -f "$CAP"
+KEYLOG=$OUT/keylog.txt
+rm -f "$CAP" "$KEYLOG"
+export URTC_KEYLOG=$KEYLOG
 
 tshark -i lo -f udp -w "$CAP" -q 2>"$OUT/tshark.err" &
 TP=$!
@@ -34,7 +59,7 @@ PIDS=""
 cleanup() { for p in $PIDS $TP; do kill -KILL "$p" 2>/dev/null; done; }
 trap cleanup EXIT
 
-if [ "$MODE" = sfu ]; then
+if [ "$MODE" = sfu ] || [ "$MODE" = chromium ]; then
 	"$B/urtc-server" --listen 127.0.0.1:18080 --mode sfu --shards 1 --udp-port 40000 \
 		>"$OUT/server.out" 2>&1 &
 else
@@ -52,6 +77,11 @@ if [ "$MODE" = sfu ]; then
 	"$B/urtc-peer" --whep http://127.0.0.1:18080/whep/wire --duration 4 --json --quiet \
 		>"$OUT/b.json" 2>"$OUT/b.err"
 	RB=$?
+elif [ "$MODE" = chromium ]; then
+	timeout 100 node "$DIR/chromium_whip.js" http://127.0.0.1:18080 wire 6 >"$OUT/chromium.out" 2>&1 &
+	A=$!
+	PIDS="$PIDS $A"
+	RB=0
 else
 	"$B/urtc-peer" --signal ws://127.0.0.1:18080/ws --room wire --name a --duration 6 --json \
 		--quiet >"$OUT/a.json" 2>"$OUT/a.err" &
@@ -72,11 +102,15 @@ sleep 1
 kill -INT $TP
 wait $TP
 trap - EXIT
-if [ $RA -ne 0 ] || [ $RB -ne 0 ]; then
+if [ "$MODE" = chromium ]; then
+	echo "capture: chromium: $(tail -1 "$OUT/chromium.out")"
+	[ $RA -eq 0 ] || { echo "capture: the Chromium call failed (exit $RA)"; cat "$OUT/chromium.out"; exit 2; }
+elif [ $RA -ne 0 ] || [ $RB -ne 0 ]; then
 	echo "capture: the call failed (urtc-peer exit $RA, $RB)"; cat "$OUT"/[ab].err; exit 2
 fi
 RECEIVERS="a b"
 [ "$MODE" = sfu ] && RECEIVERS=b # the WHIP publisher receives nothing
+[ "$MODE" = chromium ] && RECEIVERS="" # chromium_whip.js judged what the viewer received
 for f in $RECEIVERS; do
 	python3 - "$OUT/$f.json" <<'PY' || { echo "capture: peer $f did not get media"; exit 2; }
 import json, sys
@@ -91,7 +125,9 @@ done
 
 PORTS=$(tshark -r "$CAP" -Y "stun && !(udp.port == 3478)" -T fields -e udp.srcport -e udp.dstport \
 	2>/dev/null | tr '\t' '\n' | sort -un)
-D="-d udp.port==3478,rtcp"
+# Every read below: decode-as, the DTLS key log, SCTP over DTLS, SCTP's CRC32c checked.
+D="-d udp.port==3478,rtcp -X lua_script:$DIR/sctp_over_dtls.lua -o tls.keylog_file:$KEYLOG"
+D="$D -o sctp.checksum:crc-32c"
 for p in $PORTS; do D="$D -d udp.port==$p,rtp"; done
 [ -n "$PORTS" ] || { echo "capture: no STUN in the capture"; exit 2; }
 echo "capture: media ports $(echo $PORTS), decode-as:$D"
@@ -101,9 +137,31 @@ count() { tshark -r "$CAP" $D -Y "$1" 2>/dev/null | wc -l; }
 NSTUN=$(count "stun && !(udp.port == 3478)")
 NDTLS=$(count dtls)
 NRTP=$(count "rtp && !stun && !dtls")
-echo "capture: $NSTUN STUN, $NDTLS DTLS, $NRTP RTP frames"
+NSCTP=$(count sctp)
+NDATA=$(count sctp.data_payload_proto_id)
+NDCEP=$(count rtcdc)
+MAXLEN=$(tshark -r "$CAP" -T fields -e udp.length 2>/dev/null | sort -n | tail -1)
+echo "capture: $NSTUN STUN, $NDTLS DTLS, $NRTP RTP frames; decrypted: $NSCTP SCTP ($NDATA with" \
+	"DATA chunks, $NDCEP DCEP); $(wc -l <"$KEYLOG") key log lines; largest UDP datagram $MAXLEN bytes"
 if [ "$NSTUN" -lt 2 ] || [ "$NDTLS" -lt 4 ] || [ "$NRTP" -lt 100 ]; then
 	echo "capture: too little traffic to judge"; exit 2
+fi
+# urtc-peer opens no data channel in its WHIP/WHEP modes: the sfu capture has no SCTP.
+if [ "$MODE" != sfu ] && { [ "$NSCTP" -lt 4 ] || [ "$NDATA" -lt 1 ]; }; then
+	echo "capture: no SCTP dissected from the decrypted DTLS (key log $KEYLOG)"; exit 2
+fi
+# tshark ignores an unknown preference value silently: prove the CRC32c was checked.
+NCRC=$(count "sctp.checksum.status == 1")
+if [ "$NCRC" -ne "$NSCTP" ]; then
+	echo "capture: $NCRC of $NSCTP SCTP packets have a verified CRC32c"; exit 2
+fi
+if [ "$MODE" = chromium ] && [ "$NDCEP" -lt 2 ]; then
+	echo "capture: no DCEP OPEN and ACK dissected"; exit 2
+fi
+# Nothing here sends datagrams above 1,300 bytes (RTC_DTLS_MTU 1200 plus SRTP); a larger frame
+# would be an unsegmented GSO run, whose inner boundaries Wireshark cannot see.
+if [ "${MAXLEN:-0}" -gt 1300 ]; then
+	echo "capture: a $MAXLEN-byte datagram: GSO runs were captured unsegmented"; exit 2
 fi
 
 # Every frame with an expert info: its severities, groups and messages. Bad: Malformed, or a

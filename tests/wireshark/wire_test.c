@@ -2,9 +2,12 @@
  * tests/wireshark/capture.sh in a private network namespace: a urtc call captured with tshark
  * and dissected with decode-as RTP on the media ports; any "Malformed Packet" or expert info
  * of severity warning or error fails, with the dissection of the first one in the output.
- * Two calls: p2p (two urtc-peer processes through urtc-server's p2p rooms) and sfu (a WHIP
- * publisher and a WHEP viewer through urtc-server's SFU, which adds the server's SRTCP).
- * Skipped when tshark or the programs are missing, or the namespace cannot be made. */
+ * Three calls: p2p (two urtc-peer processes through urtc-server's p2p rooms), sfu (a WHIP
+ * publisher and a WHEP viewer through urtc-server's SFU, which adds the server's SRTCP) and
+ * chromium (headless Chromium publishing through WHIP and viewing through WHEP, with data
+ * channels). Every urtc process writes a DTLS key log, so SCTP is decrypted and judged too.
+ * Skipped when tshark, the programs or (chromium) the browser are missing, or the namespace
+ * cannot be made. */
 #include <criterion/criterion.h>
 #include <libgen.h>
 #include <limits.h>
@@ -53,4 +56,9 @@ Test(wireshark, p2p_call_dissects_without_malformed_packets)
 Test(wireshark, sfu_whip_whep_dissects_without_malformed_packets)
 {
     capture("sfu");
+}
+
+Test(wireshark, chromium_whip_whep_dissects_without_malformed_packets)
+{
+    capture("chromium");
 }

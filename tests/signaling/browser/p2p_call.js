@@ -7,28 +7,10 @@
 const { chromium } = require('playwright-core');
 
 const BASE = process.argv[2];
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// Flags from /work/shared/lab/interop (chromium/common.mjs): fake media, loopback ICE, no DNS.
-const FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-default-apps', '--disable-extensions', '--disable-domain-reliability',
-  '--no-proxy-server',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
+const common = require('./common.js');
+const { CHROMIUM, FLAGS, fail } = common;
 
-const guard = setTimeout(() => {
-  console.log('FAIL: 90 s wall-clock guard');
-  process.exit(2);
-}, 90000);
-
-function fail(what) {
-  console.log('FAIL: ' + what);
-  process.exit(1);
-}
+const guard = common.guard(90000);
 
 async function main() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS,
