@@ -810,6 +810,22 @@ static const rtc_sdp_media_t *bundle_tag(const rtc_sdp_t *s)
 
 /* ---- answer ------------------------------------------------------------------------------ */
 
+/* Our a=setup in an answer. The offerer's explicit role decides; with "actpass" we take
+ * "active" (RFC 8842 §5.3), except that once a negotiation completed the DTLS association
+ * exists and keeps its roles (RFC 8842 §5.5: a new association needs new fingerprints or
+ * transport): a browser's re-offer says actpass again, and an answer flipping the roles is
+ * refused ("Failed to set SSL role"). */
+static rtc_sdp_setup_t answer_setup(const rtc_pc_t *pc, const rtc_sdp_t *off,
+                                    const rtc_sdp_media_t *om)
+{
+    rtc_sdp_setup_t os = rtc_sdp_setup(off, om);
+    if (os == RTC_SDP_SETUP_ACTIVE)
+        return RTC_SDP_SETUP_PASSIVE;
+    if (os == RTC_SDP_SETUP_PASSIVE || !pc->negotiated)
+        return RTC_SDP_SETUP_ACTIVE;
+    return pc->dtls_client ? RTC_SDP_SETUP_ACTIVE : RTC_SDP_SETUP_PASSIVE;
+}
+
 static int answer_rtp_section(rtc_pc_t *pc, rtc_sdp_t *s, ext_tab_t *ext, const rtc_sdp_t *off,
                               const rtc_sdp_media_t *om, rtc_pc_transceiver_t *t, bool cands)
 {
@@ -832,9 +848,8 @@ static int answer_rtp_section(rtc_pc_t *pc, rtc_sdp_t *s, ext_tab_t *ext, const 
         return 1; /* nothing in common: reject */
 
     rtc_sdp_media_t *m = rtc_sdp_media_add(s, om->media, 9, om->proto, NULL);
-    rtc_sdp_setup_t st = rtc_sdp_setup(off, om) == RTC_SDP_SETUP_ACTIVE ? RTC_SDP_SETUP_PASSIVE
-                                                                        : RTC_SDP_SETUP_ACTIVE;
-    if (!m || put_transport(pc, s, m, st, cands) < 0 || !(m->mid = rtc_sdp_strdup(s, om->mid)))
+    if (!m || put_transport(pc, s, m, answer_setup(pc, off, om), cands) < 0 ||
+        !(m->mid = rtc_sdp_strdup(s, om->mid)))
         return -ENOMEM;
     /* Header extensions we know, with the offered id, unless the id or the URI is already
      * bound otherwise in this BUNDLE group (RFC 8843 §9.2; aiortc 1.4 offers such). */
@@ -916,10 +931,7 @@ int rtc_pc_create_answer(rtc_pc_t *pc, char *buf, size_t cap, rtc_sdp_err_t *err
             if (!t->stopping && !t->stopped)
                 rc = answer_rtp_section(pc, s, &ext, off, om, t, cands);
         } else {
-            rtc_sdp_setup_t st = rtc_sdp_setup(off, om) == RTC_SDP_SETUP_ACTIVE
-                                     ? RTC_SDP_SETUP_PASSIVE
-                                     : RTC_SDP_SETUP_ACTIVE;
-            rc = dc_section(pc, s, om->mid, p->legacy_sctp, st, cands);
+            rc = dc_section(pc, s, om->mid, p->legacy_sctp, answer_setup(pc, off, om), cands);
         }
         if (rc == 1) /* port 0, same proto, the first offered format */
             rc = put_rejected(s, om->media, om->proto, om->rtp ? NULL : om->fmt,
