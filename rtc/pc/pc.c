@@ -1200,8 +1200,15 @@ static int associate(rtc_pc_t *pc, const rtc_sdp_t *off, rtc_sdp_err_t *err)
         }
         if (!om->rtp || (om->kind != RTC_SDP_KIND_AUDIO && om->kind != RTC_SDP_KIND_VIDEO))
             continue; /* unknown media: rejected in the answer */
+        /* RFC 8829 §5.10: an unassociated local transceiver of the kind takes the section only
+         * if the section is sendrecv or recvonly (the offerer wants to receive what it would
+         * send). A sendonly or inactive section gets a transceiver of its own: otherwise an
+         * SFU's send-only tracks, rolled back on glare, would swallow a member's offered track
+         * and answer it inactive. */
+        rtc_sdp_dir_t od = rtc_sdp_dir(off, om);
+        bool may_reuse = od == RTC_SDP_DIR_SENDRECV || od == RTC_SDP_DIR_RECVONLY;
         int found = -1;
-        for (unsigned k = 0; k < pc->tr_cnt && found < 0; k++) {
+        for (unsigned k = 0; may_reuse && k < pc->tr_cnt && found < 0; k++) {
             const rtc_pc_transceiver_t *t = &pc->tr[k];
             bool taken = false;
             for (unsigned j = 0; j < i; j++)

@@ -406,6 +406,43 @@ Test(pc, remote_direction_per_transceiver)
     free(buf);
 }
 
+/* RFC 8829 §5.10: a sendonly offered section is not matched with an unassociated local
+ * transceiver of its kind (the SFU's send-only leg, after a rolled-back offer, swallowed a
+ * member's offered track and answered it inactive); a sendrecv one still is. */
+Test(pc, sendonly_offer_section_gets_its_own_transceiver)
+{
+    rtc_pc_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    char *buf = malloc(BUF_LEN);
+    pc_setup(a, "aaaa", 0xaa, 1);
+    pc_setup(b, "bbbb", 0xbb, 2);
+    cr_assert_eq(rtc_pc_add_transceiver(a, RTC_SDP_KIND_AUDIO, RTC_SDP_DIR_SENDONLY, "s", "ta", 0),
+                 0);
+    cr_assert_eq(rtc_pc_add_transceiver(a, RTC_SDP_KIND_VIDEO, RTC_SDP_DIR_SENDRECV, "s", "tv", 0),
+                 1);
+    /* b sends audio and video of its own, not yet associated with any m-section */
+    cr_assert_eq(rtc_pc_add_transceiver(b, RTC_SDP_KIND_AUDIO, RTC_SDP_DIR_SENDONLY, "x", "xa", 0),
+                 0);
+    cr_assert_eq(rtc_pc_add_transceiver(b, RTC_SDP_KIND_VIDEO, RTC_SDP_DIR_SENDONLY, "x", "xv", 0),
+                 1);
+    negotiate(a, b, buf);
+    /* a's sendonly audio: a new receive-only transceiver on b, b's own audio untouched */
+    cr_assert_eq(b->tr_cnt, 3);
+    cr_expect_eq(b->tr[2].kind, RTC_SDP_KIND_AUDIO);
+    cr_expect_eq(b->tr[2].current_direction, RTC_SDP_DIR_RECVONLY);
+    cr_expect_str_eq(b->tr[2].mid, a->tr[0].mid);
+    cr_expect_eq(b->tr[0].mline, -1, "b's audio stays unassociated");
+    cr_expect_eq(a->tr[0].current_direction, RTC_SDP_DIR_SENDONLY);
+    /* a's sendrecv video: b's video transceiver takes it and sends on it */
+    cr_expect_str_eq(b->tr[1].mid, a->tr[1].mid);
+    cr_expect_eq(b->tr[1].current_direction, RTC_SDP_DIR_SENDONLY);
+    cr_expect_eq(a->tr[1].current_direction, RTC_SDP_DIR_RECVONLY);
+    rtc_pc_fini(a);
+    rtc_pc_fini(b);
+    free(a);
+    free(b);
+    free(buf);
+}
+
 Test(pc, stopped_mline_is_rejected_then_recycled)
 {
     rtc_pc_t *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
