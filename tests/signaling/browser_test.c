@@ -1,13 +1,16 @@
-/* tests/signaling/browser_test.c: the demo page end to end in headless Chromium (Debian
+/* tests/signaling/browser_test.c: the demo page end to end in real browsers (Debian
  * `chromium`, driven by playwright-core from tests/signaling/browser/node_modules: run
- * `npm ci --prefix tests/signaling/browser` once). Two pages join one room in p2p mode through
- * the page served by a server running in this process; each must decode the other's video
- * (framesDecoded >= 30) and receive the other's chat over the data channel
- * (tests/signaling/browser/p2p_call.js). Everything runs in a private network namespace
- * (unshare(CLONE_NEWNET), then `ip link set lo up`), so Chromium can only reach loopback. The
- * second test calls from Debian firefox-esr to Chromium the same way
- * (tests/signaling/browser/firefox_chromium.js). Each test is skipped when a browser, node,
- * playwright-core or the namespace is unavailable. */
+ * `npm ci --prefix tests/signaling/browser` once; Debian `firefox-esr`, started directly). A
+ * server with the SFU runs in this process inside a private network namespace
+ * (unshare(CLONE_NEWNET), then `ip link set lo up`), so the browsers can only reach loopback.
+ *  - sfu (the default room mode, tests/signaling/browser/sfu_call.js): two Chromium pages
+ *    decode each other's video (framesDecoded >= 30) and chat over the relayed data channel
+ *    through the SFU (the selected pair ends at the server's media port); a third joins
+ *    (renegotiation) and leaves; peer-left removes tiles.
+ *  - p2p (`?mode=p2p`, p2p_call.js): two Chromium pages call each other directly (the selected
+ *    pair is between the two browsers, not the server's media port), chat, peer-left.
+ *  - firefox_chromium.js: Firefox ESR calls Chromium in p2p mode, frames and chat both ways.
+ * Each test is skipped when a browser, node, playwright-core or the namespace is unavailable. */
 #include "signaling/signaling.h"
 
 #include "tests/support/tst.h"
@@ -26,7 +29,8 @@ static bool enter_netns(void)
     return system("ip link set lo up") == 0;
 }
 
-/* Starts a server in a fresh network namespace and runs @script against it; its exit status. */
+/* Starts a server with the SFU in a fresh network namespace and runs
+ * `node @script http://127.0.0.1:PORT MEDIA_PORT` against it; it must exit 0. */
 static void run_in_netns(const char *script, bool firefox)
 {
     if (access("/usr/bin/chromium", X_OK) != 0 || access("/usr/bin/node", X_OK) != 0)
@@ -41,21 +45,31 @@ static void run_in_netns(const char *script, bool firefox)
     if (!enter_netns())
         cr_skip_test("cannot create a network namespace (needs root)");
 
-    eng_cfg_t ec = {.shards = 1, .udp_port = 0, .pool_pkts = 256, .rx_bufs = 64};
+    eng_cfg_t ec = {.shards = 1, .udp_port = 0};
     eng_t *eng = eng_create(&ec);
     cr_assert_not_null(eng);
-    sig_cfg_t sc = {.listen = "127.0.0.1:0", .web_root = tst_src_path("web")};
+    eng_sfu_cfg_t fc = {0};
+    eng_sfu_t *sfu = eng_sfu_create(eng, &fc);
+    cr_assert_not_null(sfu);
+    sig_cfg_t sc = {.listen = "127.0.0.1:0", .web_root = tst_src_path("web"), .sfu = sfu};
     sig_server_t *sig = sig_server_start(&sc, eng);
     cr_assert_not_null(sig);
-    net_addr_t a;
+    net_addr_t a, m;
     sig_server_addr(sig, &a);
+    eng_shard_addr(eng, 0, &m);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "timeout 130 /usr/bin/node %s http://127.0.0.1:%u",
-             tst_src_path(script), net_addr_port(&a));
+    snprintf(cmd, sizeof cmd, "timeout 130 /usr/bin/node %s http://127.0.0.1:%u %u",
+             tst_src_path(script), net_addr_port(&a), net_addr_port(&m));
     int st = system(cmd);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed (status %d)", script, st);
     sig_server_stop(sig);
     eng_destroy(eng);
+    eng_sfu_destroy(sfu); /* after the engine: the shards used its state */
+}
+
+Test(signaling_browser, two_chromium_pages_call_through_the_sfu_then_a_third, .timeout = 150)
+{
+    run_in_netns("tests/signaling/browser/sfu_call.js", false);
 }
 
 Test(signaling_browser, two_chromium_pages_call_p2p_through_the_demo_page, .timeout = 150)

@@ -1,19 +1,18 @@
 // tests/signaling/browser/firefox_chromium.js: Firefox ESR and Chromium (both headless) call
-// each other p2p through the demo page. Chromium is driven by playwright-core; Firefox (Debian
+// each other p2p (`?mode=p2p`) through the demo page. Chromium is driven by playwright-core; Firefox (Debian
 // firefox-esr, fresh profile from firefox-user.js: fake media, loopback ICE) just opens the page
 // with ?selftest=1, and tells Chromium over the data channel once it has decoded 30 frames of
 // Chromium's video and received Chromium's chat. Chromium checks the other direction itself.
 // Run by tests/signaling/browser_test.c inside a private network namespace.
 // Usage: node firefox_chromium.js http://127.0.0.1:PORT. Exit 0 on success.
 'use strict';
-const { chromium } = require('playwright-core');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const common = require('./common.js');
 
 const BASE = process.argv[2];
-const { FLAGS } = require('./common.js');
 
 let firefox = null, profile = null;
 function cleanup() {
@@ -23,22 +22,19 @@ function cleanup() {
   }
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
 }
-function fail(what) {
-  console.log('FAIL: ' + what);
+common.setOnFail(() => {
   if (profile && fs.existsSync(path.join(profile, 'stderr.log')))
     console.log(fs.readFileSync(path.join(profile, 'stderr.log'), 'utf8').slice(-2000));
   cleanup();
-  process.exit(1);
-}
-const guard = setTimeout(() => fail('110 s wall-clock guard'), 110000);
+});
+const fail = common.fail;
+const guard = common.guard(110000);
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
-                                          args: FLAGS, timeout: 30000 });
+  const browser = await common.launch();
   const room = 'fx' + process.pid;
-  const page = await (await browser.newContext()).newPage();
-  page.on('pageerror', (e) => console.log(`[chromium] pageerror ${e.message}`));
-  await page.goto(`${BASE}/?room=${room}&name=chromium&say=hello%20from%20chromium`);
+  const page = await common.openPage(browser, 'chromium',
+                                     `${BASE}/?room=${room}&name=chromium&mode=p2p&say=hello%20from%20chromium`);
   await page.waitForFunction(() => window.urtc.joined, null, { timeout: 10000 });
 
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'urtc-fx-'));
@@ -46,7 +42,7 @@ async function main() {
   const env = { ...process.env, HOME: profile, MOZ_HEADLESS: '1', MOZ_CRASHREPORTER_DISABLE: '1' };
   firefox = spawn('/usr/bin/firefox-esr',
                   ['--headless', '--no-remote', '--profile', profile,
-                   `${BASE}/?room=${room}&name=firefox&say=hello%20from%20firefox&selftest=1`],
+                   `${BASE}/?room=${room}&name=firefox&mode=p2p&say=hello%20from%20firefox&selftest=1`],
                   { env, detached: true, stdio: ['ignore', 'ignore', fs.openSync(path.join(profile, 'stderr.log'), 'w')] });
 
   await page.waitForFunction(() => {

@@ -1,55 +1,56 @@
 // tests/signaling/browser/p2p_call.js: two headless Chromium pages join one room through the
-// demo page served by urtc-server (p2p mode) and must each decode the other's video
-// (framesDecoded >= 30) and receive the other's chat message over the data channel.
+// demo page served by urtc-server in p2p mode (`?mode=p2p`) and must each decode the other's
+// video (framesDecoded >= 30) and receive the other's chat message over the data channel. The
+// media goes browser to browser: each selected candidate pair ends at the other browser's
+// candidate, never at the server's media port, and the SFU has no member.
 // Run by tests/signaling/browser_test.c inside a private network namespace (loopback only).
-// Usage: node p2p_call.js http://127.0.0.1:PORT. Exit 0 on success; prints a JSON summary.
+// Usage: node p2p_call.js http://127.0.0.1:PORT MEDIA_PORT. Exit 0 on success; prints a summary.
 'use strict';
-const { chromium } = require('playwright-core');
+const { fail, guard, launch, openPage, waitFor, pairOf } = require('./common.js');
 
 const BASE = process.argv[2];
-const common = require('./common.js');
-const { CHROMIUM, FLAGS, fail } = common;
-
-const guard = common.guard(90000);
+const MEDIA_PORT = Number(process.argv[3]);
+const timer = guard(90000);
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS,
-                                          timeout: 30000 });
+  const browser = await launch();
   const room = 'e2e' + process.pid;
   const pages = {};
-  for (const name of ['alice', 'bob']) {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
-    page.on('pageerror', (e) => console.log(`[${name}] pageerror ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') console.log(`[${name}] ${m.text()}`); });
-    await page.goto(`${BASE}/?room=${room}&name=${name}`);
-    pages[name] = page;
-  }
+  for (const name of ['alice', 'bob'])
+    pages[name] = await openPage(browser, name, `${BASE}/?room=${room}&name=${name}&mode=p2p`);
   const other = { alice: 'bob', bob: 'alice' };
   // Each page sees the other by name, connected, with an open chat channel.
   for (const [name, page] of Object.entries(pages)) {
-    await page.waitForFunction((who) => {
+    await waitFor(page, (who) => {
       const p = [...window.urtc.peers.values()];
-      return p.length === 1 && p[0].name === who && p[0].pc.connectionState === 'connected' &&
-             p[0].dc.readyState === 'open';
-    }, other[name], { timeout: 30000, polling: 200 }).catch(() => fail(`${name}: no connected peer`));
+      return window.urtc.mode === 'p2p' && p.length === 1 && p[0].name === who &&
+             p[0].pc.connectionState === 'connected' && p[0].dc.readyState === 'open';
+    }, other[name], 30000, `${name}: no connected peer`);
   }
   // Video decoded both ways.
   for (const [name, page] of Object.entries(pages)) {
-    await page.waitForFunction(() => {
+    await waitFor(page, () => {
       const p = [...window.urtc.peers.values()][0];
       return p && p.stats.framesDecoded >= 30;
-    }, null, { timeout: 40000, polling: 250 }).catch(() => fail(`${name}: fewer than 30 frames decoded`));
+    }, null, 40000, `${name}: fewer than 30 frames decoded`);
   }
   // Chat both ways over the data channel.
   for (const [name, page] of Object.entries(pages))
     await page.evaluate((n) => window.urtc.sendChat('hello from ' + n), name);
   for (const [name, page] of Object.entries(pages)) {
-    await page.waitForFunction((from) => window.urtc.chat.some(
+    await waitFor(page, (from) => window.urtc.chat.some(
         (c) => c.text === 'hello from ' + from && c.via === 'datachannel' && c.name === from),
-        other[name], { timeout: 10000, polling: 100 }).catch(() => fail(`${name}: no chat from ${other[name]}`));
+        other[name], 10000, `${name}: no chat from ${other[name]}`);
   }
-  const summary = {};
+  // Browser to browser: each pair's remote end is the other's local end, not the server.
+  const pairs = {};
+  for (const [name, page] of Object.entries(pages))
+    pairs[name] = await pairOf(page, '[...window.urtc.peers.values()][0].pc');
+  for (const [name, pair] of Object.entries(pairs))
+    if (!pair || pair.remote === MEDIA_PORT || pair.remote !== pairs[other[name]].local)
+      fail(`${name}: selected pair ${JSON.stringify(pair)} is not to the other browser ` +
+           `(${JSON.stringify(pairs[other[name]])}; server media port ${MEDIA_PORT})`);
+  const summary = { pairs };
   for (const [name, page] of Object.entries(pages)) {
     summary[name] = await page.evaluate(() => {
       const p = [...window.urtc.peers.values()][0];
@@ -60,17 +61,19 @@ async function main() {
     });
     if (summary[name].tiles !== 2) fail(`${name}: expected 2 video tiles`);
   }
-  // The server counted both members in one room.
+  // The server counted both members in one room, and none of them on the SFU.
   const metrics = await (await fetch(BASE + '/metrics')).text();
-  if (!/^urtc_peers 2$/m.test(metrics) || !/^urtc_rooms 1$/m.test(metrics))
-    fail('metrics do not show 2 peers in 1 room');
+  if (!/^urtc_peers 2$/m.test(metrics) || !/^urtc_rooms 1$/m.test(metrics) ||
+      !/^urtc_sfu_members 0$/m.test(metrics))
+    fail('metrics do not show 2 peers in 1 room, none on the SFU');
   // One leaves: the other sees peer-left and drops the tile.
   await pages.bob.close();
-  await pages.alice.waitForFunction(() => window.urtc.peers.size === 0, null, { timeout: 10000 })
-    .catch(() => fail('alice did not see bob leave'));
+  await waitFor(pages.alice, () => window.urtc.peers.size === 0 &&
+                  document.querySelectorAll('#grid .tile').length === 1, null, 10000,
+                'alice did not see bob leave');
   console.log(JSON.stringify(summary));
   await browser.close();
-  clearTimeout(guard);
+  clearTimeout(timer);
   console.log('ok browser p2p');
 }
 
