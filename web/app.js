@@ -396,7 +396,8 @@
                   rttMs: rtt === null ? null : Math.round(rtt * 1000), framesDecoded: c.frames};
     peer.tile.querySelector('.stats').textContent =
         `${peer.stats.kbps} kbit/s · loss ${peer.stats.lossPct}% · rtt ` +
-        `${peer.stats.rttMs === null ? '–' : peer.stats.rttMs + ' ms'} · ${c.frames} frames`;
+        `${peer.stats.rttMs === null ? '–' : peer.stats.rttMs + ' ms'}`;
+    peer.tile.querySelector('.frames').textContent = `${c.frames} frames`;
   }
 
   // Test hook (?selftest=1): tell the peer over the data channel once its video decodes and its
