@@ -283,6 +283,7 @@
   function sfuLink() {
     const pc = new RTCPeerConnection({iceServers: []});
     const link = {pc, dc: null, pending: [], published: false, offers: 0, answers: 0,
+                  greeted: new Set(),  // members present when ?say= was last sent
                   owner: new Map(),  // receiver track id -> {id: member, base: counters}
                   seen: new Map()};  // receiver track id -> counters at the last poll
     state.server = link;
@@ -300,15 +301,23 @@
     pc.onnegotiationneeded = () => serial('sfu offer', sfuOffer);
     const dc = pc.createDataChannel('chat', {negotiated: true, id: 0});
     dc.binaryType = 'arraybuffer';
+    // Test hook (?say=TEXT): greet the room once the channel opens. Members who join later
+    // missed it (the server relays only to open channels), so a member not greeted yet is
+    // greeted again when it first speaks on the channel (its channel is open then).
+    const say = params.get('say');
+    const greet = () => {
+      for (const id of state.peers.keys()) link.greeted.add(id);
+      sfuChatSend(say);
+    };
     dc.onmessage = (e) => {
       const c = chatDecode(e.data);
       state.chat.push({from: c.from, name: c.name, text: c.text, via: 'datachannel'});
       logChat(c.name || 'anonymous', c.text);
+      if (say && c.from !== null && !link.greeted.has(c.from)) greet();
     };
     dc.onopen = () => {
       logChat(null, 'chat channel open', 'sys');
-      const say = params.get('say');  // test hook: greet the room once the channel opens
-      if (say) sfuChatSend(say);
+      if (say) greet();
     };
     link.dc = dc;
   }

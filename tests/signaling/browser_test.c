@@ -9,7 +9,8 @@
  *    (renegotiation) and leaves; peer-left removes tiles.
  *  - p2p (`?mode=p2p`, p2p_call.js): two Chromium pages call each other directly (the selected
  *    pair is between the two browsers, not the server's media port), chat, peer-left.
- *  - firefox_chromium.js: Firefox ESR calls Chromium in p2p mode, frames and chat both ways.
+ *  - firefox_chromium.js: Firefox ESR calls Chromium in p2p mode and through the SFU, frames
+ *    and chat both ways.
  * Each test is skipped when a browser, node, playwright-core or the namespace is unavailable. */
 #include "signaling/signaling.h"
 
@@ -30,8 +31,8 @@ static bool enter_netns(void)
 }
 
 /* Starts a server with the SFU in a fresh network namespace and runs
- * `node @script http://127.0.0.1:PORT MEDIA_PORT` against it; it must exit 0. */
-static void run_in_netns(const char *script, bool firefox)
+ * `node @script http://127.0.0.1:PORT MEDIA_PORT @mode` against it; it must exit 0. */
+static void run_in_netns(const char *script, const char *mode, bool firefox)
 {
     if (access("/usr/bin/chromium", X_OK) != 0 || access("/usr/bin/node", X_OK) != 0)
         cr_skip_test("needs Debian chromium and node");
@@ -58,8 +59,8 @@ static void run_in_netns(const char *script, bool firefox)
     sig_server_addr(sig, &a);
     eng_shard_addr(eng, 0, &m);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "timeout 130 /usr/bin/node %s http://127.0.0.1:%u %u",
-             tst_src_path(script), net_addr_port(&a), net_addr_port(&m));
+    snprintf(cmd, sizeof cmd, "timeout 130 /usr/bin/node %s http://127.0.0.1:%u %u %s",
+             tst_src_path(script), net_addr_port(&a), net_addr_port(&m), mode);
     int st = system(cmd);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed (status %d)", script, st);
     sig_server_stop(sig);
@@ -69,15 +70,20 @@ static void run_in_netns(const char *script, bool firefox)
 
 Test(signaling_browser, two_chromium_pages_call_through_the_sfu_then_a_third, .timeout = 150)
 {
-    run_in_netns("tests/signaling/browser/sfu_call.js", false);
+    run_in_netns("tests/signaling/browser/sfu_call.js", "sfu", false);
 }
 
 Test(signaling_browser, two_chromium_pages_call_p2p_through_the_demo_page, .timeout = 150)
 {
-    run_in_netns("tests/signaling/browser/p2p_call.js", false);
+    run_in_netns("tests/signaling/browser/p2p_call.js", "p2p", false);
 }
 
 Test(signaling_browser, firefox_and_chromium_call_p2p_through_the_demo_page, .timeout = 150)
 {
-    run_in_netns("tests/signaling/browser/firefox_chromium.js", true);
+    run_in_netns("tests/signaling/browser/firefox_chromium.js", "p2p", true);
+}
+
+Test(signaling_browser, firefox_and_chromium_call_through_the_sfu, .timeout = 150)
+{
+    run_in_netns("tests/signaling/browser/firefox_chromium.js", "sfu", true);
 }
