@@ -4,9 +4,10 @@
  * server with the SFU runs in this process inside a private network namespace
  * (unshare(CLONE_NEWNET), then `ip link set lo up`), so the browsers can only reach loopback.
  *  - sfu (the default room mode, tests/signaling/browser/sfu_call.js): two Chromium pages
- *    decode each other's video (framesDecoded >= 30) and chat over the relayed data channel
- *    through the SFU (the selected pair ends at the server's media port); a third joins
- *    (renegotiation) and leaves; peer-left removes tiles.
+ *    decode each other's video (framesDecoded >= 30) through the SFU (the selected pair ends at
+ *    the server's media port); then they chat over the relayed data channel and a third joins
+ *    (renegotiation) and leaves (peer-left removes tiles), or an aiortc WHIP publisher's tile
+ *    comes (on reused transceivers) and goes.
  *  - p2p (`?mode=p2p`, p2p_call.js): two Chromium pages call each other directly (the selected
  *    pair is between the two browsers, not the server's media port), chat, peer-left.
  *  - firefox_chromium.js: Firefox ESR calls Chromium in p2p mode and through the SFU, frames
@@ -31,8 +32,8 @@ static bool enter_netns(void)
 }
 
 /* Starts a server with the SFU in a fresh network namespace and runs
- * `node @script http://127.0.0.1:PORT MEDIA_PORT @mode` against it; it must exit 0. */
-static void run_in_netns(const char *script, const char *mode, bool firefox)
+ * `node @script http://127.0.0.1:PORT MEDIA_PORT @arg` against it; it must exit 0. */
+static void run_in_netns(const char *script, const char *arg, bool firefox)
 {
     if (access("/usr/bin/chromium", X_OK) != 0 || access("/usr/bin/node", X_OK) != 0)
         cr_skip_test("needs Debian chromium and node");
@@ -60,7 +61,7 @@ static void run_in_netns(const char *script, const char *mode, bool firefox)
     eng_shard_addr(eng, 0, &m);
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "timeout 130 /usr/bin/node %s http://127.0.0.1:%u %u %s",
-             tst_src_path(script), net_addr_port(&a), net_addr_port(&m), mode);
+             tst_src_path(script), net_addr_port(&a), net_addr_port(&m), arg);
     int st = system(cmd);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed (status %d)", script, st);
     sig_server_stop(sig);
@@ -70,7 +71,14 @@ static void run_in_netns(const char *script, const char *mode, bool firefox)
 
 Test(signaling_browser, two_chromium_pages_call_through_the_sfu_then_a_third, .timeout = 150)
 {
-    run_in_netns("tests/signaling/browser/sfu_call.js", "sfu", false);
+    run_in_netns("tests/signaling/browser/sfu_call.js", "three", false);
+}
+
+Test(signaling_browser, whip_publisher_tile_on_the_sfu_page_comes_and_goes, .timeout = 150)
+{
+    if (access("/usr/bin/python3", X_OK) != 0 || system("/usr/bin/python3 -c 'import aiortc' 2>/dev/null"))
+        cr_skip_test("needs Debian python3-aiortc");
+    run_in_netns("tests/signaling/browser/sfu_call.js", "whip", false);
 }
 
 Test(signaling_browser, two_chromium_pages_call_p2p_through_the_demo_page, .timeout = 150)
