@@ -258,7 +258,8 @@
   }
 
   function chatDecode(data) {
-    if (typeof data !== 'string') return {from: null, name: null, text: `(${data.byteLength} bytes of binary)`};
+    if (typeof data !== 'string')
+      return {from: null, name: null, text: `(${data.byteLength} bytes of binary)`};
     if (data.startsWith('{')) {
       try {
         const o = JSON.parse(data);
@@ -282,7 +283,9 @@
 
   function sfuLink() {
     const pc = new RTCPeerConnection({iceServers: []});
-    const link = {pc, dc: null, pending: [], published: false, offers: 0, answers: 0,
+    const link = {pc, dc: null, pending: [], offers: 0, answers: 0,
+                  published: false,    // our tracks are added (after the first server offer)
+                  refused: false,      // the server refused our offer: we do not offer again
                   greeted: new Set(),  // members present when ?say= was last sent
                   owner: new Map(),  // receiver track id -> {id: member, base: counters}
                   seen: new Map()};  // receiver track id -> counters at the last poll
@@ -292,7 +295,8 @@
     pc.ontrack = sfuTrack;
     const onState = () => {
       for (const peer of state.peers.values()) setPeerState(peer);
-      setStatus(`in room ${state.room} as ${state.name} (#${state.id}, sfu: ${pc.connectionState})`);
+      setStatus(`in room ${state.room} as ${state.name} (#${state.id}, sfu: ` +
+                `${pc.connectionState})`);
     };
     pc.onconnectionstatechange = onState;
     pc.oniceconnectionstatechange = onState;
@@ -324,7 +328,7 @@
 
   async function sfuOffer() {
     const link = state.server;
-    if (!link || link.pc.signalingState !== 'stable' || !link.answers) return;
+    if (!link || link.pc.signalingState !== 'stable' || !link.answers || link.refused) return;
     await link.pc.setLocalDescription(await link.pc.createOffer());
     link.offers++;
     send({type: 'offer', to: 0, sdp: link.pc.localDescription.sdp});
@@ -506,6 +510,13 @@
       case 'error':
         state.errors.push(m);
         logChat(null, `error ${m.code}: ${m.reason}`, 'sys');
+        // The server refused our offer: without a rollback we would ignore its offers from
+        // now on (glare rule). We do not offer again (it would be refused the same way).
+        if (m.code === 'media-error' && state.server &&
+            state.server.pc.signalingState === 'have-local-offer') {
+          state.server.refused = true;
+          await state.server.pc.setLocalDescription({type: 'rollback'});
+        }
         // A server without the SFU: its default-mode rooms refuse us, p2p ones do not.
         if (m.code === 'unsupported' && m.about === 'join' && !state.joined &&
             !params.get('mode')) {

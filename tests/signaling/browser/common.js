@@ -81,7 +81,9 @@ async function pairOf(page, expr) {
     const pc = eval(e);  // eslint-disable-line no-eval -- a test-provided expression
     const r = await pc.getStats();
     let id = null;
-    r.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) id = s.selectedCandidatePairId; });
+    r.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) id = s.selectedCandidatePairId;
+    });
     let pair = null;
     r.forEach((s) => {
       if (s.type === 'candidate-pair' && (s.id === id || (!id && s.selected))) pair = s;

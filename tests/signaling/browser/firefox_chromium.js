@@ -1,9 +1,10 @@
 // tests/signaling/browser/firefox_chromium.js: Firefox ESR and Chromium (both headless) call
 // each other through the demo page, in p2p mode (browser to browser) or through the SFU (sfu
-// mode: the selected pair ends at the server's media port). Chromium is driven by playwright-core; Firefox (Debian
-// firefox-esr, fresh profile from firefox-user.js: fake media, loopback ICE) just opens the page
-// with ?selftest=1, and tells Chromium over the data channel once it has decoded 30 frames of
-// Chromium's video and received Chromium's chat. Chromium checks the other direction itself.
+// mode: the selected pair ends at the server's media port). Chromium is driven by
+// playwright-core; Firefox (Debian firefox-esr, fresh profile from firefox-user.js: fake media,
+// loopback ICE) just opens the page with ?selftest=1, and tells Chromium over the data channel
+// once it has decoded 30 frames of Chromium's video and received Chromium's chat. Chromium
+// checks the other direction itself.
 // Run by tests/signaling/browser_test.c inside a private network namespace.
 // Usage: node firefox_chromium.js http://127.0.0.1:PORT MEDIA_PORT p2p|sfu. Exit 0 on success.
 'use strict';

@@ -37,10 +37,11 @@ function members(names) {
 }
 
 function summarize(pages) {
-  return Promise.all(Object.entries(pages).map(async ([name, page]) => [name, await page.evaluate(() => ({
-    id: window.urtc.id, offers: window.urtc.server.offers, answers: window.urtc.server.answers,
-    peers: [...window.urtc.peers.values()].map((p) => ({ name: p.name, state: p.state, stats: p.stats })),
-  }))]));
+  return Promise.all(Object.entries(pages).map(async ([name, page]) => [name, await page.evaluate(
+      () => ({ id: window.urtc.id, offers: window.urtc.server.offers,
+               answers: window.urtc.server.answers,
+               peers: [...window.urtc.peers.values()].map(
+                   (p) => ({ name: p.name, state: p.state, stats: p.stats })) }))]));
 }
 
 // alice and bob in one room, connected to the SFU, each decoding the other.
@@ -63,7 +64,8 @@ async function twoMembers(browser, room) {
   for (const [name, page] of Object.entries(pages)) {
     const pair = await pairOf(page, 'window.urtc.server.pc');
     if (!pair || pair.remote !== MEDIA_PORT)
-      fail(`${name}: selected pair ${JSON.stringify(pair)} does not end at the SFU's port ${MEDIA_PORT}`);
+      fail(`${name}: selected pair ${JSON.stringify(pair)} does not end at the SFU's port ` +
+           `${MEDIA_PORT}`);
   }
   const metrics = await (await fetch(BASE + '/metrics')).text();
   const fwd = /^urtc_sfu_forwarded_packets_total (\d+)$/m.exec(metrics);
@@ -129,12 +131,15 @@ async function whip(browser, room, pages) {
     const p = [...window.urtc.peers.values()].find((x) => /^whip \d+$/.test(x.name));
     const track = p.stream.getVideoTracks()[0];
     let raw = 0;
-    (await pc.getStats(track)).forEach((s) => { if (s.type === 'inbound-rtp') raw = s.framesDecoded; });
+    (await pc.getStats(track)).forEach((s) => {
+      if (s.type === 'inbound-rtp') raw = s.framesDecoded;
+    });
     return { transceivers: pc.getTransceivers().length, tile: p.stats.framesDecoded, raw,
              name: p.name, stats: p.stats };
   });
   if (seen.transceivers !== before || seen.raw < seen.tile + 30)
-    fail(`WHIP publisher not on bob's reused transceivers (${before} before): ${JSON.stringify(seen)}`);
+    fail(`WHIP publisher not on bob's reused transceivers (${before} before): ` +
+         JSON.stringify(seen));
   await done;
   if (!/"status": 201/.test(out) || !/"delete": 200/.test(out))
     fail('WHIP publisher: ' + out);
