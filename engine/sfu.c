@@ -489,8 +489,11 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
         } else if (d->abs_send_id) {
             uint8_t ast[3];
             rtc_rtp_ext_put_abs_send_time(ast, rtc_rtp_abs_send_time(eng_shard_now(ss->sh)));
-            if (rtc_rtp_ext_overwrite(b, &r, d->abs_send_id, ast, sizeof ast) < 0)
-                LOG_RATELIMIT(1000, "sfu: abs-send-time not rewritten");
+            /* A publisher that does not send abs-send-time (Firefox) leaves nothing to
+             * rewrite: -ENOENT is not worth a warning on every packet. */
+            int ret = rtc_rtp_ext_overwrite(b, &r, d->abs_send_id, ast, sizeof ast);
+            if (ret < 0 && ret != -ENOENT)
+                LOG_RATELIMIT(1000, "sfu: abs-send-time not rewritten: %s", strerror(-ret));
         }
     }
     if ((int16_t)(seq - d->last_out_seq) > 0) {
