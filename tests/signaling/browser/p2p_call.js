@@ -1,7 +1,7 @@
 // tests/signaling/browser/p2p_call.js: two headless Chromium pages join one room through the
-// demo page served by urtc-server in p2p mode (`?mode=p2p`) and must each decode the other's
-// video (framesDecoded >= 30) and receive the other's chat message over the data channel. The
-// media goes browser to browser: each selected candidate pair ends at the other browser's
+// demo page served by urtc-server in p2p mode (the first with `?mode=p2p`; the second names no
+// mode and takes the room's) and must each decode the other's video (framesDecoded >= 30) and
+// receive the other's chat message over the data channel. The media goes browser to browser: each selected candidate pair ends at the other browser's
 // candidate, never at the server's media port, and the SFU has no member.
 // Run by tests/signaling/browser_test.c inside a private network namespace (loopback only).
 // Usage: node p2p_call.js http://127.0.0.1:PORT MEDIA_PORT. Exit 0 on success; prints a summary.
@@ -15,9 +15,11 @@ const timer = guard(90000);
 async function main() {
   const browser = await launch();
   const room = 'e2e' + process.pid;
+  // alice makes the room a p2p one; bob names no mode and gets the room's.
   const pages = {};
-  for (const name of ['alice', 'bob'])
-    pages[name] = await openPage(browser, name, `${BASE}/?room=${room}&name=${name}&mode=p2p`);
+  pages.alice = await openPage(browser, 'alice', `${BASE}/?room=${room}&name=alice&mode=p2p`);
+  await waitFor(pages.alice, () => window.urtc.joined, null, 15000, 'alice did not join');
+  pages.bob = await openPage(browser, 'bob', `${BASE}/?room=${room}&name=bob`);
   const other = { alice: 'bob', bob: 'alice' };
   // Each page sees the other by name, connected, with an open chat channel.
   for (const [name, page] of Object.entries(pages)) {
