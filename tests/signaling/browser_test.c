@@ -9,7 +9,8 @@
  *    (renegotiation) and leaves (peer-left removes tiles), or an aiortc WHIP publisher's tile
  *    comes (on reused transceivers) and goes.
  *  - p2p (`?mode=p2p`, p2p_call.js): two Chromium pages call each other directly (the selected
- *    pair is between the two browsers, not the server's media port), chat, peer-left.
+ *    pair is between the two browsers, not the server's media port), chat, peer-left. Also on
+ *    a server without the SFU, where a page that names no mode falls back to p2p.
  *  - firefox_chromium.js: Firefox ESR calls Chromium in p2p mode and through the SFU, frames
  *    and chat both ways.
  * Each test is skipped when a browser, node, playwright-core or the namespace is unavailable. */
@@ -32,8 +33,9 @@ static bool enter_netns(void)
 }
 
 /* Starts a server with the SFU in a fresh network namespace and runs
- * `node @script http://127.0.0.1:PORT MEDIA_PORT @arg` against it; it must exit 0. */
-static void run_in_netns(const char *script, const char *arg, bool firefox)
+ * `node @script http://127.0.0.1:PORT MEDIA_PORT @arg` against it; it must exit 0. Without
+ * @with_sfu the server has none (sfu joins get `unsupported`). */
+static void run_in_netns(const char *script, const char *arg, bool firefox, bool with_sfu)
 {
     if (access("/usr/bin/chromium", X_OK) != 0 || access("/usr/bin/node", X_OK) != 0)
         cr_skip_test("needs Debian chromium and node");
@@ -51,8 +53,8 @@ static void run_in_netns(const char *script, const char *arg, bool firefox)
     eng_t *eng = eng_create(&ec);
     cr_assert_not_null(eng);
     eng_sfu_cfg_t fc = {0};
-    eng_sfu_t *sfu = eng_sfu_create(eng, &fc);
-    cr_assert_not_null(sfu);
+    eng_sfu_t *sfu = with_sfu ? eng_sfu_create(eng, &fc) : NULL;
+    cr_assert(sfu || !with_sfu);
     sig_cfg_t sc = {.listen = "127.0.0.1:0", .web_root = tst_src_path("web"), .sfu = sfu};
     sig_server_t *sig = sig_server_start(&sc, eng);
     cr_assert_not_null(sig);
@@ -71,27 +73,33 @@ static void run_in_netns(const char *script, const char *arg, bool firefox)
 
 Test(signaling_browser, two_chromium_pages_call_through_the_sfu_then_a_third, .timeout = 150)
 {
-    run_in_netns("tests/signaling/browser/sfu_call.js", "three", false);
+    run_in_netns("tests/signaling/browser/sfu_call.js", "three", false, true);
 }
 
 Test(signaling_browser, whip_publisher_tile_on_the_sfu_page_comes_and_goes, .timeout = 150)
 {
-    if (access("/usr/bin/python3", X_OK) != 0 || system("/usr/bin/python3 -c 'import aiortc' 2>/dev/null"))
+    if (access("/usr/bin/python3", X_OK) != 0 ||
+        system("/usr/bin/python3 -c 'import aiortc' 2>/dev/null"))
         cr_skip_test("needs Debian python3-aiortc");
-    run_in_netns("tests/signaling/browser/sfu_call.js", "whip", false);
+    run_in_netns("tests/signaling/browser/sfu_call.js", "whip", false, true);
 }
 
 Test(signaling_browser, two_chromium_pages_call_p2p_through_the_demo_page, .timeout = 150)
 {
-    run_in_netns("tests/signaling/browser/p2p_call.js", "p2p", false);
+    run_in_netns("tests/signaling/browser/p2p_call.js", "p2p", false, true);
 }
 
 Test(signaling_browser, firefox_and_chromium_call_p2p_through_the_demo_page, .timeout = 150)
 {
-    run_in_netns("tests/signaling/browser/firefox_chromium.js", "p2p", true);
+    run_in_netns("tests/signaling/browser/firefox_chromium.js", "p2p", true, true);
 }
 
 Test(signaling_browser, firefox_and_chromium_call_through_the_sfu, .timeout = 150)
 {
-    run_in_netns("tests/signaling/browser/firefox_chromium.js", "sfu", true);
+    run_in_netns("tests/signaling/browser/firefox_chromium.js", "sfu", true, true);
+}
+
+Test(signaling_browser, page_falls_back_to_p2p_on_a_server_without_the_sfu, .timeout = 150)
+{
+    run_in_netns("tests/signaling/browser/p2p_call.js", "fallback", false, false);
 }

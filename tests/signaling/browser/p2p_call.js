@@ -1,15 +1,19 @@
 // tests/signaling/browser/p2p_call.js: two headless Chromium pages join one room through the
-// demo page served by urtc-server in p2p mode (the first with `?mode=p2p`; the second names no
-// mode and takes the room's) and must each decode the other's video (framesDecoded >= 30) and
-// receive the other's chat message over the data channel. The media goes browser to browser: each selected candidate pair ends at the other browser's
-// candidate, never at the server's media port, and the SFU has no member.
+// demo page served by urtc-server in p2p mode and must each decode the other's video
+// (framesDecoded >= 30) and receive the other's chat message over the data channel. The media
+// goes browser to browser: each selected candidate pair ends at the other browser's candidate,
+// never at the server's media port, and the SFU has no member. The first page makes the room a
+// p2p one: with `?mode=p2p` (scenario p2p), or, on a server without the SFU (scenario
+// fallback), by naming no mode, getting `unsupported` and joining again in p2p mode. The second
+// names no mode and takes the room's.
 // Run by tests/signaling/browser_test.c inside a private network namespace (loopback only).
-// Usage: node p2p_call.js http://127.0.0.1:PORT MEDIA_PORT. Exit 0 on success; prints a summary.
+// Usage: node p2p_call.js http://127.0.0.1:PORT MEDIA_PORT p2p|fallback. Exit 0 on success.
 'use strict';
 const { fail, guard, launch, openPage, waitFor, pairOf } = require('./common.js');
 
 const BASE = process.argv[2];
 const MEDIA_PORT = Number(process.argv[3]);
+const FALLBACK = process.argv[4] === 'fallback';
 const timer = guard(90000);
 
 async function main() {
@@ -17,8 +21,12 @@ async function main() {
   const room = 'e2e' + process.pid;
   // alice makes the room a p2p one; bob names no mode and gets the room's.
   const pages = {};
-  pages.alice = await openPage(browser, 'alice', `${BASE}/?room=${room}&name=alice&mode=p2p`);
+  pages.alice = await openPage(browser, 'alice',
+                               `${BASE}/?room=${room}&name=alice${FALLBACK ? '' : '&mode=p2p'}`);
   await waitFor(pages.alice, () => window.urtc.joined, null, 15000, 'alice did not join');
+  const refused = await pages.alice.evaluate(() => window.urtc.errors.map((e) => e.code));
+  if (JSON.stringify(refused) !== (FALLBACK ? '["unsupported"]' : '[]'))
+    fail(`alice: errors ${JSON.stringify(refused)} (fallback: ${FALLBACK})`);
   pages.bob = await openPage(browser, 'bob', `${BASE}/?room=${room}&name=bob`);
   const other = { alice: 'bob', bob: 'alice' };
   // Each page sees the other by name, connected, with an open chat channel.
