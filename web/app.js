@@ -183,7 +183,8 @@
 
   // ---- sfu: one connection to the server ------------------------------------------------------
 
-  // WHIP publishers (ids from 2^40 on, docs/signaling.md) have tracks but no signaling name.
+  // WHIP publishers (ids 2^40 + session, docs/signaling.md "Rooms and modes") have tracks but
+  // no signaling name.
   const WHIP_BASE = 2 ** 40;
   function defaultName(id) {
     return id >= WHIP_BASE ? 'whip ' + (id - WHIP_BASE) : 'member ' + id;
@@ -287,8 +288,8 @@
                   published: false,    // our tracks are added (after the first server offer)
                   refused: false,      // the server refused our offer: we do not offer again
                   greeted: new Set(),  // members present when ?say= was last sent
-                  owner: new Map(),  // receiver track id -> {id: member, base: counters}
-                  seen: new Map()};  // receiver track id -> counters at the last poll
+                  owner: new Map(),    // receiver track id -> {id: member, base: counters}
+                  seen: new Map()};    // receiver track id -> counters at the last poll
     state.server = link;
     pc.onicecandidate = (e) => send({type: 'candidate', to: 0,
                                      candidate: e.candidate ? e.candidate.toJSON() : null});
