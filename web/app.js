@@ -243,10 +243,10 @@
       peer.tile.querySelector('video').srcObject = stream;
       stream.onremovetrack = () => sfuMediaGone(peer, stream);
     }
-    e.track.addEventListener('ended', () => {
+    e.track.onended = () => {  // the transceiver stopped (a reused one gets a new handler)
       if (stream.getTrackById(e.track.id)) stream.removeTrack(e.track);
       sfuMediaGone(peer, stream);
-    });
+    };
     setPeerState(peer);
   }
 
