@@ -9,6 +9,7 @@
 
 #include "rtc/dtls/dtls.h"
 #include "rtc/ice/ice.h"
+#include "rtc/rtp/rtp.h"
 #include "rtc/srtp/srtp.h"
 #include "rtc/turn/turn.h"
 
@@ -193,6 +194,45 @@ WARN_UNUSED int eng_peer_send_dtls_data(eng_peer_t *p, const void *data, size_t 
  * ownership of @pkt, even on error. 0, -ENOTCONN (no SRTP keys yet, or no pair), -EIO. */
 int eng_peer_send_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp);
 
+/* Copies plaintext RTP or RTCP (@rtcp) @buf into a packet of the peer's shard and sends it as
+ * eng_peer_send_rtp() does. 0, -EMSGSIZE, -ENOBUFS (pool empty), -ENOTCONN, -EIO. */
+int eng_peer_send_copy(eng_peer_t *p, const uint8_t *buf, size_t len, bool rtcp);
+
+/* ---------------------------------------------------------------------------------------------
+ * RTCP and repair steps that the SFU's legs and the API's connections share (engine/rtcp.c).
+ * Shard thread.
+ */
+#define ENG_RTCP_INTERVAL_NS NET_NS_PER_SEC  /* RFC 3550 §6.2 minimum, lowered as AVPF allows */
+#define ENG_RTX_MIN_NS (20 * NET_NS_PER_MS)  /* one packet resent at most this often */
+#define ENG_NACK_TRIES 3                     /* NACKs per lost packet (RFC 4585 §6.2.1) */
+#define ENG_NACK_MIN_NS (20 * NET_NS_PER_MS) /* between two NACKs of a packet, at least */
+#define ENG_HIST_PKTS 256                    /* video send history: ~2.5 s at 1 Mbit/s */
+#define ENG_HIST_SLOT 1500                   /* bytes per packet kept */
+
+/* When the next regular report is due: RFC 3550 §6.3.1 / A.7 with a 1 s minimum (half of it
+ * for the first report, §6.2), randomized to 0.5-1.5 times the interval. */
+uint64_t eng_rtcp_next_ns(uint64_t now_ns, bool initial);
+
+/* Counters of eng_rtx_answer(). */
+typedef struct eng_rtx_counts {
+    uint64_t nacked;  /* sequence numbers the peer asked for */
+    uint64_t resent;  /* answered: RTX (RFC 4588), or the original again */
+    uint64_t missing; /* no longer in the history: the receiver needs a keyframe */
+    uint64_t nobufs;  /* not sent: packet pool empty */
+} eng_rtx_counts_t;
+
+/* Answers the @n NACKed sequence numbers @seqs from history @h through peer @p: as RTX with
+ * @rtx (the stream's RTX sender), or the original packets with @rtx NULL; each at most once per
+ * ENG_RTX_MIN_NS. Counts into @c. Returns how many were missing from the history. */
+int eng_rtx_answer(eng_peer_t *p, rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, const uint16_t *seqs,
+                   int n, uint64_t now_ns, eng_rtx_counts_t *c);
+
+/* Polls NACK generator @g (retries max(@rtt_ns, its minimum) apart) and sends what is due as a
+ * compound RR + SDES CNAME + generic NACK (RFC 4585 §6.2.1) from @sender about @media.
+ * Returns the number of sequence numbers NACKed (0: nothing due), or a send error. */
+int eng_rtcp_send_nack(eng_peer_t *p, rtc_rtp_nack_gen_t *g, uint32_t sender, const char *cname,
+                       uint32_t media, uint64_t now_ns, uint64_t rtt_ns);
+
 /* ---------------------------------------------------------------------------------------------
  * The public API's objects (engine/pc.c), for the engine's other files (the SFU).
  */
@@ -228,7 +268,29 @@ struct urtc_pc {
         uint32_t rr_jitter;
         uint64_t keyframe_requests;
         uint32_t rx_ssrc; /* the SSRC we last received on it (0: none yet) */
+        /* RTCP (RFC 3550 §6.4): what we send (our SRs), what we receive (our report blocks) */
+        rtc_rtp_tx_stats_t tx;
+        rtc_rtp_rx_stats_t rx;
+        bool rx_init;
+        int64_t rtt_ns; /* from the peer's last report block with an LSR; -1: none */
+        /* the peer's last SR about what it sends us (remote-outbound-rtp) */
+        uint64_t sr_cnt, sr_ntp;
+        uint32_t sr_pkts, sr_octets;
+        /* repair: NACKs we sent and got, packets we resent and received resent (RTX) */
+        uint64_t nack_tx, nack_rx, rtx_tx, rtx_rx;
+        uint64_t nack_given_up; /* the generator's given_up when last looked at */
     } st[RTC_PC_MAX_TRANSCEIVERS];
+    /* RTCP and repair (engine/pc.c), unless the owner does its own (the SFU's legs). Video
+     * transceivers with NACK negotiated get a send history (when they send) and a NACK
+     * generator (when they receive), allocated when a negotiation completes. */
+    bool rtcp_by_owner;
+    net_timer_t rtcp_timer;
+    uint64_t next_report_ns;
+    int64_t rtt_ns; /* the latest round trip from any report block; -1: none */
+    rtc_rtcp_counters_t rtcp_in;
+    uint64_t sr_tx, rr_tx;
+    struct eng_pc_resend *resend[RTC_PC_MAX_TRANSCEIVERS];
+    rtc_rtp_nack_gen_t *nack[RTC_PC_MAX_TRANSCEIVERS];
     bool negotiation_needed;
     uint64_t rx_unrouted;
     struct eng_dc *dc; /* data channels, once used (engine/dc.c) */

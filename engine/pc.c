@@ -154,6 +154,239 @@ void eng_pc_negotiation_needed(urtc_pc_t *pc)
         pc->cbs.on_negotiation_needed(pc, pc->user);
 }
 
+/* ---- RTCP and repair (RFC 3550 §6, RFC 4585, RFC 4588) -------------------------------------- */
+
+/* A video transceiver's send history and RTX sender, when NACK was negotiated. */
+struct eng_pc_resend {
+    bool on;      /* the current negotiation has NACK for it */
+    bool use_rtx; /* ... and RTX with our RTX SSRC (else the original is sent again) */
+    rtc_rtp_history_t hist;
+    rtc_rtp_ptmap_t ptmap;
+    rtc_rtp_rtx_tx_t rtx;
+};
+
+/* A gap is NACKed once it is this old: the network may merely have reordered it (a NACK for a
+ * packet already on its way costs a useless retransmission). */
+#define PC_NACK_REORDER_NS (10 * NET_NS_PER_MS)
+#define PC_RTT_DEFAULT_NS (100 * NET_NS_PER_MS) /* until a report block measured it */
+/* NACKs per lost packet: a repair lost too is asked for again, within what the depacketizer
+ * holds (libwebrtc tries up to 10 times). */
+#define PC_NACK_TRIES 5
+#define PC_DEPAY_PENDING_NACK 24  /* frames a NACKed video stream's depacketizer holds */
+#define PC_DEPAY_REORDER_NACK 512 /* packets */
+
+static void deliver_frames(urtc_pc_t *pc, int t);
+
+static bool dir_sends(rtc_sdp_dir_t d)
+{
+    return d == RTC_SDP_DIR_SENDRECV || d == RTC_SDP_DIR_SENDONLY;
+}
+static bool dir_recvs(rtc_sdp_dir_t d)
+{
+    return d == RTC_SDP_DIR_SENDRECV || d == RTC_SDP_DIR_RECVONLY;
+}
+
+static const rtc_pc_neg_codec_t *neg_by_pt(const rtc_pc_transceiver_t *t, uint8_t pt)
+{
+    for (unsigned k = 0; k < t->neg_cnt; k++)
+        if (t->neg[k].pt == pt)
+            return &t->neg[k];
+    return NULL;
+}
+
+static uint32_t neg_clock(const rtc_pc_t *j, const rtc_pc_transceiver_t *t,
+                          const rtc_pc_neg_codec_t *n)
+{
+    const rtc_pc_codec_t *cap = n ? rtc_pc_neg_codec_cap(j, t, n) : NULL;
+    return cap && cap->clock_hz ? cap->clock_hz : t->kind == RTC_SDP_KIND_AUDIO ? 48000 : 90000;
+}
+
+/* How long a NACK waits for its repair before the next try: the round trip and a quarter
+ * (the repair's own jitter), at least ENG_NACK_MIN_NS (the generator's floor). */
+static uint64_t pc_nack_wait(const urtc_pc_t *pc)
+{
+    uint64_t rtt = pc->rtt_ns > 0 ? (uint64_t)pc->rtt_ns : PC_RTT_DEFAULT_NS;
+    return rtt + rtt / 4;
+}
+
+static void pc_rtcp_timer(net_timer_t *tm, uint64_t now);
+
+/* The timer runs the next regular report, or sooner a NACK retry while packets are missing. */
+static void pc_rtcp_arm(urtc_pc_t *pc, uint64_t now)
+{
+    if (pc->rtcp_by_owner || !pc->next_report_ns || pc->state == URTC_PC_CLOSED)
+        return;
+    uint64_t due = pc->next_report_ns;
+    for (unsigned i = 0; i < pc->jsep.tr_cnt; i++)
+        if (pc->nack[i] && rtc_rtp_nack_gen_missing(pc->nack[i]))
+            due = NET_MIN(due, now + ENG_NACK_MIN_NS);
+    if (!net_timer_armed(&pc->rtcp_timer) || net_timer_due(&pc->rtcp_timer) > due)
+        net_timer_arm(eng_shard_timers(pc->sh), &pc->rtcp_timer, due);
+}
+
+/* SRTP is keyed: reports start, the first after half an interval (RFC 3550 §6.2). */
+static void pc_rtcp_start(urtc_pc_t *pc)
+{
+    if (pc->rtcp_by_owner || pc->next_report_ns)
+        return;
+    uint64_t now = eng_shard_now(pc->sh);
+    net_timer_init(&pc->rtcp_timer, pc_rtcp_timer);
+    pc->next_report_ns = eng_rtcp_next_ns(now, true);
+    pc_rtcp_arm(pc, now);
+}
+
+/* The SSRC our receiver reports and feedback come from: the transceiver's own (every
+ * transceiver has one, sending or not), as libwebrtc does. */
+static uint32_t rtcp_ssrc(const urtc_pc_t *pc, unsigned t)
+{
+    return pc->jsep.tr[t].ssrc ? pc->jsep.tr[t].ssrc : pc->jsep.tr[0].ssrc;
+}
+
+static void pc_send_nacks(urtc_pc_t *pc, unsigned t, uint64_t now)
+{
+    rtc_rtp_nack_gen_t *g = pc->nack[t];
+    int n = eng_rtcp_send_nack(pc->peer, g, rtcp_ssrc(pc, t), pc->jsep.cname, pc->st[t].rx.ssrc,
+                               now, pc_nack_wait(pc));
+    if (n > 0)
+        pc->st[t].nack_tx += (uint64_t)n;
+    if (g->given_up != pc->st[t].nack_given_up) {
+        /* A packet will not come: the frames waiting for it go (the next carries after_gap,
+         * and the decoder asks for a keyframe) rather than wait for the depacketizer's limit. */
+        pc->st[t].nack_given_up = g->given_up;
+        if (pc->depay[t]) {
+            codec_depay_flush(pc->depay[t]);
+            deliver_frames(pc, (int)t);
+        }
+    }
+}
+
+/* Every ~1 s: a compound SR + SDES for each SSRC we send, the report blocks about what we
+ * receive in the first (RFC 3550 §6.4.1); an RR + SDES if we send nothing. */
+static void pc_send_reports(urtc_pc_t *pc, uint64_t now)
+{
+    rtc_rtcp_rb_t rb[RTC_RTCP_MAX_RB];
+    unsigned nb = 0;
+    for (unsigned i = 0; i < pc->jsep.tr_cnt && nb < RTC_RTCP_MAX_RB; i++)
+        if (pc->st[i].rx_init)
+            rtc_rtp_rx_stats_report(&pc->st[i].rx, now, &rb[nb++]);
+    uint64_t ntp = rtc_rtcp_ntp_from_unix_ns(net_realtime_ns());
+    uint8_t buf[1200];
+    bool first = true;
+    for (unsigned i = 0; i <= pc->jsep.tr_cnt; i++) {
+        bool rr = i == pc->jsep.tr_cnt; /* after the senders: an RR if none sent */
+        if (rr ? !first || !nb : !pc->st[i].tx.pkt_cnt)
+            continue;
+        rtc_rtcp_wr_t w;
+        rtc_rtcp_wr_init(&w, buf, sizeof buf);
+        rtc_rtp_wr_report(&w, rr ? NULL : &pc->st[i].tx, rtcp_ssrc(pc, 0), first ? rb : NULL,
+                          first ? nb : 0, pc->jsep.cname, ntp, now);
+        int n = rtc_rtcp_wr_finish(&w);
+        if (n > 0 && eng_peer_send_copy(pc->peer, buf, (size_t)n, true) == 0) {
+            if (rr)
+                pc->rr_tx++;
+            else
+                pc->sr_tx++;
+        }
+        first = false;
+    }
+}
+
+static void pc_rtcp_timer(net_timer_t *tm, uint64_t now)
+{
+    urtc_pc_t *pc = container_of(tm, urtc_pc_t, rtcp_timer);
+    if (pc->state == URTC_PC_CLOSED)
+        return;
+    if (now >= pc->next_report_ns) {
+        pc_send_reports(pc, now);
+        pc->next_report_ns = eng_rtcp_next_ns(now, false);
+    }
+    for (unsigned i = 0; i < pc->jsep.tr_cnt; i++)
+        if (pc->nack[i] && rtc_rtp_nack_gen_missing(pc->nack[i]))
+            pc_send_nacks(pc, i, now);
+    pc_rtcp_arm(pc, now);
+}
+
+/* After a completed negotiation: a send history for each video transceiver that sends with
+ * NACK negotiated, a NACK generator for each that receives with it. Allocated once (the
+ * control plane; the packet path never allocates), kept for the connection's life, and only
+ * used while the negotiation says so (RFC 4585 §4.2: no NACK unless offered and answered). */
+static int pc_repair_setup(urtc_pc_t *pc)
+{
+    if (pc->rtcp_by_owner)
+        return 0;
+    const rtc_pc_t *j = &pc->jsep;
+    for (unsigned i = 0; i < j->tr_cnt; i++) {
+        const rtc_pc_transceiver_t *t = &j->tr[i];
+        bool nack = false, rtx = false;
+        for (unsigned k = 0; k < t->neg_cnt; k++) {
+            nack |= t->neg[k].nack;
+            rtx |= t->neg[k].nack && t->neg[k].rtx_pt;
+        }
+        nack &= t->kind == RTC_SDP_KIND_VIDEO && !t->stopped && t->mline >= 0;
+        struct eng_pc_resend *r = pc->resend[i];
+        if (r)
+            r->on = false;
+        if (nack && dir_sends(t->current_direction) && !r) {
+            if (!(r = pc->resend[i] = calloc(1, sizeof *r)) ||
+                rtc_rtp_history_init(&r->hist, ENG_HIST_PKTS, ENG_HIST_SLOT) < 0)
+                return fail(pc, -ENOMEM, "no memory for a retransmission history");
+            if (rtc_random(&r->rtx.seq, sizeof r->rtx.seq) < 0) /* RFC 3550 §5.1 */
+                r->rtx.seq = 0;
+        }
+        if (r && nack && dir_sends(t->current_direction)) {
+            r->on = true;
+            r->use_rtx = rtx && t->rtx_ssrc;
+            rtc_rtp_ptmap_init(&r->ptmap);
+            for (unsigned k = 0; k < t->neg_cnt; k++) {
+                uint32_t hz = neg_clock(j, t, &t->neg[k]);
+                if (rtc_rtp_ptmap_set(&r->ptmap, t->neg[k].pt, RTC_RTP_CODEC_OTHER, hz, 1) < 0 ||
+                    (t->neg[k].rtx_pt &&
+                     (rtc_rtp_ptmap_set(&r->ptmap, t->neg[k].rtx_pt, RTC_RTP_CODEC_RTX, hz, 1) <
+                          0 ||
+                      rtc_rtp_ptmap_set_apt(&r->ptmap, t->neg[k].rtx_pt, t->neg[k].pt) < 0)))
+                    r->use_rtx = false;
+            }
+            r->rtx.ssrc = t->rtx_ssrc;
+            r->rtx.ptmap = &r->ptmap;
+        }
+        if (nack && dir_recvs(t->current_direction) && !pc->nack[i]) {
+            if (!(pc->nack[i] = malloc(sizeof *pc->nack[i])))
+                return fail(pc, -ENOMEM, "no memory for a NACK generator");
+            pc->st[i].rx_init = false; /* the next packet (re)starts the generator too */
+        }
+    }
+    return 0;
+}
+
+/* A received RTP packet (original, or recovered from RTX: @rtx) for statistics and NACKs. */
+static void pc_rtp_received(urtc_pc_t *pc, int t, const rtc_rtp_pkt_t *r, bool rtx)
+{
+    if (pc->rtcp_by_owner)
+        return;
+    uint64_t now = eng_shard_now(pc->sh);
+    const rtc_pc_transceiver_t *tr = &pc->jsep.tr[t];
+    const rtc_pc_neg_codec_t *n = neg_by_pt(tr, r->pt);
+    if (!pc->st[t].rx_init || pc->st[t].rx.ssrc != r->ssrc) {
+        /* RFC 3550 A.1: probation 0, SRTP authenticated every packet already. */
+        rtc_rtp_rx_stats_init(&pc->st[t].rx, r->ssrc, neg_clock(&pc->jsep, tr, n), 0);
+        if (pc->nack[t]) {
+            rtc_rtp_nack_gen_init(pc->nack[t], PC_NACK_TRIES, ENG_NACK_MIN_NS);
+            rtc_rtp_nack_gen_set_reorder(pc->nack[t], PC_NACK_REORDER_NS);
+        }
+        pc->st[t].rx_init = true;
+    }
+    bool nack = pc->nack[t] && n && n->nack;
+    bool filled = nack && rtc_rtp_nack_gen_on_packet(pc->nack[t], r->seq, now) == 1;
+    /* SRTP's replay list drops network duplicates; a repair of a packet that was only late
+     * would be one to the statistics (and make the reported loss negative). */
+    if (!rtx || filled)
+        (void)rtc_rtp_rx_stats_update(&pc->st[t].rx, r->seq, r->ts, now);
+    if (nack && rtc_rtp_nack_gen_missing(pc->nack[t])) {
+        pc_send_nacks(pc, (unsigned)t, now); /* what is due now; the timer retries the rest */
+        pc_rtcp_arm(pc, now);
+    }
+}
+
 static int tr_by_ssrc(const urtc_pc_t *pc, uint32_t ssrc)
 {
     for (unsigned i = 0; i < pc->jsep.tr_cnt; i++)
@@ -162,7 +395,8 @@ static int tr_by_ssrc(const urtc_pc_t *pc, uint32_t ssrc)
     return -1;
 }
 
-static void note_report_blocks(urtc_pc_t *pc, const rtc_rtcp_rb_t *rb, unsigned cnt)
+static void note_report_blocks(urtc_pc_t *pc, const rtc_rtcp_rb_t *rb, unsigned cnt,
+                               uint64_t arrival_ntp)
 {
     for (unsigned k = 0; k < cnt; k++) {
         int t = tr_by_ssrc(pc, rb[k].ssrc);
@@ -172,24 +406,64 @@ static void note_report_blocks(urtc_pc_t *pc, const rtc_rtcp_rb_t *rb, unsigned 
         pc->st[t].rr_lost = rb[k].cum_lost;
         pc->st[t].rr_fraction_lost = rb[k].fraction_lost;
         pc->st[t].rr_jitter = rb[k].jitter;
+        /* RFC 3550 §6.4.1: RTT = A - LSR - DLSR, once the peer got one of our SRs. */
+        int64_t rtt = rtc_rtcp_rtt_ns(arrival_ntp, rb[k].lsr, rb[k].dlsr);
+        if (rtt >= 0)
+            pc->st[t].rtt_ns = pc->rtt_ns = rtt;
     }
 }
 
-/* What the pc itself takes from RTCP: receiver reports about our streams, and keyframe
- * requests (RFC 4585 §6.3.1 PLI, RFC 5104 §4.3.1 FIR). */
+/* The peer's NACK for one of our streams: answered from its history (RFC 4585 §6.2.1). */
+static void answer_nack(urtc_pc_t *pc, const rtc_rtcp_fb_t *fb, uint64_t now)
+{
+    int t = tr_by_ssrc(pc, fb->media_ssrc);
+    uint16_t seqs[64];
+    int n = rtc_rtcp_nack_parse(fb, seqs, NET_ARRAY_LEN(seqs));
+    if (t < 0 || n <= 0)
+        return;
+    struct eng_pc_resend *r = pc->resend[t];
+    if (!r || !r->on) {
+        pc->st[t].nack_rx += (uint64_t)n; /* not negotiated, or audio: nothing kept */
+        return;
+    }
+    eng_rtx_counts_t c = {0};
+    (void)eng_rtx_answer(pc->peer, &r->hist, r->use_rtx ? &r->rtx : NULL, seqs, n, now, &c);
+    pc->st[t].nack_rx += c.nacked;
+    pc->st[t].rtx_tx += c.resent;
+}
+
+/* What the pc itself takes from RTCP: reports (statistics, LSR, RTT), NACKs for what we send,
+ * and keyframe requests (RFC 4585 §6.3.1 PLI, RFC 5104 §4.3.1 FIR). A malformed compound is
+ * counted (rtcp_in.malformed) and dropped whole. */
 static void pc_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len)
 {
     rtc_rtcp_hdr_t h[16];
-    int n = rtc_rtcp_split(data, len, 0, h, NET_ARRAY_LEN(h));
+    int n = rtc_rtcp_check(data, len, 0, h, NET_ARRAY_LEN(h), &pc->rtcp_in);
+    uint64_t now = eng_shard_now(pc->sh);
+    uint64_t arrival_ntp = n > 0 ? rtc_rtcp_ntp_from_unix_ns(net_realtime_ns()) : 0;
     for (int i = 0; i < n; i++) {
         if (h[i].pt == RTC_RTCP_SR) {
             rtc_rtcp_sr_t sr;
-            if (rtc_rtcp_sr_parse(&h[i], &sr) == 0)
-                note_report_blocks(pc, sr.rb, sr.rb_cnt);
+            if (rtc_rtcp_sr_parse(&h[i], &sr) < 0)
+                continue;
+            note_report_blocks(pc, sr.rb, sr.rb_cnt, arrival_ntp);
+            for (unsigned t = 0; t < pc->jsep.tr_cnt; t++) {
+                if (!pc->st[t].rx_init || pc->st[t].rx.ssrc != sr.ssrc)
+                    continue;
+                rtc_rtp_rx_stats_on_sr(&pc->st[t].rx, sr.ntp, now); /* our next LSR */
+                pc->st[t].sr_cnt++;
+                pc->st[t].sr_ntp = sr.ntp;
+                pc->st[t].sr_pkts = sr.pkt_cnt;
+                pc->st[t].sr_octets = sr.octet_cnt;
+            }
         } else if (h[i].pt == RTC_RTCP_RR) {
             rtc_rtcp_rr_t rr;
             if (rtc_rtcp_rr_parse(&h[i], &rr) == 0)
-                note_report_blocks(pc, rr.rb, rr.rb_cnt);
+                note_report_blocks(pc, rr.rb, rr.rb_cnt, arrival_ntp);
+        } else if (h[i].pt == RTC_RTCP_RTPFB && h[i].count == RTC_RTCP_FMT_NACK) {
+            rtc_rtcp_fb_t fb;
+            if (rtc_rtcp_fb_parse(&h[i], &fb) == 0)
+                answer_nack(pc, &fb, now);
         } else if (h[i].pt == RTC_RTCP_PSFB &&
                    (h[i].count == RTC_RTCP_FMT_PLI || h[i].count == RTC_RTCP_FMT_FIR)) {
             rtc_rtcp_fb_t fb;
@@ -257,6 +531,7 @@ static void pc_on_dtls_state(eng_peer_t *p, rtc_dtls_state_t st, void *user)
     case RTC_DTLS_CONNECTED:
         pc->dtls = URTC_DTLS_CONNECTED;
         eng_dc_dtls_connected(pc);
+        pc_rtcp_start(pc);
         break;
     case RTC_DTLS_CLOSED:
         pc->dtls = URTC_DTLS_CLOSED;
@@ -308,6 +583,8 @@ static int route_rtp(urtc_pc_t *pc, uint32_t ssrc, uint8_t pt, const char **code
     return candidates == 1 ? found : -1;
 }
 
+static void deliver_frames(urtc_pc_t *pc, int t);
+
 /* Feeds a packet to the transceiver's depacketizer and hands out the frames it completes. */
 static void depacketize(urtc_pc_t *pc, int t, const char *codec_name_, const rtc_rtp_pkt_t *r)
 {
@@ -320,6 +597,12 @@ static void depacketize(urtc_pc_t *pc, int t, const char *codec_name_, const rtc
     }
     if (!pc->depay[t]) {
         codec_depay_cfg_t cfg = {.codec = c};
+        if (pc->nack[t]) {
+            /* Repairs come a round trip or three later: frames wait for them (about a second
+             * at 25 frames/s) until the NACK generator gives up, which flushes. */
+            cfg.max_pending = PC_DEPAY_PENDING_NACK;
+            cfg.reorder_window = PC_DEPAY_REORDER_NACK;
+        }
         if (!(pc->depay[t] = codec_depay_create(&cfg)))
             return;
         pc->depay_codec[t] = c;
@@ -327,6 +610,12 @@ static void depacketize(urtc_pc_t *pc, int t, const char *codec_name_, const rtc
     if (codec_depay_push(pc->depay[t], r->buf + r->hdr_len, r->payload_len, r->seq, r->ts,
                          r->marker) < 0)
         return; /* malformed, duplicate or late: counted by the depacketizer */
+    deliver_frames(pc, t);
+}
+
+/* Hands out the frames the depacketizer of @t completed. */
+static void deliver_frames(urtc_pc_t *pc, int t)
+{
     codec_frame_t f;
     while (pc->cbs.on_frame && codec_depay_pop(pc->depay[t], &f) == 1) {
         urtc_frame_t uf = {.codec = codec_name(f.codec),
@@ -340,9 +629,10 @@ static void depacketize(urtc_pc_t *pc, int t, const char *codec_name_, const rtc
 }
 
 /* RFC 4588 §4: an RTX packet (a negotiated rtx payload type) turns back into its original
- * in place, which then takes the normal path (so a NACKed packet repairs its frame). false:
- * drop it (a padding-only probe, malformed, or no original SSRC known). */
-static bool rtx_decap(urtc_pc_t *pc, net_pkt_t *pkt, const rtc_rtp_pkt_t *r)
+ * in place, which then takes the normal path (so a NACKed packet repairs its frame). 1: it
+ * was RTX, 0: not RTX, -1: drop it (a padding-only probe, malformed, or no original SSRC
+ * known). */
+static int rtx_decap(urtc_pc_t *pc, net_pkt_t *pkt, const rtc_rtp_pkt_t *r)
 {
     const rtc_pc_t *j = &pc->jsep;
     for (unsigned i = 0; i < j->tr_cnt; i++) {
@@ -355,11 +645,11 @@ static bool rtx_decap(urtc_pc_t *pc, net_pkt_t *pkt, const rtc_rtp_pkt_t *r)
                 continue;
             int n = rtc_rtp_rtx_decap(pkt->data, pkt->len, t->remote_ssrc, t->neg[k].pt);
             if (n < 0 || !net_pkt_pull(pkt, 2) || net_pkt_set_len(pkt, (uint32_t)n) < 0)
-                return false;
-            return true;
+                return -1;
+            return 1;
         }
     }
-    return true; /* not RTX */
+    return 0; /* not RTX */
 }
 
 static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
@@ -375,8 +665,8 @@ static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
     }
     rtc_rtp_pkt_t r;
     const char *codec = NULL;
-    int t;
-    if (rtc_rtp_parse_fixed(pkt->data, pkt->len, &r) < 0 || !rtx_decap(pc, pkt, &r) ||
+    int t, rtx = 0;
+    if (rtc_rtp_parse_fixed(pkt->data, pkt->len, &r) < 0 || (rtx = rtx_decap(pc, pkt, &r)) < 0 ||
         rtc_rtp_parse(pkt->data, pkt->len, &r) < 0 ||
         (t = route_rtp(pc, r.ssrc, r.pt, &codec)) < 0) {
         pc->rx_unrouted++;
@@ -386,6 +676,8 @@ static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
     pc->st[t].rx_pkts++;
     pc->st[t].rx_bytes += pkt->len;
     pc->st[t].rx_ssrc = r.ssrc;
+    pc->st[t].rtx_rx += (uint64_t)rtx;
+    pc_rtp_received(pc, t, &r, rtx == 1);
     if (pc->cbs.on_rtp) {
         urtc_rtp_packet_t up = {
             .data = pkt->data,
@@ -455,6 +747,9 @@ urtc_pc_t *urtc_pc_create(urtc_shard_t *ush, const urtc_pc_config_t *cfg,
     if (!pc)
         return NULL;
     pc->sh = sh;
+    pc->rtt_ns = -1;
+    for (unsigned i = 0; i < RTC_PC_MAX_TRANSCEIVERS; i++)
+        pc->st[i].rtt_ns = -1;
     if (cfg)
         pc->cfg = *cfg;
     if (cbs)
@@ -514,8 +809,15 @@ static void pc_free(eng_peer_t *p, void *user)
     (void)p;
     urtc_pc_t *pc = user;
     __atomic_sub_fetch(&pc_live_cnt, 1, __ATOMIC_ACQ_REL);
-    for (unsigned i = 0; i < RTC_PC_MAX_TRANSCEIVERS; i++)
+    if (pc->next_report_ns)
+        net_timer_cancel(eng_shard_timers(pc->sh), &pc->rtcp_timer);
+    for (unsigned i = 0; i < RTC_PC_MAX_TRANSCEIVERS; i++) {
         codec_depay_destroy(pc->depay[i]);
+        if (pc->resend[i])
+            rtc_rtp_history_fini(&pc->resend[i]->hist);
+        free(pc->resend[i]);
+        free(pc->nack[i]);
+    }
     eng_dc_free(pc);
     rtc_pc_fini(&pc->jsep);
     free(pc);
@@ -527,7 +829,9 @@ void urtc_pc_close(urtc_pc_t *pc)
         return;
     pc->state = URTC_PC_CLOSED;
     pc->cbs = (urtc_pc_callbacks_t){0}; /* W3C: no events after close() */
-    eng_peer_close(pc->peer);           /* pc_free() follows at the end of the tick */
+    if (pc->next_report_ns)
+        net_timer_cancel(eng_shard_timers(pc->sh), &pc->rtcp_timer);
+    eng_peer_close(pc->peer); /* pc_free() follows at the end of the tick */
 }
 
 struct pc_post {
@@ -692,6 +996,8 @@ int urtc_pc_set_local_description(urtc_pc_t *pc, urtc_sdp_type_t type, const cha
         pc->role_fixed = true;          /* we offered: controlling, as created */
         pc->negotiation_needed = false; /* this offer carries the change */
     }
+    if (type == URTC_SDP_ANSWER && (ret = pc_repair_setup(pc)) < 0)
+        return ret;
     return maybe_start_dtls(pc);
 }
 
@@ -714,6 +1020,8 @@ int urtc_pc_set_remote_description(urtc_pc_t *pc, urtc_sdp_type_t type, const ch
         return sdp_err(pc, ret, &err, "set_remote_description");
     if (type == URTC_SDP_ROLLBACK)
         return 0;
+    if (type == URTC_SDP_ANSWER && (ret = pc_repair_setup(pc)) < 0)
+        return ret;
     /* RFC 8839 §4.4.1.1.1: the peer restarted ICE; our answer carries new credentials too. */
     if (pc->jsep.ice_restart_needed && (ret = restart_ice(pc)) < 0)
         return ret;
@@ -800,6 +1108,17 @@ int urtc_pc_send_rtp(urtc_pc_t *pc, int transceiver, const char *codec, uint32_t
     net_wr32be(b + 8, t->ssrc);
     memcpy(b + 12, payload, len);
     pkt->len = (uint32_t)(12 + len);
+    if (!pc->rtcp_by_owner) {
+        uint64_t now = eng_shard_now(pc->sh);
+        rtc_rtp_tx_stats_t *tx = &pc->st[transceiver].tx;
+        if (tx->ssrc != t->ssrc || !tx->clock_hz)
+            rtc_rtp_tx_stats_init(tx, t->ssrc, neg_clock(j, t, neg));
+        rtc_rtp_tx_stats_on_send(tx, timestamp, now, len);
+        /* The plaintext, before SRTP encrypts it in place: what a NACK gets back. */
+        struct eng_pc_resend *r = pc->resend[transceiver];
+        if (r && r->on && rtc_rtp_history_put(&r->hist, b, pkt->len, now) < 0)
+            LOG_RATELIMIT(1000, "pc: packet of %u bytes not kept for retransmission", pkt->len);
+    }
     int ret = eng_peer_send_rtp(pc->peer, pkt, false);
     if (ret < 0)
         return fail(pc, ret, "cannot send RTP (%s)", strerror(-ret));
@@ -818,13 +1137,13 @@ int urtc_pc_request_keyframe(urtc_pc_t *pc, int transceiver)
     net_pkt_t *pkt = eng_shard_pkt_alloc(pc->sh);
     if (!pkt)
         return fail(pc, -ENOBUFS, "packet pool empty");
-    /* RFC 3550 §6.1: a compound starts with a report; an empty RR, then the PLI. */
-    uint32_t me = pc->jsep.tr[transceiver].ssrc;
+    /* RFC 3550 §6.1: a compound starts with a report and carries a CNAME; an empty RR and
+     * SDES, then the PLI. */
+    uint32_t me = rtcp_ssrc(pc, (unsigned)transceiver);
     rtc_rtcp_wr_t w;
-    rtc_rtcp_wr_init(&w, pkt->data, 64);
-    rtc_rtcp_rr_t rr = {.ssrc = me};
-    if (rtc_rtcp_wr_rr(&w, &rr) < 0 || rtc_rtcp_wr_pli(&w, me, media) < 0 ||
-        rtc_rtcp_wr_finish(&w) < 0) {
+    rtc_rtcp_wr_init(&w, pkt->data, 512);
+    rtc_rtp_wr_report(&w, NULL, me, NULL, 0, pc->jsep.cname, 0, eng_shard_now(pc->sh));
+    if (rtc_rtcp_wr_pli(&w, me, media) < 0 || rtc_rtcp_wr_finish(&w) < 0) {
         net_pkt_free(pkt);
         return fail(pc, -EIO, "cannot build the PLI");
     }
@@ -919,25 +1238,53 @@ int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap)
     for (unsigned i = 0; i < j->tr_cnt; i++) {
         const rtc_pc_transceiver_t *t = &j->tr[i];
         const char *kind = t->kind == RTC_SDP_KIND_AUDIO ? "audio" : "video";
-        if (pc->st[i].rx_pkts || t->remote_ssrc)
+        const rtc_rtp_rx_stats_t *rx = &pc->st[i].rx;
+        if (pc->st[i].rx_pkts || t->remote_ssrc) {
+            /* RFC 3550 A.3: expected from the extended highest sequence number, so a repaired
+             * packet is not lost; jitter (A.8) in seconds as webrtc-stats has it. */
+            int64_t lost = pc->st[i].rx_init ? (int64_t)rtc_rtp_rx_stats_ext_max(rx) -
+                                                   rx->base_seq + 1 - rx->received
+                                             : 0;
+            double jitter =
+                pc->st[i].rx_init && rx->clock_hz ? (double)(rx->jitter_q4 >> 4) / rx->clock_hz : 0;
             OUT(", {\"type\": \"inbound-rtp\", \"id\": \"IT%u\", \"kind\": \"%s\", \"mid\": "
                 "\"%s\", "
-                "\"ssrc\": %u, \"packetsReceived\": %llu, \"bytesReceived\": %llu}",
+                "\"ssrc\": %u, \"packetsReceived\": %llu, \"bytesReceived\": %llu, "
+                "\"packetsLost\": %lld, \"jitter\": %.6f, \"nackCount\": %llu, "
+                "\"retransmittedPacketsReceived\": %llu}",
                 i, kind, t->mid, t->remote_ssrc, (unsigned long long)pc->st[i].rx_pkts,
-                (unsigned long long)pc->st[i].rx_bytes);
+                (unsigned long long)pc->st[i].rx_bytes, (long long)lost, jitter,
+                (unsigned long long)pc->st[i].nack_tx, (unsigned long long)pc->st[i].rtx_rx);
+        }
         if (pc->st[i].tx_pkts)
             OUT(", {\"type\": \"outbound-rtp\", \"id\": \"OT%u\", \"kind\": \"%s\", \"mid\": "
                 "\"%s\", \"ssrc\": %u, \"packetsSent\": %llu, \"bytesSent\": %llu, "
-                "\"pliCount\": %llu}",
+                "\"pliCount\": %llu, \"nackCount\": %llu, \"retransmittedPacketsSent\": %llu}",
                 i, kind, t->mid, t->ssrc, (unsigned long long)pc->st[i].tx_pkts,
                 (unsigned long long)pc->st[i].tx_bytes,
-                (unsigned long long)pc->st[i].keyframe_requests);
-        if (pc->st[i].rr_cnt)
+                (unsigned long long)pc->st[i].keyframe_requests,
+                (unsigned long long)pc->st[i].nack_rx, (unsigned long long)pc->st[i].rtx_tx);
+        if (pc->st[i].rr_cnt) {
             OUT(", {\"type\": \"remote-inbound-rtp\", \"id\": \"RI%u\", \"kind\": \"%s\", "
                 "\"ssrc\": %u, \"localId\": \"OT%u\", \"packetsLost\": %d, \"fractionLost\": "
-                "%.4f, \"jitter\": %u, \"reportsReceived\": %llu}",
+                "%.4f, \"jitter\": %u, \"reportsReceived\": %llu",
                 i, kind, t->ssrc, i, pc->st[i].rr_lost, pc->st[i].rr_fraction_lost / 256.0,
                 pc->st[i].rr_jitter, (unsigned long long)pc->st[i].rr_cnt);
+            if (pc->st[i].rtt_ns >= 0)
+                OUT(", \"roundTripTime\": %.6f", (double)pc->st[i].rtt_ns / NET_NS_PER_SEC);
+            OUT("}");
+        }
+        if (pc->st[i].sr_cnt) {
+            /* remoteTimestamp: the SR's NTP time, in ms since 1970 (webrtc-stats) */
+            double remote_ms =
+                ((double)(pc->st[i].sr_ntp >> 32) - RTC_RTCP_NTP_UNIX_OFFSET) * 1000.0 +
+                (double)(pc->st[i].sr_ntp & 0xffffffffu) * 1000.0 / 4294967296.0;
+            OUT(", {\"type\": \"remote-outbound-rtp\", \"id\": \"RO%u\", \"kind\": \"%s\", "
+                "\"ssrc\": %u, \"localId\": \"IT%u\", \"packetsSent\": %u, \"bytesSent\": %u, "
+                "\"remoteTimestamp\": %.3f, \"reportsSent\": %llu}",
+                i, kind, pc->st[i].rx.ssrc, i, pc->st[i].sr_pkts, pc->st[i].sr_octets, remote_ms,
+                (unsigned long long)pc->st[i].sr_cnt);
+        }
         for (unsigned k = 0; k < t->neg_cnt; k++) {
             const rtc_pc_codec_t *cap_ = rtc_pc_neg_codec_cap(j, t, &t->neg[k]);
             if (cap_)

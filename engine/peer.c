@@ -788,6 +788,18 @@ int eng_peer_send_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp)
     return eng_peer_send(p, pkt);
 }
 
+int eng_peer_send_copy(eng_peer_t *p, const uint8_t *buf, size_t len, bool rtcp)
+{
+    if (len > NET_PKT_MAX_LEN - RTC_SRTP_TAILROOM)
+        return -EMSGSIZE;
+    net_pkt_t *pkt = eng_shard_pkt_alloc(p->sh);
+    if (!pkt)
+        return -ENOBUFS;
+    memcpy(pkt->data, buf, len);
+    pkt->len = (uint32_t)len;
+    return eng_peer_send_rtp(p, pkt, rtcp);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Dispatch
  */

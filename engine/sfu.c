@@ -26,17 +26,14 @@
 #define SFU_MAX_DOWN 30 /* tracks one member receives (transceivers, minus its own ups) */
 #define SFU_TICK_NS (20 * NET_NS_PER_MS)
 #define SFU_IDLE_TICK_NS (500 * NET_NS_PER_MS)
-#define SFU_RTCP_INTERVAL_NS                                                                       \
-    (1000 * NET_NS_PER_MS)                   /* RFC 3550 §6.2: ~5 % of 2 Mbit/s allows far more */
-#define SFU_PLI_MIN_NS (300 * NET_NS_PER_MS) /* PLI/FIR upstream at most this often */
+#define SFU_PLI_MIN_NS (300 * NET_NS_PER_MS)         /* PLI/FIR upstream at most this often */
 #define SFU_CONNECT_TIMEOUT_NS (20 * NET_NS_PER_SEC) /* never connected: gone */
 #define SFU_DISCONNECTED_TIMEOUT_NS (10 * NET_NS_PER_SEC)
-/* Retransmission history per video leg: 256 packets (about 2.5 s at 1 Mbit/s) of up to 1500
- * bytes, 384 KiB. Audio legs keep none (Opus repairs with FEC; a NACK for audio finds
- * nothing). */
-#define SFU_HIST_PKTS 256
-#define SFU_HIST_SLOT 1500
+/* Retransmission history per video leg: ENG_HIST_PKTS packets (about 2.5 s at 1 Mbit/s) of up
+ * to ENG_HIST_SLOT bytes, 384 KiB. Audio legs keep none (Opus repairs with FEC; a NACK for
+ * audio finds nothing). */
 #define SFU_SDP_CAP 32768
+#define SFU_CNAME "urtc-sfu" /* of the SFU's own RTCP SSRC (receiver reports, feedback) */
 #define SFU_ROOM_LEN 64
 
 typedef struct sfu_member sfu_member_t;
@@ -610,14 +607,10 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
 
 static int send_rtcp(sfu_member_t *m, const uint8_t *buf, size_t len)
 {
-    net_pkt_t *pkt = eng_shard_pkt_alloc(m->ss->sh);
-    if (!pkt) {
+    int ret = eng_peer_send_copy(m->pc->peer, buf, len, true);
+    if (ret == -ENOBUFS)
         m->ss->st.drop_nobufs++;
-        return -ENOBUFS;
-    }
-    memcpy(pkt->data, buf, len);
-    pkt->len = (uint32_t)len;
-    return eng_peer_send_rtp(m->pc->peer, pkt, true);
+    return ret;
 }
 
 /* RR about @up's stream plus a PLI (RFC 4585 §6.3.1) to the publisher. */
@@ -628,9 +621,7 @@ static void send_pli(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
     uint8_t buf[256];
     rtc_rtcp_wr_t w;
     rtc_rtcp_wr_init(&w, buf, sizeof buf);
-    rtc_rtcp_rr_t rr = {.ssrc = pub->rtcp_ssrc};
-    (void)rtc_rtcp_wr_rr(&w, &rr);
-    (void)rtc_rtcp_wr_sdes_cname(&w, pub->rtcp_ssrc, "urtc-sfu", 8);
+    rtc_rtp_wr_report(&w, NULL, pub->rtcp_ssrc, NULL, 0, SFU_CNAME, 0, now);
     (void)rtc_rtcp_wr_pli(&w, pub->rtcp_ssrc, up->ssrc);
     int n = rtc_rtcp_wr_finish(&w);
     if (n > 0 && send_rtcp(pub, buf, (size_t)n) == 0)
@@ -642,19 +633,9 @@ static void send_pli(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
 /* NACKs to the publisher for the packets its leg lost (RR + SDES + generic NACK). */
 static void nack_upstream(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
 {
-    uint16_t seqs[64];
-    int n = rtc_rtp_nack_gen_poll(up->nack, now, 50 * NET_NS_PER_MS, seqs, NET_ARRAY_LEN(seqs));
-    if (n <= 0)
-        return;
-    uint8_t buf[512];
-    rtc_rtcp_wr_t w;
-    rtc_rtcp_wr_init(&w, buf, sizeof buf);
-    rtc_rtcp_rr_t rr = {.ssrc = pub->rtcp_ssrc};
-    (void)rtc_rtcp_wr_rr(&w, &rr);
-    (void)rtc_rtcp_wr_sdes_cname(&w, pub->rtcp_ssrc, "urtc-sfu", 8);
-    (void)rtc_rtcp_wr_nack(&w, pub->rtcp_ssrc, up->ssrc, seqs, (size_t)n);
-    int len = rtc_rtcp_wr_finish(&w);
-    if (len > 0 && send_rtcp(pub, buf, (size_t)len) == 0)
+    int n = eng_rtcp_send_nack(pub->pc->peer, up->nack, pub->rtcp_ssrc, SFU_CNAME, up->ssrc, now,
+                               50 * NET_NS_PER_MS);
+    if (n > 0)
         pub->ss->st.nack_tx += (uint64_t)n;
 }
 
@@ -673,42 +654,15 @@ static void answer_nack(sfu_member_t *sub, sfu_down_t *d, const uint16_t *seqs, 
         ss->st.nack_rx += (uint64_t)n;
         return;
     }
-    uint64_t now = eng_shard_now(ss->sh);
-    for (int i = 0; i < n; i++) {
-        ss->st.nack_rx++;
-        net_pkt_t *pkt = eng_shard_pkt_alloc(ss->sh);
-        if (!pkt) {
-            ss->st.drop_nobufs++;
-            return;
-        }
-        int len;
-        size_t cap = NET_PKT_MAX_LEN - RTC_SRTP_TAILROOM;
-        if (d->rtx_pt && d->rtx_ssrc) {
-            /* RFC 4588 §4, at most once per 20 ms per packet (two NACKs for one loss). */
-            len = rtc_rtp_history_resend(&d->hist, &d->rtx, seqs[i], now, 20 * NET_NS_PER_MS,
-                                         pkt->data, cap);
-        } else {
-            /* No RTX negotiated: the original again, same sequence number (RFC 4585 §6.2.1
-             * leaves the repair method to the sender). */
-            net_view_t v;
-            len = rtc_rtp_history_get(&d->hist, seqs[i], &v);
-            if (len >= 0 && v.len <= cap) {
-                memcpy(pkt->data, v.p, v.len);
-                len = (int)v.len;
-            } else if (len >= 0) {
-                len = -ENOSPC;
-            }
-        }
-        if (len <= 0) {
-            net_pkt_free(pkt);
-            if (len == -ENOENT)
-                d->pub->up[d->up].want_pli = true; /* too old: a keyframe repairs it */
-            continue;
-        }
-        pkt->len = (uint32_t)len;
-        ss->st.rtx_sent++;
-        (void)eng_peer_send_rtp(sub->pc->peer, pkt, false);
-    }
+    /* RFC 4588 §4 with the leg's RTX SSRC/PT, or without negotiated RTX the original again. */
+    eng_rtx_counts_t c = {0};
+    bool rtx = d->rtx_pt && d->rtx_ssrc;
+    if (eng_rtx_answer(sub->pc->peer, &d->hist, rtx ? &d->rtx : NULL, seqs, n,
+                       eng_shard_now(ss->sh), &c) > 0)
+        d->pub->up[d->up].want_pli = true; /* too old: a keyframe repairs it */
+    ss->st.nack_rx += c.nacked;
+    ss->st.rtx_sent += c.resent;
+    ss->st.drop_nobufs += c.nobufs;
 }
 
 static void on_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user)
@@ -719,10 +673,18 @@ static void on_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user)
     int n = rtc_rtcp_split(data, len, 0, h, NET_ARRAY_LEN(h));
     uint64_t now = eng_shard_now(m->ss->sh);
     for (int i = 0; i < n; i++) {
+        rtc_rtcp_sr_t sr;
+        if (h[i].pt == RTC_RTCP_SR && rtc_rtcp_sr_parse(&h[i], &sr) == 0) {
+            /* A publisher's SR: its NTP time goes back as LSR in our RR (RFC 3550 §6.4.1). */
+            for (unsigned u = 0; u < SFU_MAX_UP; u++)
+                if (m->up[u].used && m->up[u].rx_init && m->up[u].ssrc == sr.ssrc)
+                    rtc_rtp_rx_stats_on_sr(&m->up[u].rx, sr.ntp, now);
+            continue;
+        }
         rtc_rtcp_fb_t fb;
         if ((h[i].pt != RTC_RTCP_RTPFB && h[i].pt != RTC_RTCP_PSFB) ||
             rtc_rtcp_fb_parse(&h[i], &fb) < 0)
-            continue; /* SR/RR/SDES/BYE of the subscriber: terminated here */
+            continue; /* RR/SDES/BYE of the member: terminated here */
         if (h[i].pt == RTC_RTCP_RTPFB && fb.fmt == RTC_RTCP_FMT_NACK) {
             sfu_down_t *d = down_by_ssrc(m, fb.media_ssrc);
             uint16_t seqs[64];
@@ -742,7 +704,6 @@ static void on_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user)
             }
         }
     }
-    (void)now;
 }
 
 /* Every second or so per member: SR + SDES for what we send it, RR + REMB for what it sends
@@ -758,31 +719,26 @@ static void member_rtcp(sfu_member_t *m, uint64_t now)
             continue;
         rtc_rtcp_wr_t w;
         rtc_rtcp_wr_init(&w, buf, sizeof buf);
-        rtc_rtcp_sr_t sr;
-        rtc_rtp_tx_stats_sr(&d->tx, ntp, now, &sr);
-        (void)rtc_rtcp_wr_sr(&w, &sr);
-        const char *cname = m->pc->jsep.cname;
-        (void)rtc_rtcp_wr_sdes_cname(&w, d->ssrc, cname, strlen(cname));
+        rtc_rtp_wr_report(&w, &d->tx, d->ssrc, NULL, 0, m->pc->jsep.cname, ntp, now);
         int n = rtc_rtcp_wr_finish(&w);
         if (n > 0 && send_rtcp(m, buf, (size_t)n) == 0)
             ss->st.sr_tx++;
     }
-    rtc_rtcp_rr_t rr = {.ssrc = m->rtcp_ssrc};
+    rtc_rtcp_rb_t rb[SFU_MAX_UP];
     uint32_t ssrcs[SFU_MAX_UP];
     unsigned ns = 0;
     for (unsigned i = 0; i < SFU_MAX_UP; i++) {
         sfu_up_t *up = &m->up[i];
         if (!up->used || !up->rx_init)
             continue;
-        rtc_rtp_rx_stats_report(&up->rx, now, &rr.rb[rr.rb_cnt++]);
+        rtc_rtp_rx_stats_report(&up->rx, now, &rb[ns]);
         ssrcs[ns++] = up->ssrc;
     }
     if (!ns)
         return;
     rtc_rtcp_wr_t w;
     rtc_rtcp_wr_init(&w, buf, sizeof buf);
-    (void)rtc_rtcp_wr_rr(&w, &rr);
-    (void)rtc_rtcp_wr_sdes_cname(&w, m->rtcp_ssrc, "urtc-sfu", 8);
+    rtc_rtp_wr_report(&w, NULL, m->rtcp_ssrc, rb, ns, SFU_CNAME, ntp, now);
     (void)rtc_rtcp_wr_remb(&w, m->rtcp_ssrc, ss->s->cfg.remb_bps, ssrcs, ns);
     int n = rtc_rtcp_wr_finish(&w);
     if (n > 0 && send_rtcp(m, buf, (size_t)n) == 0) {
@@ -898,7 +854,7 @@ static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
         t->rtx_ssrc = t->rtx_ssrc ? ssrcs[1] : 0;
     }
     memset(d, 0, sizeof *d);
-    if (up->video && rtc_rtp_history_init(&d->hist, SFU_HIST_PKTS, SFU_HIST_SLOT) < 0) {
+    if (up->video && rtc_rtp_history_init(&d->hist, ENG_HIST_PKTS, ENG_HIST_SLOT) < 0) {
         (void)rtc_pc_transceiver_stop(&sub->pc->jsep, (unsigned)tr);
         return -ENOMEM;
     }
@@ -1366,7 +1322,7 @@ static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
     m->joined_ns = eng_shard_now(ss->sh);
     if (rtc_random(&m->rtcp_ssrc, sizeof m->rtcp_ssrc) < 0)
         m->rtcp_ssrc = (uint32_t)m->id * 2654435761u;
-    urtc_pc_config_t cfg = {.ice_lite = true, .cname = "urtc-sfu"};
+    urtc_pc_config_t cfg = {.ice_lite = true, .cname = SFU_CNAME};
     m->pc = urtc_pc_create((urtc_shard_t *)ss->sh, &cfg, &member_cbs, m);
     if (!m->pc) {
         free(m);
@@ -1379,6 +1335,7 @@ static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
         return;
     }
     m->pc->jsep.ice_lite = true; /* a=ice-lite in our descriptions (RFC 8839 §5.3) */
+    m->pc->rtcp_by_owner = true; /* per-leg reports, NACKs and histories are ours (below) */
     /* The room's chat channel, as the demo page opens it: negotiated, id 0. Our offers carry
      * an application section for it; an offer without one leaves it unopened. */
     urtc_dc_init_t dci = {
@@ -1399,7 +1356,7 @@ static void cmd_join(sfu_shard_t *ss, sfu_cmd_t *c)
     room->cnt++;
     room->local++;
     room->span |= c->span | 1ull << ss->sh->idx;
-    m->next_rtcp_ns = m->joined_ns + SFU_RTCP_INTERVAL_NS;
+    m->next_rtcp_ns = eng_rtcp_next_ns(m->joined_ns, true);
     uint64_t others = room->span & ~(1ull << ss->sh->idx);
     for (uint32_t b = 0; others; b++, others >>= 1) {
         if (!(others & 1))
@@ -1789,11 +1746,7 @@ static void sfu_tick(net_timer_t *t, uint64_t now)
                     nack_upstream(m, &m->up[ui], now);
             if (m->connected && now >= m->next_rtcp_ns) {
                 member_rtcp(m, now);
-                /* RFC 3550 §6.3.1: randomized interval, 0.5..1.5 times the nominal. */
-                uint8_t r = 128;
-                if (rtc_random(&r, 1) < 0)
-                    r = 128;
-                m->next_rtcp_ns = now + SFU_RTCP_INTERVAL_NS / 2 + SFU_RTCP_INTERVAL_NS * r / 256;
+                m->next_rtcp_ns = eng_rtcp_next_ns(now, false);
             }
             maybe_offer(m);
         }

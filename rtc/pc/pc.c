@@ -971,6 +971,15 @@ static void remote_track(rtc_pc_transceiver_t *t, const rtc_sdp_media_t *rm)
     }
 }
 
+/* RFC 4585 §4.2: "a=rtcp-fb:<pt> <value>" or "a=rtcp-fb:* <value>" in @m. */
+static bool fb_has(const rtc_sdp_media_t *m, uint8_t pt, const char *value)
+{
+    for (unsigned f = 0; f < m->fb_cnt; f++)
+        if ((m->fbs[f].pt == pt || m->fbs[f].pt < 0) && !strcmp(m->fbs[f].value, value))
+            return true;
+    return false;
+}
+
 static void neg_codecs(rtc_pc_t *pc, rtc_pc_transceiver_t *t, const rtc_sdp_media_t *am)
 {
     const rtc_pc_caps_t *caps = caps_of(pc, t->kind);
@@ -985,6 +994,8 @@ static void neg_codecs(rtc_pc_t *pc, rtc_pc_transceiver_t *t, const rtc_sdp_medi
         n->cap = (uint8_t)ci;
         int rtx = caps->codecs[ci].rtx_pt ? rtx_for(am, c->pt) : -1;
         n->rtx_pt = rtx > 0 ? (uint8_t)rtx : 0;
+        /* The answer lists only feedback both sides offered and support (RFC 8829 §5.11). */
+        n->nack = fb_has(am, c->pt, "nack");
         copy_str(n->fmtp, sizeof n->fmtp, c->fmtp);
     }
 }

@@ -380,6 +380,14 @@ void rtc_rtp_tx_stats_init(rtc_rtp_tx_stats_t *t, uint32_t ssrc, uint32_t clock_
 /* A packet went out: @rtp_ts is the media time captured at engine time @ts_ns. */
 void rtc_rtp_tx_stats_on_send(rtc_rtp_tx_stats_t *t, uint32_t rtp_ts, uint64_t ts_ns,
                               size_t payload_len);
+/* Appends the regular report of one local source to @w, as a compound starts (RFC 3550
+ * §6.1: an SR or RR first, and an SDES CNAME in every compound): an SR from @tx when @tx is
+ * not NULL and has sent a packet, else an RR from @ssrc; either with the @rb_cnt report blocks
+ * @rb (at most RTC_RTCP_MAX_RB); then SDES with @cname for that SSRC. @ntp and @now_ns as for
+ * rtc_rtp_tx_stats_sr(). Errors stay in @w (rtc_rtcp_wr_finish). */
+void rtc_rtp_wr_report(rtc_rtcp_wr_t *w, const rtc_rtp_tx_stats_t *tx, uint32_t ssrc,
+                       const rtc_rtcp_rb_t *rb, size_t rb_cnt, const char *cname, uint64_t ntp,
+                       uint64_t now_ns);
 /* Fills the sender part of an SR at engine time @now_ns, wall clock @ntp (NTP format,
  * from rtc_rtcp_ntp_from_unix_ns(net_realtime_ns())): RFC 3550 §6.4.1, the RTP timestamp
  * is the one that corresponds to the same instant as the NTP timestamp, extrapolated from
@@ -442,7 +450,8 @@ typedef struct rtc_rtp_rtx_tx {
     const rtc_rtp_ptmap_t *ptmap; /* media PT -> RTX PT (apt), borrowed for the stream's life */
 } rtc_rtp_rtx_tx_t;
 
-/* Answers a NACK for @seq: builds into @out the RTX packet of the stored original.
+/* Answers a NACK for @seq: builds into @out the RTX packet of the stored original, or with
+ * @rtx NULL (no RTX negotiated) copies the original itself (same SSRC and sequence number).
  * A packet is resent at most once per @min_interval_ns (an RTT, so that one loss reported
  * by two NACKs is not sent twice). Length, -ENOENT (not in history: the receiver will need a
  * key frame), -EAGAIN (throttled), -ENOTSUP (no RTX PT for its PT), -ENOSPC. */

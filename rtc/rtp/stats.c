@@ -169,3 +169,25 @@ void rtc_rtp_tx_stats_sr(const rtc_rtp_tx_stats_t *t, uint64_t ntp, uint64_t now
     else
         sr->rtp_ts -= to_rtp_units(t->last_ts_ns - now_ns, t->clock_hz);
 }
+
+void rtc_rtp_wr_report(rtc_rtcp_wr_t *w, const rtc_rtp_tx_stats_t *tx, uint32_t ssrc,
+                       const rtc_rtcp_rb_t *rb, size_t rb_cnt, const char *cname, uint64_t ntp,
+                       uint64_t now_ns)
+{
+    rb_cnt = NET_MIN(rb_cnt, (size_t)RTC_RTCP_MAX_RB);
+    if (tx && tx->pkt_cnt) {
+        rtc_rtcp_sr_t sr;
+        rtc_rtp_tx_stats_sr(tx, ntp, now_ns, &sr);
+        ssrc = sr.ssrc;
+        sr.rb_cnt = (uint8_t)rb_cnt;
+        if (rb_cnt)
+            memcpy(sr.rb, rb, rb_cnt * sizeof *rb);
+        (void)rtc_rtcp_wr_sr(w, &sr);
+    } else {
+        rtc_rtcp_rr_t rr = {.ssrc = ssrc, .rb_cnt = (uint8_t)rb_cnt};
+        if (rb_cnt)
+            memcpy(rr.rb, rb, rb_cnt * sizeof *rb);
+        (void)rtc_rtcp_wr_rr(w, &rr);
+    }
+    (void)rtc_rtcp_wr_sdes_cname(w, ssrc, cname, strlen(cname));
+}
