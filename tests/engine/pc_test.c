@@ -22,7 +22,7 @@ struct end {
     urtc_pc_state_t state;
     int tracks;
     uint32_t rtp_ok, rtp_bad;
-    char stats[4096];
+    char stats[16384];
     bool stats_ready;
     int dc;
     bool dc_open;
@@ -353,6 +353,55 @@ static bool stats_ready(void)
 {
     return ends[1].stats_ready;
 }
+static bool both_stats_ready(void)
+{
+    return ends[0].stats_ready && ends[1].stats_ready;
+}
+
+/* The number after "key": in the first stats object of @type in @json; -1 if absent. */
+static double stat_of(const char *json, const char *type, const char *key)
+{
+    char t[64], kk[64];
+    snprintf(t, sizeof t, "\"type\": \"%s\"", type);
+    snprintf(kk, sizeof kk, "\"%s\": ", key);
+    const char *o = strstr(json, t), *end = o ? strchr(o, '}') : NULL,
+               *v = o ? strstr(o, kk) : NULL;
+    return v && v < end ? strtod(v + strlen(kk), NULL) : -1;
+}
+
+/* RTCP on a clean path (RFC 3550 §6.4): each end's SR reaches the other (remote-outbound-rtp
+ * with the sender's counts), and each end's report block about the other's stream comes back
+ * with the LSR/DLSR of that SR, so both measure a round trip (remote-inbound-rtp). Waits for
+ * a few report intervals (~1 s each, randomized). */
+static void check_reports(urtc_engine_t *e)
+{
+    bool ok = false;
+    for (int round = 0; round < 40 && !ok; round++) {
+        usleep(250000);
+        pthread_mutex_lock(&mu);
+        ends[0].stats_ready = ends[1].stats_ready = false;
+        pthread_mutex_unlock(&mu);
+        cr_assert_eq(urtc_pc_post(e, ends[0].pc, stats_cmd, NULL), 0);
+        cr_assert_eq(urtc_pc_post(e, ends[1].pc, stats_cmd, NULL), 0);
+        cr_assert(wait_until(both_stats_ready));
+        ok = stat_of(ends[0].stats, "remote-inbound-rtp", "roundTripTime") >= 0 &&
+             stat_of(ends[1].stats, "remote-inbound-rtp", "roundTripTime") >= 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *st = ends[i].stats;
+        cr_assert(ok, "RTT from report blocks at both ends:\n%s", st);
+        double rtt = stat_of(st, "remote-inbound-rtp", "roundTripTime");
+        cr_assert(rtt >= 0 && rtt < 1.0, "loopback RTT %.6f s", rtt);
+        cr_assert_eq(stat_of(st, "remote-inbound-rtp", "packetsLost"), 0, "%s", st);
+        cr_assert_geq(stat_of(st, "remote-inbound-rtp", "reportsReceived"), 1, "%s", st);
+        /* The peer's SR counts its 20 packets of 80 payload bytes (RFC 3550 §6.4.1). */
+        cr_assert_eq(stat_of(st, "remote-outbound-rtp", "packetsSent"), 20, "%s", st);
+        cr_assert_eq(stat_of(st, "remote-outbound-rtp", "bytesSent"), 1600, "%s", st);
+        cr_assert_geq(stat_of(st, "remote-outbound-rtp", "reportsSent"), 1, "%s", st);
+        cr_assert_eq(stat_of(st, "inbound-rtp", "packetsLost"), 0, "%s", st);
+        cr_assert_eq(stat_of(st, "inbound-rtp", "nackCount"), 0, "audio: no NACK negotiated");
+    }
+}
 
 Test(urtc_pc, offer_answer_connect_rtp_and_data_channel_both_ways)
 {
@@ -394,6 +443,7 @@ Test(urtc_pc, offer_answer_connect_rtp_and_data_channel_both_ways)
     unsigned long in_ssrc = strtoul(strstr(in, "\"ssrc\": ") + 8, NULL, 10),
                   out_ssrc = strtoul(strstr(out, "\"ssrc\": ") + 8, NULL, 10);
     cr_assert_neq(in_ssrc, out_ssrc, "both ends chose SSRC %lu", in_ssrc);
+    check_reports(e);
 
     /* A PLI from the answerer reaches the offerer as a keyframe request on its transceiver. */
     cr_assert_eq(urtc_pc_post(e, ends[1].pc, pli_cmd, NULL), 0);

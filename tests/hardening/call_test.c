@@ -64,6 +64,7 @@ struct end {
     bool kf_wanted; /* the shard's: the peer asked for a keyframe (PLI) */
 };
 static bool with_video; /* the offer has a video transceiver too */
+static bool no_nack;    /* the offer B sees has no "a=rtcp-fb:<pt> nack" lines */
 static struct end ends[2];
 static urtc_engine_t *eng;
 
@@ -600,6 +601,23 @@ static void tamper_fingerprint(char *sdp)
     *f = *f == '0' ? '1' : '0';
 }
 
+/* Removes the generic NACK lines ("a=rtcp-fb:<pt> nack", not "nack pli") from @sdp. */
+static void strip_nack(char *sdp)
+{
+    char *o = sdp;
+    for (const char *l = sdp; *l;) {
+        size_t n = strcspn(l, "\n"), ln = n + (l[n] == '\n');
+        bool drop = strncmp(l, "a=rtcp-fb:", 10) == 0 && n >= 6 &&
+                    strncmp(l + n - 6 + (l[n - 1] != '\r'), " nack", 5) == 0;
+        if (!drop) {
+            memmove(o, l, ln);
+            o += ln;
+        }
+        l += ln;
+    }
+    *o = 0;
+}
+
 /* Offer/answer through the relay. @tamper: the offer B sees carries a wrong fingerprint. */
 static void call_setup(bool tamper)
 {
@@ -617,6 +635,8 @@ static void call_setup(bool tamper)
     rewrite_candidates(ends[0].sdp, offer_for_b, sizeof offer_for_b, R.pa, &R.a_real);
     if (tamper)
         tamper_fingerprint(offer_for_b);
+    if (no_nack)
+        strip_nack(offer_for_b);
     cr_assert_eq(urtc_engine_post(eng, 1, answerer_cmd, &ends[1]), 0);
     cr_assert(wait_until(answer_ready, 5000), "answer");
     rewrite_candidates(ends[1].sdp, answer_for_a, sizeof answer_for_a, R.pb, &R.b_real);
@@ -1018,6 +1038,41 @@ Test(hardening, impaired_path_loss_delay_jitter_duplication)
     cr_assert_geq(vdec, 150, "video decodes through 10%% loss (the old code: 75-77)");
     cr_assert_leq(vdec, 200);
     cr_assert_leq(plis_in, plis, "PLIs reach A only when B sent them");
+    cr_assert_eq(urtc_pc_post(eng, ends[0].pc, free_media_cmd, NULL), 0);
+    cr_assert_eq(urtc_pc_post(eng, ends[1].pc, free_media_cmd, NULL), 0);
+    usleep(100000);
+    call_teardown();
+}
+
+/* RFC 4585 §4.2: feedback is used only as negotiated. Without "nack" in the offer, nothing is
+ * NACKed and nothing resent under 10% loss; reports still flow. */
+Test(hardening, no_nack_negotiated_no_nack_sent)
+{
+    R.loss_pct = 10;
+    with_video = true, no_nack = true;
+    call_setup(false);
+    cr_assert_null(strstr(offer_for_b, " nack\r\n"), "stripped:\n%s", offer_for_b);
+    cr_assert_not_null(strstr(offer_for_b, " nack pli\r\n"), "PLI stays:\n%s", offer_for_b);
+    cr_assert(wait_until(connected, 40000), "connected through 10%% loss (%s, %s)",
+              urtc_pc_state_name(ends[0].state), urtc_pc_state_name(ends[1].state));
+    for (int round = 0; round < 60; round++) {
+        cr_assert_eq(urtc_pc_post(eng, ends[0].pc, send_video_cmd, NULL), 0);
+        usleep(40000);
+    }
+    usleep(1500000); /* a report interval or more */
+    read_stats();
+    double b_nacks = stat_of(stats_json[1], "inbound-rtp", "video", "nackCount"),
+           b_lost = stat_of(stats_json[1], "inbound-rtp", "video", "packetsLost"),
+           a_nacks = stat_of(stats_json[0], "outbound-rtp", "video", "nackCount"),
+           a_rtx = stat_of(stats_json[0], "outbound-rtp", "video", "retransmittedPacketsSent"),
+           b_srs = stat_of(stats_json[1], "remote-outbound-rtp", "video", "reportsSent");
+    cr_log_info("no NACK: B lost %.0f, NACKs %.0f/%.0f, resent %.0f, SRs %.0f", b_lost, b_nacks,
+                a_nacks, a_rtx, b_srs);
+    cr_assert_gt(b_lost, 0, "loss happened: %s", stats_json[1]);
+    cr_assert_eq(b_nacks, 0, "B sent no NACK");
+    cr_assert_eq(a_nacks, 0, "A got no NACK");
+    cr_assert_eq(a_rtx, 0, "A resent nothing");
+    cr_assert_gt(b_srs, 0, "sender reports still reach B");
     cr_assert_eq(urtc_pc_post(eng, ends[0].pc, free_media_cmd, NULL), 0);
     cr_assert_eq(urtc_pc_post(eng, ends[1].pc, free_media_cmd, NULL), 0);
     usleep(100000);
