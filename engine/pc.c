@@ -264,6 +264,10 @@ static void pc_send_nacks(urtc_pc_t *pc, unsigned t, uint64_t now)
  * receive in the first (RFC 3550 §6.4.1); an RR + SDES if we send nothing. */
 static void pc_send_reports(urtc_pc_t *pc, uint64_t now)
 {
+    /* DLSR and the SR's NTP/RTP pair want the time of this very moment: the tick's time may be
+     * late by what the tick did before (decoding frames in callbacks), which a loopback RTT
+     * cannot absorb. Once a second, a clock read is cheap. */
+    now = net_clock_ns();
     rtc_rtcp_rb_t rb[RTC_RTCP_MAX_RB];
     unsigned nb = 0;
     for (unsigned i = 0; i < pc->jsep.tr_cnt && nb < RTC_RTCP_MAX_RB; i++)
@@ -439,7 +443,7 @@ static void pc_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len)
 {
     rtc_rtcp_hdr_t h[16];
     int n = rtc_rtcp_check(data, len, 0, h, NET_ARRAY_LEN(h), &pc->rtcp_in);
-    uint64_t now = eng_shard_now(pc->sh);
+    uint64_t now = n > 0 ? net_clock_ns() : 0; /* SR arrival for DLSR: see pc_send_reports */
     uint64_t arrival_ntp = n > 0 ? rtc_rtcp_ntp_from_unix_ns(net_realtime_ns()) : 0;
     for (int i = 0; i < n; i++) {
         if (h[i].pt == RTC_RTCP_SR) {

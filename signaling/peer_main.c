@@ -31,7 +31,6 @@
 #include "urtc/urtc.h"
 
 #define MAX_REMOTES 16
-#define MAX_SSRC 4
 #define SDP_CAP 16384
 
 /* ---- Options ------------------------------------------------------------------------------ */
@@ -89,15 +88,23 @@ static void usage(FILE *f)
         "  --quiet          no per-second status lines on stderr\n"
         "  --help           this text\n"
         "\n"
+        "Media repair: lost video packets are NACKed and come back as RTX (RFC 4585, RFC 4588,\n"
+        "when negotiated); a decoder that still lost its reference asks for a keyframe (PLI,\n"
+        "at most every 300 ms while it waits), and a keyframe request from the peer makes the\n"
+        "next frame one. No keyframe is sent on a timer (one goes to each new connection).\n"
+        "\n"
         "Report (and --json fields): video_frames_decoded, video_frames_missing (gaps in the\n"
         "pattern's frame numbers), video_frames_out_of_order, video_pattern_unreadable,\n"
         "audio_packets_received, audio_frames_decoded, audio_tone_db (how well the decoded\n"
-        "audio matches the 440 Hz tone), video_packets_received, packets_lost and jitter_ms\n"
-        "(RTP, RFC 3550 A.3 and A.8, over all received streams), rtt_ms (the median round trip\n"
-        "of a ping sent over the data channel every second; null without a data channel: the\n"
-        "API has no RTCP RTT yet), datachannel_messages_received, datachannel_bytes_received,\n"
-        "datachannel_file_ok (null: no file came), peers, connected, connect_ms,\n"
-        "audio_frames_sent, video_frames_sent, datachannel_messages_sent.\n"
+        "audio matches the 440 Hz tone), video_packets_received, packets_lost (after repair)\n"
+        "and jitter_ms (RFC 3550 A.3 and A.8, summed and the largest over received streams),\n"
+        "rtt_ms (the median round trip of a ping sent over the data channel every second; null\n"
+        "without a data channel), rtcp_rtt_ms (from the peer's RTCP report blocks, RFC 3550\n"
+        "§6.4.1; null before one), nacks_sent, nacks_received, rtx_sent, rtx_received,\n"
+        "keyframe_requests_sent, keyframe_requests_received, datachannel_messages_received,\n"
+        "datachannel_bytes_received, datachannel_file_ok (null: no file came), peers,\n"
+        "connected, connect_ms, audio_frames_sent, video_frames_sent,\n"
+        "datachannel_messages_sent.\n"
         "\n"
         "Exit status: 0 after the run, 1 when signaling or the offer/answer failed, 2 on a\n"
         "usage error. Logging: URTC_LOG=error|warn|info|debug|trace. Debugging only:\n"
@@ -105,18 +112,6 @@ static void usage(FILE *f)
 }
 
 /* ---- State -------------------------------------------------------------------------------- */
-
-struct rx_stream { /* RFC 3550 A.1/A.3/A.8 receive state of one SSRC (shard thread) */
-    bool used;
-    uint32_t ssrc;
-    uint32_t clock;
-    uint16_t base_seq, max_seq;
-    uint32_t cycles;
-    uint64_t received;
-    double jitter; /* in RTP timestamp units */
-    bool have_transit;
-    int64_t transit;
-};
 
 struct remote {
     /* the signaling thread's (before the first job for it is posted) */
@@ -130,7 +125,8 @@ struct remote {
     bool send;
     urtc_decoder_t *adec, *vdec;
     int last_pattern;
-    struct rx_stream rx[MAX_SSRC];
+    uint64_t last_pli_ns; /* our last keyframe request (throttle) */
+    bool stats_taken;     /* its get_stats numbers are in the summary */
     uint64_t t_start_ns;
     int dc; /* the negotiated "chat" channel, -1 if none */
     bool dc_open;
@@ -158,10 +154,13 @@ static struct stats {
     unsigned rtt_n;
     int64_t lost;
     double jitter_ms;
+    /* from urtc_pc_get_stats() at the end: keyframe requests (PLI), NACKs, RTX, RTCP RTT */
+    uint64_t pli_sent, pli_rcvd, nack_sent, nack_rcvd, rtx_sent, rtx_rcvd;
+    double rtcp_rtt_ms;
     bool report_done;
     int offer_err; /* WHIP/WHEP: < 0 if the offer could not be made */
     bool offer_ready;
-} st = {.connect_ms = -1, .file_ok = -1};
+} st = {.connect_ms = -1, .file_ok = -1, .rtcp_rtt_ms = -1};
 
 static uint8_t *file_data; /* --send-file, read whole at start */
 static size_t file_len;
@@ -257,53 +256,18 @@ static void on_state(urtc_pc_t *pc, urtc_pc_state_t s, void *user)
         st.failed++;
     }
     pthread_mutex_unlock(&mu);
-    /* A newcomer needs a keyframe: receivers cannot ask yet (no PLI in the API). */
-    if (s == URTC_PC_CONNECTED)
+    /* A new receiver needs a keyframe (RFC 5104 §3.5.1 leaves it to the sender to know); the
+     * receiver would ask with a PLI otherwise, a round trip later. */
+    if (s == URTC_PC_CONNECTED && vsrc)
         urtc_test_source_request_keyframe(vsrc);
-}
-
-/* RFC 3550 A.1 (sequence numbers, extended), A.8 (interarrival jitter). */
-static void rx_update(struct rx_stream *s, const urtc_rtp_packet_t *p, uint64_t arrival_ns)
-{
-    int64_t arrival = (int64_t)(arrival_ns / 1000 * s->clock / 1000000);
-    if (!s->used) {
-        s->used = true;
-        s->ssrc = p->ssrc;
-        s->base_seq = s->max_seq = p->seq;
-    } else {
-        uint16_t delta = (uint16_t)(p->seq - s->max_seq);
-        if (delta < 0x8000 && delta != 0) {
-            if (p->seq < s->max_seq)
-                s->cycles += 0x10000;
-            s->max_seq = p->seq;
-        }
-    }
-    s->received++;
-    int64_t transit = arrival - (int64_t)p->timestamp;
-    if (s->have_transit) {
-        int64_t d = transit - s->transit;
-        if (d < 0)
-            d = -d;
-        s->jitter += ((double)d - s->jitter) / 16.0;
-    }
-    s->transit = transit;
-    s->have_transit = true;
 }
 
 static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user)
 {
     (void)pc;
+    (void)p;
     struct remote *r = user;
     bool audio = tr == r->atr;
-    struct rx_stream *s = NULL;
-    for (int i = 0; i < MAX_SSRC && !s; i++)
-        if (!r->rx[i].used || r->rx[i].ssrc == p->ssrc)
-            s = &r->rx[i];
-    if (s) {
-        if (!s->used)
-            s->clock = audio ? 48000 : 90000;
-        rx_update(s, p, now_ns());
-    }
     pthread_mutex_lock(&mu);
     if (audio)
         st.audio_pkts++;
@@ -312,9 +276,21 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
     pthread_mutex_unlock(&mu);
 }
 
+/* The peer asks for a keyframe (PLI or FIR): the next frame of the one encoder is one. */
+static void on_keyframe_request(urtc_pc_t *pc, int tr, void *user)
+{
+    (void)pc, (void)tr, (void)user;
+    if (vsrc)
+        urtc_test_source_request_keyframe(vsrc);
+}
+
+/* The decoder lost its reference (a frame given up after a loss NACK/RTX could not repair):
+ * ask the sender for a keyframe (RTCP PLI, RFC 4585 §6.3.1), at most every 300 ms while it
+ * waits: about a round trip, so a lost PLI is repeated but an answer on its way is not. */
+#define PLI_MIN_NS (300 * 1000000ull)
+
 static void on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
 {
-    (void)pc, (void)tr;
     struct remote *r = user;
     bool audio = strcmp(f->codec, "opus") == 0;
     urtc_decoder_t **d = audio ? &r->adec : &r->vdec;
@@ -322,7 +298,13 @@ static void on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
         return; /* a codec we cannot decode: counted as packets only */
     urtc_decoded_t out;
     int ret = urtc_decoder_decode(*d, f, &out);
+    uint64_t t = now_ns();
+    bool pli = !audio && ret == -EAGAIN && t - r->last_pli_ns >= PLI_MIN_NS &&
+               urtc_pc_request_keyframe(pc, tr) == 0;
+    if (pli)
+        r->last_pli_ns = t;
     pthread_mutex_lock(&mu);
+    st.pli_sent += pli;
     if (audio && ret == 1) {
         st.audio_decoded++;
         st.tone_db_sum += out.tone_db;
@@ -436,6 +418,7 @@ static const urtc_pc_callbacks_t cbs = {
     .on_state = on_state,
     .on_rtp = on_rtp,
     .on_frame = on_frame,
+    .on_keyframe_request = on_keyframe_request,
 };
 
 /* ---- Jobs --------------------------------------------------------------------------------- */
@@ -569,10 +552,13 @@ static void job_answer_offer(urtc_shard_t *sh, struct remote *r, const char *off
         json_pack("{s:s, s:I, s:s}", "type", "answer", "to", (json_int_t)r->id, "sdp", r->sdp));
 }
 
+static void collect_stats(struct remote *r);
+
 static void remote_close(struct remote *r)
 {
     if (!r->pc || r->closed)
         return;
+    collect_stats(r); /* a connection's statistics go with it */
     urtc_pc_close(r->pc);
     r->closed = true;
     EVP_MD_CTX_free(r->file_md);
@@ -600,10 +586,8 @@ static void job_tick(void)
         have_a = urtc_test_source_next(asrc, &af) == 1;
     if (vsrc && t_us >= next_video_us) {
         next_video_us += urtc_test_source_period_us(vsrc);
-        /* A keyframe every 2 s: receivers cannot ask for one yet (no PLI/FIR in the API), so
-         * this bounds how long a loss freezes the picture. */
-        if (t_us % 2000000 < 20000)
-            urtc_test_source_request_keyframe(vsrc);
+        /* No keyframe on a timer: losses are repaired with NACK/RTX, and a receiver whose
+         * decoder still lost its reference asks with a PLI (on_keyframe_request). */
         have_v = urtc_test_source_next(vsrc, &vf) == 1;
     }
     unsigned a_sent = 0, v_sent = 0, d_sent = 0;
@@ -675,28 +659,57 @@ static void job_run(urtc_shard_t *sh, void *arg)
     free(j);
 }
 
-/* A job that computes the RTP loss and jitter summary (RFC 3550 A.3) and wakes the main
- * thread. Runs after every job posted before it. */
+/* Adds the numbers of one urtc_pc_get_stats() JSON array into the summary: loss after repair
+ * and jitter (inbound-rtp, RFC 3550 A.3/A.8), keyframe requests, NACKs and retransmissions
+ * both ways, and the RTT from RTCP report blocks (remote-inbound-rtp, RFC 3550 §6.4.1). */
+static void add_stats(const char *text)
+{
+    json_t *a = json_loads(text, 0, NULL);
+    size_t i;
+    json_t *o_;
+    json_array_foreach(a, i, o_)
+    {
+        const char *type = json_string_value(json_object_get(o_, "type"));
+#define NUM(k) json_number_value(json_object_get(o_, k))
+        if (!type)
+            continue;
+        if (!strcmp(type, "inbound-rtp")) {
+            st.lost += (int64_t)NUM("packetsLost");
+            st.jitter_ms = fmax(st.jitter_ms, NUM("jitter") * 1000.0);
+            st.nack_sent += (uint64_t)NUM("nackCount");
+            st.rtx_rcvd += (uint64_t)NUM("retransmittedPacketsReceived");
+        } else if (!strcmp(type, "outbound-rtp")) {
+            st.pli_rcvd += (uint64_t)NUM("pliCount");
+            st.nack_rcvd += (uint64_t)NUM("nackCount");
+            st.rtx_sent += (uint64_t)NUM("retransmittedPacketsSent");
+        } else if (!strcmp(type, "remote-inbound-rtp") && json_object_get(o_, "roundTripTime")) {
+            st.rtcp_rtt_ms = fmax(st.rtcp_rtt_ms, NUM("roundTripTime") * 1000.0);
+        }
+#undef NUM
+    }
+    json_decref(a);
+}
+
+/* Adds the statistics of @r's connection to the summary, once (shard thread). */
+static void collect_stats(struct remote *r)
+{
+    static char buf[65536];
+    if (!r->pc || r->closed || r->stats_taken || urtc_pc_get_stats(r->pc, buf, sizeof buf) <= 0)
+        return;
+    r->stats_taken = true;
+    pthread_mutex_lock(&mu);
+    add_stats(buf);
+    pthread_mutex_unlock(&mu);
+}
+
+/* A job that reads every connection's statistics into the summary and wakes the main thread.
+ * Runs after every job posted before it. */
 static void report_run(urtc_shard_t *sh, void *arg)
 {
     (void)sh, (void)arg;
-    int64_t lost = 0;
-    double jitter_ms = 0;
-    for (int i = 0; i < MAX_REMOTES; i++) {
-        for (int k = 0; k < MAX_SSRC; k++) {
-            const struct rx_stream *s = &remotes[i].rx[k];
-            if (!s->used)
-                continue;
-            uint64_t expected = s->cycles + s->max_seq - s->base_seq + 1;
-            lost += (int64_t)expected - (int64_t)s->received;
-            double j = s->jitter * 1000.0 / s->clock;
-            if (j > jitter_ms)
-                jitter_ms = j;
-        }
-    }
+    for (int i = 0; i < MAX_REMOTES; i++)
+        collect_stats(&remotes[i]);
     pthread_mutex_lock(&mu);
-    st.lost = lost;
-    st.jitter_ms = jitter_ms;
     st.report_done = true;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
@@ -929,6 +942,13 @@ static void print_report(void)
            st.file_ok < 0 ? ""
            : st.file_ok   ? "; file received intact"
                           : "; FILE CORRUPT");
+    printf("urtc-peer: repair: %llu NACKs sent, %llu received; %llu packets resent (RTX), %llu "
+           "received; keyframe requests %llu sent, %llu received\n",
+           (unsigned long long)st.nack_sent, (unsigned long long)st.nack_rcvd,
+           (unsigned long long)st.rtx_sent, (unsigned long long)st.rtx_rcvd,
+           (unsigned long long)st.pli_sent, (unsigned long long)st.pli_rcvd);
+    if (st.rtcp_rtt_ms >= 0)
+        printf("urtc-peer: round trip from RTCP reports: %.3f ms\n", st.rtcp_rtt_ms);
     if (rtt_ms >= 0)
         printf("urtc-peer: round trip over the data channel: %.3f ms (median of %u)\n", rtt_ms, rn);
     if (o.json) {
@@ -959,8 +979,16 @@ static void print_report(void)
         JI("datachannel_messages_sent", st.dc_sent);
         json_object_set_new(j, "datachannel_file_ok",
                             st.file_ok < 0 ? json_null() : json_boolean(st.file_ok));
-        /* The median data-channel round trip; null without one (no RTCP RTT in the API yet). */
+        /* The median data-channel round trip; null without one. */
         json_object_set_new(j, "rtt_ms", rtt_ms < 0 ? json_null() : json_real(rtt_ms));
+        json_object_set_new(j, "rtcp_rtt_ms",
+                            st.rtcp_rtt_ms < 0 ? json_null() : json_real(st.rtcp_rtt_ms));
+        JI("nacks_sent", st.nack_sent);
+        JI("nacks_received", st.nack_rcvd);
+        JI("rtx_sent", st.rtx_sent);
+        JI("rtx_received", st.rtx_rcvd);
+        JI("keyframe_requests_sent", st.pli_sent);
+        JI("keyframe_requests_received", st.pli_rcvd);
 #undef JI
 #undef JR
         char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;

@@ -229,6 +229,11 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
         json_t *rtt = json_object_get(j, "rtt_ms");
         cr_expect(json_is_real(rtt) && json_real_value(rtt) > 0 && json_real_value(rtt) < 100,
                   "%s: rtt_ms %f", who, json_number_value(rtt));
+        /* The same from RTCP: the other side's report blocks about our SRs (RFC 3550 §6.4.1). */
+        json_t *rr = json_object_get(j, "rtcp_rtt_ms");
+        cr_expect(json_is_real(rr) && json_real_value(rr) >= 0 && json_real_value(rr) < 100,
+                  "%s: rtcp_rtt_ms %f", who, json_number_value(rr));
+        cr_expect_eq(jint(j, "rtx_received"), 0, "%s: loopback needs no repair", who);
     }
     /* bob got alice's file whole (its SHA-256 checked against her closing message). */
     cr_expect(json_is_true(json_object_get(jb, "datachannel_file_ok")), "bob: file intact");
@@ -303,7 +308,10 @@ Test(peer, help_and_usage_errors)
                            "audio_packets_received",
                            "datachannel_messages_received",
                            "packets_lost",
-                           "rtt_ms"};
+                           "rtt_ms",
+                           "rtcp_rtt_ms",
+                           "nacks_sent",
+                           "keyframe_requests_sent"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         cr_expect(strstr(out, flags[i]) != NULL, "--help mentions %s", flags[i]);
     const char *bad[] = {"", "--signal ws://x/ws", "--whip http://a/ --whep http://b/",
@@ -541,6 +549,11 @@ Test(peer, whip_publish_whep_view_through_the_sfu, .timeout = 60)
     cr_expect_gt(json_real_value(json_object_get(jv, "audio_tone_db")), 10.0);
     cr_expect_eq(jint(jv, "audio_frames_sent"), 0, "WHEP sends nothing");
     cr_expect(json_is_null(json_object_get(jv, "rtt_ms")), "no data channel: no RTT");
+    /* The SFU's receiver reports answer the publisher's SRs (LSR/DLSR): an RTT at the
+     * publisher; the viewer sends no SR, so it has none. */
+    cr_expect(json_is_real(json_object_get(jw, "rtcp_rtt_ms")),
+              "publisher: RTT from the SFU's RRs");
+    cr_expect(json_is_null(json_object_get(jv, "rtcp_rtt_ms")), "viewer: no RTT");
     json_decref(jw);
     json_decref(jv);
 }
