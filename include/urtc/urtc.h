@@ -272,8 +272,10 @@ URTC_API urtc_pc_state_t urtc_pc_state(const urtc_pc_t *pc);
 /* The reason for the last failed call on @pc ("" if none). */
 URTC_API const char *urtc_pc_last_error(const urtc_pc_t *pc);
 /* Statistics as a JSON array of W3C webrtc-stats objects: transport, candidate-pair, codec,
- * inbound-rtp, outbound-rtp, remote-inbound-rtp (from the peer's receiver reports) and
- * data-channel. Returns the length, or -ENOSPC. */
+ * inbound-rtp (with loss after repair, jitter, NACKs sent, retransmissions received),
+ * outbound-rtp (PLIs and NACKs received, retransmissions sent), remote-inbound-rtp (from the
+ * peer's report blocks, roundTripTime once it echoed one of our SRs), remote-outbound-rtp (from
+ * the peer's SRs) and data-channel. Returns the length, or -ENOSPC. */
 URTC_API int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap);
 
 /* ---- Media helpers (engine/media_api.c) -------------------------------------------------

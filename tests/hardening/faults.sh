@@ -19,65 +19,12 @@
 # Exit 0: every part that ran passed; 1: a check failed; 77: cannot run (not root, programs
 # missing).
 set -u
-B=${1:?build dir}
-OUT=${2:?out dir}
-for p in urtc-server urtc-peer; do
-	[ -x "$B/$p" ] || { echo "faults: $B/$p is not built (make)"; exit 77; }
-done
-command -v ip >/dev/null || { echo "faults: no iproute2"; exit 77; }
-mkdir -p "$OUT"
-NS=urtc-hh-$$
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
-}
-trap cleanup EXIT
-fail() { echo "faults: FAIL: $*"; exit 1; }
+. "$(dirname "$0")/faults_lib.sh"
+faults_init faults "$@"
 
-ip link set lo up
-ip netns add "$NS" || { echo "faults: cannot create a network namespace"; exit 77; }
-ip link add vx type veth peer name vy || exit 77
-ip link set vy netns "$NS"
-ip addr add 10.99.0.1/24 dev vx
-ip link set vx up
-ip -n "$NS" addr add 10.99.0.2/24 dev vy
-ip -n "$NS" link set vy up
-ip -n "$NS" link set lo up
-ping -c1 -W2 10.99.0.2 >/dev/null 2>&1 || sleep 1
-
-NETEM="loss 10% delay 100ms 20ms duplicate 2%"
-if tc qdisc add dev vx root netem $NETEM 2>/dev/null &&
-	ip netns exec "$NS" tc qdisc add dev vy root netem $NETEM 2>/dev/null; then
-	HAVE_NETEM=1
-else
-	HAVE_NETEM=0
-fi
-# The addresses of the link part 1 runs over: the veth (with netem), else a TUN link whose
-# packets tun_impair.py carries with the same impairment in user space.
-LX=10.99.0.1
-LY=10.99.0.2
-IMPAIR="netem on the veth"
-if [ $HAVE_NETEM = 0 ]; then
-	if [ -c /dev/net/tun ] && { /usr/bin/python3 "$(dirname "$0")/tun_impair.py" "$NS" 10 2 100 20 \
-		>"$OUT/tun_impair.out" 2>&1 & TI=$!; PIDS="$PIDS $TI"; } &&
-		for _ in $(seq 50); do grep -q ready "$OUT/tun_impair.out" && break; sleep 0.1; done &&
-		grep -q ready "$OUT/tun_impair.out"; then
-		LX=10.98.0.1
-		LY=10.98.0.2
-		IMPAIR="no sch_netem in this kernel: tun_impair.py between two TUN devices"
-	else
-		IMPAIR="NONE (no sch_netem, no TUN): the call runs unimpaired across the veth"
-	fi
-fi
+impair_link 10 2 100 20 || exit 77
 echo "faults: impairment (loss 10%, delay 100 ms +-20 ms, duplicate 2%): $IMPAIR"
 
-metric() { # metric NAME: its value from /metrics
-	python3 -c "
-import sys, urllib.request
-for l in urllib.request.urlopen('http://10.99.0.1:18080/metrics', timeout=5).read().decode().splitlines():
-    if l.startswith(sys.argv[1] + ' '): print(int(float(l.split()[1])))" "$1"
-}
 
 start_server() {
 	"$B/urtc-server" --listen 0.0.0.0:18080 --media-ip 10.99.0.1 --udp-port 0 --mode p2p \
@@ -131,19 +78,10 @@ if true; then
 	wait $PB || fail "peer b1 exit $?: $(tail -3 "$OUT/b1.err")"
 	summary "$OUT/a1.json" || fail "a1 under netem"
 	summary "$OUT/b1.json" || fail "b1 under netem"
-	if [ $HAVE_NETEM = 1 ]; then
-		tc qdisc del dev vx root
-		ip netns exec "$NS" tc qdisc del dev vy root
-	elif [ "$LX" = 10.98.0.1 ]; then
-		# Their FINs cross the lossy link too (TCP retransmits a lost one): let the server
-		# see both members go before the link goes.
-		for _ in $(seq 100); do [ "$(metric urtc_peers)" = 0 ] && break; sleep 0.1; done
-		kill -TERM $TI
-		wait $TI
-		tail -1 "$OUT/tun_impair.out"
-	fi
-	LX=10.99.0.1
-	LY=10.99.0.2
+	# Their FINs cross the lossy link too (TCP retransmits a lost one): let the server see
+	# both members go before the link goes.
+	for _ in $(seq 100); do [ "$(metric urtc_peers)" = 0 ] && break; sleep 0.1; done
+	impair_stop
 fi
 
 # ---- 2. a vanished peer ----
@@ -169,13 +107,7 @@ for _ in $(seq 50); do [ "$(metric urtc_peers)" = 1 ] && break; sleep 0.1; done
 echo "faults: SIGKILL: the server freed the member (urtc_peers 1)"
 
 # ---- 3. SIGTERM drains ----
-kill -TERM $SP
-wait $SP
-RC=$?
-[ $RC = 0 ] || fail "urtc-server exit $RC after SIGTERM: $(tail -20 "$OUT/server.err")"
-if grep -Eq "Sanitizer|runtime error" "$OUT/server.err"; then
-	fail "sanitizer report: $(grep -A20 -E 'Sanitizer|runtime error' "$OUT/server.err" | head -40)"
-fi
+server_stop $SP
 echo "faults: SIGTERM: urtc-server exited 0 with no sanitizer report"
 kill -TERM $PB 2>/dev/null
 wait $PB

@@ -1,10 +1,10 @@
 /* tests/hardening/faults_test.c: urtc processes under network faults. Runs
- * tests/hardening/faults.sh in a private network namespace (it makes a second one and a veth
- * pair): a call across the veth with `tc netem` loss, delay, jitter and duplication (unimpaired
- * when the kernel has no sch_netem, which the output says), a peer frozen with SIGSTOP that
- * only consent freshness can notice (failed within 30 s), the same peer SIGKILLed (the
- * server frees its member), and SIGTERM on urtc-server (exit 0, no sanitizer report: under
- * `make asan` the programs are ASan builds). The programs come from this build directory;
+ * tests/hardening/faults.sh (and sfu_faults.sh, sfu_lossy.sh) in a private network namespace (it
+ * makes a second one and a veth pair): a call across the veth with `tc netem` loss, delay, jitter
+ * and duplication (unimpaired when the kernel has no sch_netem, which the output says), a peer
+ * frozen with SIGSTOP that only consent freshness can notice (failed within 30 s), the same peer
+ * SIGKILLed (the server frees its member), and SIGTERM on urtc-server (exit 0, no sanitizer report:
+ * under `make asan` the programs are ASan builds). The programs come from this build directory;
  * skipped when they are missing or namespaces cannot be made. */
 #include <criterion/criterion.h>
 #include <libgen.h>
@@ -58,4 +58,12 @@ Test(hardening_faults, netem_call_frozen_peer_consent_sigkill_sigterm)
 Test(hardening_faults, sfu_garbage_flood_vanished_publisher_sigterm)
 {
     run_script("sfu_faults.sh", "hardening-sfu-faults");
+}
+
+/* tests/hardening/sfu_lossy.sh: a WHIP publisher and a WHEP viewer through the SFU over a link
+ * with 10% loss, 100 ms +-20 ms delay and 2% duplication: the viewer keeps decoding video
+ * (NACK/RTX on both legs, PLI as the fallback) and audio. */
+Test(hardening_faults, sfu_call_through_loss_delay_duplication)
+{
+    run_script("sfu_lossy.sh", "hardening-sfu-lossy");
 }

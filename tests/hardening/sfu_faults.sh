@@ -14,23 +14,8 @@
 #  3. SIGTERM on urtc-server: exit 0, no sanitizer report.
 # Exit 0: passed; 1: a check failed; 77: cannot run.
 set -u
-B=${1:?build dir}
-OUT=${2:?out dir}
-for p in urtc-server urtc-peer; do
-	[ -x "$B/$p" ] || { echo "sfu_faults: $B/$p is not built (make)"; exit 77; }
-done
-mkdir -p "$OUT"
-ip link set lo up
-PIDS=""
-cleanup() { for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done; }
-trap cleanup EXIT
-fail() { echo "sfu_faults: FAIL: $*"; exit 1; }
-metric() { # metric PREFIX: the sum of the series starting with PREFIX
-	python3 -c "
-import sys, urllib.request
-t = urllib.request.urlopen('http://127.0.0.1:18080/metrics', timeout=5).read().decode()
-print(sum(int(float(l.split()[-1])) for l in t.splitlines() if l.startswith(sys.argv[1])))" "$1"
-}
+. "$(dirname "$0")/faults_lib.sh"
+faults_init sfu_faults "$@"
 
 "$B/urtc-server" --listen 127.0.0.1:18080 --mode sfu --shards 1 --udp-port 40000 \
 	>"$OUT/server.out" 2>"$OUT/server.err" &
@@ -120,13 +105,7 @@ IC=$(metric 'urtc_ice_failures_total{shard="0",reason="consent"}')
 echo "sfu_faults: urtc_ice_failures_total{reason=\"consent\"} 1 for the vanished publisher"
 
 # ---- 3. SIGTERM ----
-kill -TERM $SP
-wait $SP
-RC=$?
-[ $RC = 0 ] || fail "urtc-server exit $RC after SIGTERM: $(tail -20 "$OUT/server.err")"
-if grep -Eq "Sanitizer|runtime error" "$OUT/server.err"; then
-	fail "sanitizer report: $(grep -A20 -E 'Sanitizer|runtime error' "$OUT/server.err" | head -40)"
-fi
+server_stop $SP
 echo "sfu_faults: SIGTERM: urtc-server exited 0 with no sanitizer report"
 trap - EXIT
 echo "sfu_faults: ok"

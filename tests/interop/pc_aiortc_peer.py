@@ -7,7 +7,7 @@ API. JSON lines on stdin/stdout; run inside a private network namespace (the tes
   urtc-offers SECONDS:   read {"offer": sdp}; print {"answer": sdp}
 then send aiortc's own synthetic audio and video, decode what arrives for SECONDS, and print
 {"audio_frames": n, "video_frames": n, "dc_messages": n, "video_sizes": [[w, h], ...],
-"state": ...}. A data channel "chat" carries DC_MSGS messages each way.
+"state": ..., "sr_audio_packets": n, "sr_video_packets": n, "rtt_us": n} (-1: no such RTCP). A data channel "chat" carries DC_MSGS messages each way.
 """
 import asyncio
 import json
@@ -92,8 +92,17 @@ async def main(mode, seconds):
         await pc.setLocalDescription(await pc.createAnswer())
         out({"answer": pc.localDescription.sdp})
     await asyncio.sleep(seconds)
+    # RTCP as aiortc saw it: urtc's sender reports (remote-outbound-rtp: the packet counts of
+    # its SRs) and urtc's report blocks about aiortc's streams (remote-inbound-rtp: aiortc's
+    # RTT from the LSR/DLSR urtc echoed, RFC 3550 §6.4.1; null until a block matched its SR).
+    stats = (await pc.getStats()).values()
+    sr = {s.kind: s.packetsSent for s in stats if s.type == "remote-outbound-rtp"}
+    rtt = [s.roundTripTime for s in stats
+           if s.type == "remote-inbound-rtp" and s.roundTripTime is not None]
     out({"audio_frames": counts["audio"], "video_frames": counts["video"], "dc_messages": counts["dc"],
-         "video_sizes": sorted(sizes), "state": pc.connectionState})
+         "video_sizes": sorted(sizes), "state": pc.connectionState,
+         "sr_audio_packets": sr.get("audio", -1), "sr_video_packets": sr.get("video", -1),
+         "rtt_us": int(max(rtt) * 1e6) if rtt else -1})
     await pc.close()
 
 
