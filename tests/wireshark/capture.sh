@@ -3,7 +3,7 @@
 # the loopback of a private network namespace, then dissected by Wireshark with decode-as RTP
 # on the media ports (found from the STUN checks).
 #   p2p (default): urtc-server in p2p mode and two urtc-peer processes calling each other
-#       (Opus, VP8, a data channel).
+#       (Opus, VP8, a data channel, and their RTCP: SR + SDES about every second each).
 #   sfu: urtc-server in sfu mode (media port 40000), one urtc-peer publishing through WHIP and
 #       one viewing through WHEP: the server's RTCP (sender reports, PLI) is on the wire too.
 #   chromium: urtc-server in sfu mode and headless Chromium (tests/wireshark/chromium_whip.js,
@@ -196,6 +196,10 @@ SRTCP_BAD=$(tshark -r "$CAP" $D -Y "srtcp && !(udp.port == 3478)" -T fields -E o
 	awk -F'\t' '$2 != 2 || $3 < 200 || $3 > 206 || ($4 + 1) * 4 > $5 - 8 { print $1 }')
 NSRTCP=$(count "srtcp && !(udp.port == 3478)")
 echo "capture: $NSRTCP SRTCP frames, judged on their clear first header: $( [ -z "$SRTCP_BAD" ] && echo ok || echo "BAD: $SRTCP_BAD")"
+# Both calls carry RTCP: each urtc end reports about every second (RFC 3550 §6.3).
+if [ "$NSRTCP" -lt 4 ]; then
+	echo "capture: only $NSRTCP SRTCP frames in a 6 s call: the reports are missing"; exit 1
+fi
 BADS=$( (judge "!(udp.port == 3478) && !srtcp"; echo "$SRTCP_BAD") | grep . | sort -n)
 if [ -n "$BADS" ]; then
 	FIRST=$(echo "$BADS" | head -1)
