@@ -285,7 +285,7 @@ struct urtc_pc {
      * generator (when they receive), allocated when a negotiation completes. */
     bool rtcp_by_owner;
     net_timer_t rtcp_timer;
-    uint64_t next_report_ns;
+    uint64_t next_report_ns, last_report_ns, prev_report_ns;
     int64_t rtt_ns; /* the latest round trip from any report block; -1: none */
     rtc_rtcp_counters_t rtcp_in;
     uint64_t sr_tx, rr_tx;

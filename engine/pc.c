@@ -261,7 +261,9 @@ static void pc_send_nacks(urtc_pc_t *pc, unsigned t, uint64_t now)
 }
 
 /* Every ~1 s: a compound SR + SDES for each SSRC we send, the report blocks about what we
- * receive in the first (RFC 3550 §6.4.1); an RR + SDES if we send nothing. */
+ * receive in the first (RFC 3550 §6.4.1); an RR + SDES if we send nothing. A stream is a
+ * sender while it sent since the report before the last (§6.4: SR "if the site has sent any
+ * data packets during the interval since issuing the last report or the previous one"). */
 static void pc_send_reports(urtc_pc_t *pc, uint64_t now)
 {
     /* DLSR and the SR's NTP/RTP pair want the time of this very moment: the tick's time may be
@@ -278,11 +280,12 @@ static void pc_send_reports(urtc_pc_t *pc, uint64_t now)
     bool first = true;
     for (unsigned i = 0; i <= pc->jsep.tr_cnt; i++) {
         bool rr = i == pc->jsep.tr_cnt; /* after the senders: an RR if none sent */
-        if (rr ? !first || !nb : !pc->st[i].tx.pkt_cnt)
+        const rtc_rtp_tx_stats_t *tx = rr ? NULL : &pc->st[i].tx;
+        if (rr ? !first || !nb : !tx->pkt_cnt || tx->last_ts_ns < pc->prev_report_ns)
             continue;
         rtc_rtcp_wr_t w;
         rtc_rtcp_wr_init(&w, buf, sizeof buf);
-        rtc_rtp_wr_report(&w, rr ? NULL : &pc->st[i].tx, rtcp_ssrc(pc, 0), first ? rb : NULL,
+        rtc_rtp_wr_report(&w, tx, rr ? rtcp_ssrc(pc, 0) : tx->ssrc, first ? rb : NULL,
                           first ? nb : 0, pc->jsep.cname, ntp, now);
         int n = rtc_rtcp_wr_finish(&w);
         if (n > 0 && eng_peer_send_copy(pc->peer, buf, (size_t)n, true) == 0) {
@@ -293,6 +296,8 @@ static void pc_send_reports(urtc_pc_t *pc, uint64_t now)
         }
         first = false;
     }
+    pc->prev_report_ns = pc->last_report_ns;
+    pc->last_report_ns = now;
 }
 
 static void pc_rtcp_timer(net_timer_t *tm, uint64_t now)
@@ -586,8 +591,6 @@ static int route_rtp(urtc_pc_t *pc, uint32_t ssrc, uint8_t pt, const char **code
     }
     return candidates == 1 ? found : -1;
 }
-
-static void deliver_frames(urtc_pc_t *pc, int t);
 
 /* Feeds a packet to the transceiver's depacketizer and hands out the frames it completes. */
 static void depacketize(urtc_pc_t *pc, int t, const char *codec_name_, const rtc_rtp_pkt_t *r)
