@@ -10,6 +10,7 @@
  *
  * Threads: urtc_pc_* calls run on the engine's shard (functions posted with sigc_post); the
  * signaling reader thread and the main thread (the 20 ms media clock) only post. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static struct {
     int audio, video;
     urtc_test_source_t *tone, *pattern;
     urtc_decoder_t *opus, *vp8;
-    unsigned ticks;
+    unsigned ticks, waiting_key;
     atomic_uint frames_decoded, audio_decoded;
 } call = {.audio = -1, .video = -1};
 
@@ -57,15 +58,30 @@ static void on_frame(urtc_pc_t *pc, int transceiver, const urtc_frame_t *f, void
         if (urtc_decoder_decode(call.opus, f, &out) == 1)
             atomic_fetch_add(&call.audio_decoded, 1);
     } else if (strcmp(f->codec, "VP8") == 0) {
-        if (urtc_decoder_decode(call.vp8, f, &out) == 1 &&
-            atomic_fetch_add(&call.frames_decoded, 1) % 25 == 0)
+        int ret = urtc_decoder_decode(call.vp8, f, &out);
+        if (ret == 1 && atomic_fetch_add(&call.frames_decoded, 1) % 25 == 0)
             printf("video: %dx%d, the other side's frame #%d\n", out.width, out.height,
                    out.pattern_frame);
+        /* A loss NACK/RTX could not repair: the decoder waits for a keyframe; ask for one
+         * (RTCP PLI), every 8 frames at most while it waits. */
+        if (ret == -EAGAIN && call.waiting_key++ % 8 == 0)
+            (void)urtc_pc_request_keyframe(pc, transceiver);
+        if (ret == 1)
+            call.waiting_key = 0;
     }
 }
 
-static const urtc_pc_callbacks_t callbacks = {
-    .on_ice_candidate = on_ice_candidate, .on_state = on_state, .on_frame = on_frame};
+/* The other side's decoder asks for a keyframe: the next picture is one. */
+static void on_keyframe_request(urtc_pc_t *pc, int transceiver, void *user)
+{
+    (void)pc, (void)transceiver, (void)user;
+    urtc_test_source_request_keyframe(call.pattern);
+}
+
+static const urtc_pc_callbacks_t callbacks = {.on_ice_candidate = on_ice_candidate,
+                                              .on_state = on_state,
+                                              .on_frame = on_frame,
+                                              .on_keyframe_request = on_keyframe_request};
 
 /* ---- jobs on the shard ---- */
 
