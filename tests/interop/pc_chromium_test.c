@@ -11,7 +11,8 @@
  * urtc_pc_send_frame() and a data-channel message every second; Chromium sends its media and
  * one message. After 6 s of media the page POSTs its getStats() figures to /result:
  * Chromium decoded urtc's VP8 (framesDecoded) and received its Opus; urtc decoded Chromium's
- * VP8 and Opus (urtc_decoder_*); messages arrived both ways.
+ * VP8 and Opus (urtc_decoder_*); messages arrived both ways; Chromium parsed urtc's RTCP
+ * (remote-outbound-rtp from its SRs, roundTripTime from its report blocks).
  *
  * Chromium is started directly (no Playwright: the page drives itself); flags as in
  * /work/shared/lab/interop (README, chromium/common.mjs). Skipped when Chromium is not
@@ -68,6 +69,10 @@ static const char page[] =
     "      o.audio_energy += v.totalAudioEnergy || 0;\n"
     "    }\n"
     "    if (v.type === 'codec') o.codecs.push(v.mimeType);\n"
+    "    if (v.type === 'remote-outbound-rtp') o.sr_packets = (o.sr_packets || 0) +\n"
+    "        (v.packetsSent || 0);\n"
+    "    if (v.type === 'remote-inbound-rtp' && v.roundTripTime !== undefined)\n"
+    "      o.rtt_us = Math.max(o.rtt_us || 0, Math.round(v.roundTripTime * 1e6));\n"
     "  });\n"
     "  return o;\n"
     "}\n"
@@ -570,6 +575,13 @@ Test(pc_chromium, calls_both_offer_directions_media_and_data, .timeout = 120)
                       jint(r, "dc_received"));
         cr_expect_geq(s->dc_received, 1, "%s: urtc got no message", names[i]);
         cr_expect_str_eq(s->dc_first, "hello from chromium");
+        /* RTCP (RFC 3550 §6.4): Chromium parsed urtc's SRs (remote-outbound-rtp), and its
+         * roundTripTime came from urtc's report blocks echoing its own SRs (LSR/DLSR). */
+        cr_expect_gt(jint(r, "sr_packets"), 0, "%s: Chromium's remote-outbound-rtp", names[i]);
+        json_t *rtt = json_object_get(r, "rtt_us");
+        cr_expect(json_is_integer(rtt) && json_integer_value(rtt) < 2000000,
+                  "%s: Chromium's RTT from urtc's report blocks (%s)", names[i],
+                  rtt ? "out of range" : "none");
         if (i == 1) {
             const char *label = json_string_value(json_object_get(r, "dc_label"));
             cr_expect_str_eq(label ? label : "", "from-urtc", "Chromium saw urtc's channel");
