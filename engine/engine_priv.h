@@ -272,7 +272,8 @@ struct urtc_pc {
         rtc_rtp_tx_stats_t tx;
         rtc_rtp_rx_stats_t rx;
         bool rx_init;
-        int64_t rtt_ns; /* from the peer's last report block with an LSR; -1: none */
+        int64_t rtt_ns;               /* from the peer's last report block with an LSR; -1: none */
+        uint64_t rtt_sum_ns, rtt_cnt; /* every such measurement (W3C totalRoundTripTime) */
         /* the peer's last SR about what it sends us (remote-outbound-rtp) */
         uint64_t sr_cnt, sr_ntp;
         uint32_t sr_pkts, sr_octets;

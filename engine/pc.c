@@ -417,8 +417,11 @@ static void note_report_blocks(urtc_pc_t *pc, const rtc_rtcp_rb_t *rb, unsigned 
         pc->st[t].rr_jitter = rb[k].jitter;
         /* RFC 3550 §6.4.1: RTT = A - LSR - DLSR, once the peer got one of our SRs. */
         int64_t rtt = rtc_rtcp_rtt_ns(arrival_ntp, rb[k].lsr, rb[k].dlsr);
-        if (rtt >= 0)
+        if (rtt >= 0) {
             pc->st[t].rtt_ns = pc->rtt_ns = rtt;
+            pc->st[t].rtt_sum_ns += (uint64_t)rtt;
+            pc->st[t].rtt_cnt++;
+        }
     }
 }
 
@@ -1278,7 +1281,11 @@ int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap)
                 i, kind, t->ssrc, i, pc->st[i].rr_lost, pc->st[i].rr_fraction_lost / 256.0,
                 pc->st[i].rr_jitter, (unsigned long long)pc->st[i].rr_cnt);
             if (pc->st[i].rtt_ns >= 0)
-                OUT(", \"roundTripTime\": %.6f", (double)pc->st[i].rtt_ns / NET_NS_PER_SEC);
+                OUT(", \"roundTripTime\": %.6f, \"totalRoundTripTime\": %.6f, "
+                    "\"roundTripTimeMeasurements\": %llu",
+                    (double)pc->st[i].rtt_ns / NET_NS_PER_SEC,
+                    (double)pc->st[i].rtt_sum_ns / NET_NS_PER_SEC,
+                    (unsigned long long)pc->st[i].rtt_cnt);
             OUT("}");
         }
         if (pc->st[i].sr_cnt) {

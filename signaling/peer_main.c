@@ -99,8 +99,9 @@ static void usage(FILE *f)
         "audio matches the 440 Hz tone), video_packets_received, packets_lost (after repair)\n"
         "and jitter_ms (RFC 3550 A.3 and A.8, summed and the largest over received streams),\n"
         "rtt_ms (the median round trip of a ping sent over the data channel every second; null\n"
-        "without a data channel), rtcp_rtt_ms (from the peer's RTCP report blocks, RFC 3550\n"
-        "§6.4.1; null before one), nacks_sent, nacks_received, rtx_sent, rtx_received,\n"
+        "without a data channel), rtcp_rtt_ms (the mean round trip from the peer's RTCP report\n"
+        "blocks, RFC 3550 §6.4.1; the largest over the connections; null before one), nacks_sent, "
+        "nacks_received, rtx_sent, rtx_received,\n"
         "keyframe_requests_sent, keyframe_requests_received, datachannel_messages_received,\n"
         "datachannel_bytes_received, datachannel_file_ok (null: no file came), peers,\n"
         "connected, connect_ms, audio_frames_sent, video_frames_sent,\n"
@@ -682,8 +683,10 @@ static void add_stats(const char *text)
             st.pli_rcvd += (uint64_t)NUM("pliCount");
             st.nack_rcvd += (uint64_t)NUM("nackCount");
             st.rtx_sent += (uint64_t)NUM("retransmittedPacketsSent");
-        } else if (!strcmp(type, "remote-inbound-rtp") && json_object_get(o_, "roundTripTime")) {
-            st.rtcp_rtt_ms = fmax(st.rtcp_rtt_ms, NUM("roundTripTime") * 1000.0);
+        } else if (!strcmp(type, "remote-inbound-rtp") && NUM("roundTripTimeMeasurements") > 0) {
+            /* the mean over the call: one measurement is one report's luck */
+            st.rtcp_rtt_ms = fmax(st.rtcp_rtt_ms, NUM("totalRoundTripTime") * 1000.0 /
+                                                      NUM("roundTripTimeMeasurements"));
         }
 #undef NUM
     }
