@@ -15,7 +15,10 @@
  *    5763 §5), nothing is delivered;
  *  - flood both shards with random datagrams (and junk on the call's own 5-tuple) while RTP
  *    and a reliable data channel run: the call stays connected, the data channel delivers
- *    every message in order, RTP keeps arriving, and the drop counters rise.
+ *    every message in order, RTP keeps arriving, and the drop counters rise;
+ *  - impair the path (loss, delay, jitter, duplication): the call connects, NACK/RTX repairs
+ *    the video (keyframe requests as the fallback), the data channel stays reliable; without
+ *    NACK negotiated nothing is NACKed; a peer that vanishes fails by consent expiry.
  *
  * Internal headers are read only to check counters (engine_priv.h: the shard's peer drops);
  * everything else goes through include/urtc/urtc.h.
