@@ -26,11 +26,15 @@ SP=$!
 PIDS="$PIDS $SP"
 for _ in $(seq 50); do grep -q listening "$OUT/server.out" 2>/dev/null && break; sleep 0.1; done
 grep -q listening "$OUT/server.out" || fail "urtc-server did not start: $(cat "$OUT/server.err")"
-ip netns exec "$NS" "$B/urtc-peer" --whip http://$LX:18080/whip/g --media-ip $LY --duration 17 \
-	--json --quiet >"$OUT/pub.json" 2>"$OUT/pub.err" &
+ip netns exec "$NS" "$B/urtc-peer" --whip http://$LX:18080/whip/g --media-ip $LY --duration 25 \
+	--json >"$OUT/pub.json" 2>"$OUT/pub.err" &
 PP=$!
 PIDS="$PIDS $PP"
-sleep 2
+# A WHEP viewer gets the publishers present when it joins (docs/sfu.md): wait for the publisher
+# (its WHIP exchange and handshakes cross the lossy link too; slow under ASan).
+for _ in $(seq 200); do grep -q ": connected" "$OUT/pub.err" 2>/dev/null && break; sleep 0.1; done
+grep -q ": connected" "$OUT/pub.err" || fail "the publisher did not connect in 20 s: $(tail -3 "$OUT/pub.err")"
+sleep 1
 ip netns exec "$NS" "$B/urtc-peer" --whep http://$LX:18080/whep/g --media-ip $LY --duration 12 \
 	--json --quiet >"$OUT/view.json" 2>"$OUT/view.err" &
 VP=$!
@@ -38,6 +42,7 @@ PIDS="$PIDS $VP"
 wait $VP || fail "the viewer exited $?: $(tail -3 "$OUT/view.err")"
 RTX=$(metric urtc_sfu_retransmissions_total)
 PLI=$(metric urtc_sfu_pli_sent_total)
+kill -TERM $PP # ends its run early: it reports and exits 0
 wait $PP || fail "the publisher exited $?: $(tail -3 "$OUT/pub.err")"
 impair_stop
 python3 - "$OUT/pub.json" "$OUT/view.json" "$RTX" "$PLI" <<'PY' || fail "the call through the lossy link"

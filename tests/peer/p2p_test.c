@@ -230,11 +230,11 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
         cr_expect(json_is_real(rtt) && json_real_value(rtt) > 0 && json_real_value(rtt) < 100,
                   "%s: rtt_ms %f", who, json_number_value(rtt));
         /* The same from RTCP: the other side's report blocks about our SRs (RFC 3550 §6.4.1).
-         * It includes each side's delay before it handles a report (a busy shard, under ASan
-         * on a loaded machine 130-160 ms were seen for one report); a misread DLSR would be
-         * seconds off, negative or never match. */
+         * It includes each side's delay before it handles a report (a busy shard: under ASan
+         * on a loaded machine means of 130-300 ms were seen); a misread DLSR would be seconds
+         * off, negative or never match. rtc/rtcp and rtc/rtp_recovery check the arithmetic. */
         json_t *rr = json_object_get(j, "rtcp_rtt_ms");
-        cr_expect(json_is_real(rr) && json_real_value(rr) >= 0 && json_real_value(rr) < 250,
+        cr_expect(json_is_real(rr) && json_real_value(rr) >= 0 && json_real_value(rr) < 500,
                   "%s: rtcp_rtt_ms %f", who, json_number_value(rr));
         cr_expect_eq(jint(j, "rtx_received"), 0, "%s: loopback needs no repair", who);
     }
