@@ -222,6 +222,72 @@ Test(rtp, history_resend_throttles_and_maps_pt)
     rtc_rtp_history_fini(&h);
 }
 
+/* Without an RTX stream the NACKed packet goes again as it was sent (RFC 4585 §6.2.1 leaves
+ * the repair to the sender), under the same throttle. */
+Test(rtp, history_resend_without_rtx_is_the_original)
+{
+    rtc_rtp_history_t h;
+    cr_assert_eq(rtc_rtp_history_init(&h, 16, 1200), 0);
+    uint8_t b[64], out[128];
+    size_t n = mkpkt(b, sizeof b, 7, 1234);
+    memset(b + n, 0xab, 20); /* a payload */
+    n += 20;
+    cr_assert_eq(rtc_rtp_history_put(&h, b, n, 0), 0);
+    cr_assert_eq(rtc_rtp_history_resend(&h, NULL, 7, 10 * MS, 40 * MS, out, sizeof out), (int)n);
+    cr_assert_arr_eq(out, b, n, "byte for byte the original");
+    cr_assert_eq(rtc_rtp_history_resend(&h, NULL, 7, 20 * MS, 40 * MS, out, sizeof out), -EAGAIN);
+    cr_assert_eq(rtc_rtp_history_resend(&h, NULL, 7, 60 * MS, 40 * MS, out, 10), -ENOSPC);
+    cr_assert_eq(rtc_rtp_history_resend(&h, NULL, 8, 60 * MS, 40 * MS, out, sizeof out), -ENOENT);
+    cr_assert_eq(h.resent, 1);
+    rtc_rtp_history_fini(&h);
+}
+
+/* A compound's start (RFC 3550 §6.1): SR once the source sent, else RR; report blocks; SDES
+ * CNAME for the same SSRC. Read back with the receive path's check. */
+Test(rtp, report_is_sr_or_rr_with_blocks_and_cname)
+{
+    rtc_rtp_tx_stats_t tx;
+    rtc_rtp_tx_stats_init(&tx, 0xAAAA, 90000);
+    rtc_rtcp_rb_t rb[2] = {{.ssrc = 0xB1, .lsr = 7}, {.ssrc = 0xB2, .fraction_lost = 25}};
+    uint64_t ntp = rtc_rtcp_ntp_from_unix_ns(1700000000ull * NET_NS_PER_SEC);
+    for (int sent = 0; sent < 2; sent++) {
+        if (sent)
+            rtc_rtp_tx_stats_on_send(&tx, 9000, 100 * MS, 500);
+        uint8_t buf[512];
+        rtc_rtcp_wr_t w;
+        rtc_rtcp_wr_init(&w, buf, sizeof buf);
+        rtc_rtp_wr_report(&w, &tx, 0xCCCC, rb, 2, "me", ntp, 100 * MS);
+        int len = rtc_rtcp_wr_finish(&w);
+        cr_assert_gt(len, 0);
+        rtc_rtcp_hdr_t hd[4];
+        rtc_rtcp_counters_t c = {0};
+        cr_assert_eq(rtc_rtcp_check(buf, (size_t)len, RTC_RTCP_STRICT, hd, 4, &c), 2);
+        rtc_rtcp_sdes_chunk_t ch[2];
+        cr_assert_eq(rtc_rtcp_sdes_parse(&hd[1], ch, 2), 1);
+        cr_assert_eq(ch[0].cname.len, 2);
+        cr_assert_eq(memcmp(ch[0].cname.p, "me", 2), 0);
+        if (!sent) { /* nothing sent: an RR from the given SSRC */
+            rtc_rtcp_rr_t rr;
+            cr_assert_eq(rtc_rtcp_rr_parse(&hd[0], &rr), 0);
+            cr_assert_eq(rr.ssrc, 0xCCCC);
+            cr_assert_eq(ch[0].ssrc, 0xCCCC);
+            cr_assert_eq(rr.rb_cnt, 2);
+            cr_assert_eq(rr.rb[1].fraction_lost, 25);
+        } else { /* an SR from the stream's SSRC, with its counts */
+            rtc_rtcp_sr_t sr;
+            cr_assert_eq(rtc_rtcp_sr_parse(&hd[0], &sr), 0);
+            cr_assert_eq(sr.ssrc, 0xAAAA);
+            cr_assert_eq(ch[0].ssrc, 0xAAAA);
+            cr_assert_eq(sr.pkt_cnt, 1);
+            cr_assert_eq(sr.octet_cnt, 500);
+            cr_assert_eq(sr.ntp, ntp);
+            cr_assert_eq(sr.rb_cnt, 2);
+            cr_assert_eq(sr.rb[0].ssrc, 0xB1);
+            cr_assert_eq(sr.rb[0].lsr, 7);
+        }
+    }
+}
+
 Test(rtp, nack_generator_retries_and_gives_up)
 {
     static rtc_rtp_nack_gen_t g;
