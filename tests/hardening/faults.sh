@@ -22,7 +22,8 @@ set -u
 . "$(dirname "$0")/faults_lib.sh"
 faults_init faults "$@"
 
-impair_link 10 2 100 20 || exit 77
+impair_link 10 2 100 20
+[ $? = 77 ] && exit 77
 echo "faults: impairment (loss 10%, delay 100 ms +-20 ms, duplicate 2%): $IMPAIR"
 
 

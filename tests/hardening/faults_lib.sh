@@ -15,7 +15,8 @@
 # packet between two TUN devices (X 10.98.0.1, Y 10.98.0.2) in user space. It sets LX and LY
 # (the addresses of the impaired link: traffic between them is impaired), HAVE_NETEM, TI (the
 # pid of tun_impair.py, or empty) and IMPAIR (which ran, for the output). 77 if Y or the veth
-# cannot be made. impair_stop ends the impairment; LX and LY then name the clean veth.
+# cannot be made; 1 if neither netem nor tun_impair.py (ready within 20 s) could impair it,
+# the link then being the clean veth. impair_stop ends the impairment; LX and LY then name the clean veth.
 faults_init() {
 	FNAME=$1
 	B=${2:?build dir}
@@ -84,13 +85,14 @@ impair_link() {
 	HAVE_NETEM=0
 	if [ -c /dev/net/tun ] && { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/tun_impair.py" \
 		"$NS" "$loss" "$dup" "$delay" "$jitter" >"$OUT/tun_impair.out" 2>&1 & TI=$!; PIDS="$PIDS $TI"; } &&
-		for _ in $(seq 50); do grep -q ready "$OUT/tun_impair.out" && break; sleep 0.1; done &&
+		for _ in $(seq 200); do grep -q ready "$OUT/tun_impair.out" && break; sleep 0.1; done &&
 		grep -q ready "$OUT/tun_impair.out"; then
 		LX=10.98.0.1
 		LY=10.98.0.2
 		IMPAIR="no sch_netem in this kernel: tun_impair.py between two TUN devices"
 	else
 		IMPAIR="NONE (no sch_netem, no TUN): unimpaired across the veth"
+		return 1
 	fi
 }
 

@@ -17,7 +17,11 @@ set -u
 . "$(dirname "$0")/faults_lib.sh"
 faults_init sfu_lossy "$@"
 
-impair_link 10 2 100 20 || exit 77
+impair_link 10 2 100 20
+case $? in
+77) exit 77 ;;
+1) echo "sfu_lossy: cannot impair the link ($IMPAIR): nothing to test"; exit 77 ;;
+esac
 echo "sfu_lossy: impairment (loss 10%, delay 100 ms +-20 ms, duplicate 2%): $IMPAIR"
 
 "$B/urtc-server" --listen 0.0.0.0:18080 --media-ip $LX --mode sfu --shards 1 --udp-port 40000 \
