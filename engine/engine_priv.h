@@ -292,6 +292,14 @@ struct urtc_pc {
     uint64_t sr_tx, rr_tx;
     struct eng_pc_resend *resend[RTC_PC_MAX_TRANSCEIVERS];
     rtc_rtp_nack_gen_t *nack[RTC_PC_MAX_TRANSCEIVERS];
+    /* Transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc-
+     * extensions-01), sent whoever owns the reports (the SFU's publishers need it too): the
+     * negotiated extension id (0: off), the arrivals not reported yet, a timer while some
+     * wait, and the feedback packets sent. */
+    uint8_t twcc_id;
+    rtc_rtp_twcc_rec_t *twcc;
+    net_timer_t twcc_timer;
+    uint64_t twcc_fb_tx;
     bool negotiation_needed;
     uint64_t rx_unrouted;
     struct eng_dc *dc; /* data channels, once used (engine/dc.c) */

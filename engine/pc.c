@@ -367,6 +367,76 @@ static int pc_repair_setup(urtc_pc_t *pc)
     return 0;
 }
 
+/* ---- Transport-wide congestion control feedback -------------------------------------------- */
+
+/* libwebrtc sends its feedback every 100 ms at most rates (it goes faster above ~1 Mbit/s, but
+ * 100 ms is what the sender's estimator is built around, and what RFC 8888 §3.1 suggests as
+ * a default too). */
+#define PC_TWCC_INTERVAL_NS (100 * NET_NS_PER_MS)
+
+/* Feedback for everything that arrived since the last one: one RTPFB packet per at most
+ * RTC_RTP_TWCC_MAX_PER_FB sequence numbers, each in a compound with an empty RR + SDES
+ * (RFC 3550 §6.1; compound always, whether or not rtcp-rsize was negotiated). */
+static void pc_twcc_timer(net_timer_t *tm, uint64_t now)
+{
+    urtc_pc_t *pc = container_of(tm, urtc_pc_t, twcc_timer);
+    if (pc->state == URTC_PC_CLOSED || !pc->twcc)
+        return;
+    uint32_t sender = rtcp_ssrc(pc, 0);
+    for (int more = 1, guard = 0; more == 1 && guard < 8; guard++) {
+        uint8_t buf[1200];
+        rtc_rtcp_wr_t w;
+        rtc_rtcp_wr_init(&w, buf, sizeof buf);
+        rtc_rtp_wr_report(&w, NULL, sender, NULL, 0, pc->jsep.cname, 0, now);
+        size_t report_len = w.len;
+        more = rtc_rtp_twcc_rec_feedback(pc->twcc, &w);
+        if (more < 0 || w.len == report_len)
+            continue; /* no space (cannot happen at 1200 bytes), or a batch dropped unreported */
+        int n = rtc_rtcp_wr_finish(&w);
+        if (n > 0 && eng_peer_send_copy(pc->peer, buf, (size_t)n, true) == 0)
+            pc->twcc_fb_tx++;
+    }
+}
+
+/* After a completed negotiation: feedback is on when the extension and "transport-cc"
+ * feedback were both negotiated (draft-holmer-rmcat-transport-wide-cc-extensions-01 §4). The
+ * recorder is allocated once and kept; the packet path never allocates. */
+static int pc_twcc_setup(urtc_pc_t *pc)
+{
+    const rtc_pc_t *j = &pc->jsep;
+    bool fb = false;
+    for (unsigned i = 0; i < j->tr_cnt; i++)
+        for (unsigned k = 0; !j->tr[i].stopped && k < j->tr[i].neg_cnt; k++)
+            fb |= j->tr[i].neg[k].twcc;
+    pc->twcc_id = fb ? rtc_pc_ext_id(j, rtc_rtp_ext_uri(RTC_RTP_EXT_TWCC)) : 0;
+    if (!pc->twcc_id || pc->twcc)
+        return 0;
+    if (!(pc->twcc = malloc(sizeof *pc->twcc))) {
+        pc->twcc_id = 0;
+        return fail(pc, -ENOMEM, "no memory for transport-cc feedback");
+    }
+    rtc_rtp_twcc_rec_init(pc->twcc, rtcp_ssrc(pc, 0), 0);
+    net_timer_init(&pc->twcc_timer, pc_twcc_timer);
+    return 0;
+}
+
+/* Every SRTP-authenticated RTP packet of the transport (RTX and padding probes too: the sender
+ * numbers them all) that carries a transport-wide sequence number. */
+static void pc_twcc_on_packet(urtc_pc_t *pc, const net_pkt_t *pkt)
+{
+    rtc_rtp_pkt_t r;
+    uint16_t seq;
+    if (rtc_rtp_parse(pkt->data, pkt->len, &r) < 0 ||
+        rtc_rtp_ext_twcc_seq(rtc_rtp_ext_get(&r, pc->twcc_id), &seq) < 0)
+        return;
+    uint64_t now = eng_shard_now(pc->sh);
+    if (!pc->twcc->media_ssrc)
+        pc->twcc->media_ssrc = r.ssrc; /* libwebrtc names the first media SSRC there */
+    rtc_rtp_twcc_rec_on_packet(pc->twcc, seq, now);
+    if (!net_timer_armed(&pc->twcc_timer))
+        net_timer_arm(eng_shard_timers(pc->sh), &pc->twcc_timer, now + PC_TWCC_INTERVAL_NS);
+}
+
 /* A received RTP packet (original, or recovered from RTX: @rtx) for statistics and NACKs. */
 static void pc_rtp_received(urtc_pc_t *pc, int t, const rtc_rtp_pkt_t *r, bool rtx)
 {
@@ -673,6 +743,8 @@ static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
         net_pkt_free(pkt);
         return;
     }
+    if (pc->twcc_id)
+        pc_twcc_on_packet(pc, pkt);
     rtc_rtp_pkt_t r;
     const char *codec = NULL;
     int t, rtx = 0;
@@ -821,6 +893,9 @@ static void pc_free(eng_peer_t *p, void *user)
     __atomic_sub_fetch(&pc_live_cnt, 1, __ATOMIC_ACQ_REL);
     if (pc->next_report_ns)
         net_timer_cancel(eng_shard_timers(pc->sh), &pc->rtcp_timer);
+    if (pc->twcc)
+        net_timer_cancel(eng_shard_timers(pc->sh), &pc->twcc_timer);
+    free(pc->twcc);
     for (unsigned i = 0; i < RTC_PC_MAX_TRANSCEIVERS; i++) {
         codec_depay_destroy(pc->depay[i]);
         if (pc->resend[i])
@@ -841,6 +916,8 @@ void urtc_pc_close(urtc_pc_t *pc)
     pc->cbs = (urtc_pc_callbacks_t){0}; /* W3C: no events after close() */
     if (pc->next_report_ns)
         net_timer_cancel(eng_shard_timers(pc->sh), &pc->rtcp_timer);
+    if (pc->twcc)
+        net_timer_cancel(eng_shard_timers(pc->sh), &pc->twcc_timer);
     eng_peer_close(pc->peer); /* pc_free() follows at the end of the tick */
 }
 
@@ -1006,7 +1083,8 @@ int urtc_pc_set_local_description(urtc_pc_t *pc, urtc_sdp_type_t type, const cha
         pc->role_fixed = true;          /* we offered: controlling, as created */
         pc->negotiation_needed = false; /* this offer carries the change */
     }
-    if (type == URTC_SDP_ANSWER && (ret = pc_repair_setup(pc)) < 0)
+    if (type == URTC_SDP_ANSWER &&
+        ((ret = pc_repair_setup(pc)) < 0 || (ret = pc_twcc_setup(pc)) < 0))
         return ret;
     return maybe_start_dtls(pc);
 }
@@ -1030,7 +1108,8 @@ int urtc_pc_set_remote_description(urtc_pc_t *pc, urtc_sdp_type_t type, const ch
         return sdp_err(pc, ret, &err, "set_remote_description");
     if (type == URTC_SDP_ROLLBACK)
         return 0;
-    if (type == URTC_SDP_ANSWER && (ret = pc_repair_setup(pc)) < 0)
+    if (type == URTC_SDP_ANSWER &&
+        ((ret = pc_repair_setup(pc)) < 0 || (ret = pc_twcc_setup(pc)) < 0))
         return ret;
     /* RFC 8839 §4.4.1.1.1: the peer restarted ICE; our answer carries new credentials too. */
     if (pc->jsep.ice_restart_needed && (ret = restart_ice(pc)) < 0)
@@ -1234,8 +1313,8 @@ int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap)
         n += (size_t)m_;                                                                           \
     } while (0)
     OUT("[{\"type\": \"transport\", \"id\": \"T01\", \"iceState\": \"%s\", "
-        "\"dtlsState\": \"%s\"}",
-        ice_names[pc->ice], dtls_names[pc->dtls]);
+        "\"dtlsState\": \"%s\", \"transportCcFeedbackSent\": %llu}",
+        ice_names[pc->ice], dtls_names[pc->dtls], (unsigned long long)pc->twcc_fb_tx);
     net_addr_t local, remote;
     if (rtc_ice_selected(eng_peer_ice(pc->peer), &local, &remote, NULL) == 0) {
         char l[NET_ADDR_STRLEN], r[NET_ADDR_STRLEN];

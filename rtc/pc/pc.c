@@ -996,6 +996,7 @@ static void neg_codecs(rtc_pc_t *pc, rtc_pc_transceiver_t *t, const rtc_sdp_medi
         n->rtx_pt = rtx > 0 ? (uint8_t)rtx : 0;
         /* The answer lists only feedback both sides offered and support (RFC 8829 §5.11). */
         n->nack = fb_has(am, c->pt, "nack");
+        n->twcc = fb_has(am, c->pt, "transport-cc");
         copy_str(n->fmtp, sizeof n->fmtp, c->fmtp);
     }
 }

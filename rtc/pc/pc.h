@@ -92,6 +92,7 @@ typedef struct rtc_pc_neg_codec {
     uint8_t rtx_pt; /* 0: no RTX negotiated */
     uint8_t cap;    /* index into caps[kind].codecs */
     bool nack;      /* generic NACK negotiated: "a=rtcp-fb:<pt> nack" in the answer (RFC 4585) */
+    bool twcc;      /* "a=rtcp-fb:<pt> transport-cc" in the answer (draft-holmer-rmcat-...-01) */
     char fmtp[128]; /* as in the answer */
 } rtc_pc_neg_codec_t;
 
