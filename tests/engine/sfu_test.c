@@ -868,13 +868,13 @@ static void run_whep_two_publishers(unsigned sfu_shards, uint32_t room_max)
     engines_stop();
 }
 
-Test(sfu, whep_viewer_gets_every_publisher, .timeout = 60)
+Test(sfu, whep_viewer_gets_every_publisher, .timeout = 90)
 {
     run_whep_two_publishers(1, 0);
 }
 
 /* One member per shard: both publishers reach the viewer's shard as proxies. */
-Test(sfu, whep_viewer_gets_every_publisher_across_shards, .timeout = 60)
+Test(sfu, whep_viewer_gets_every_publisher_across_shards, .timeout = 90)
 {
     run_whep_two_publishers(3, 1);
 }
