@@ -185,6 +185,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_OBJ) $(LIB_A)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CRITERION_LIB) $(LDLIBS_ALL)
 
+# tests/bench/: the load generator's helpers are linked in (the rest of bench/ needs main.c).
+$(BUILD)/tests/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/obj/bench/load_core.o $(SUPPORT_OBJ) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CRITERION_LIB) $(LDLIBS_ALL)
+
 $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%_fuzz.o $(BUILD)/obj/tests/fuzz/replay.o $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
@@ -194,7 +200,7 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%_fuzz.o $(BUILD)/obj/tests/fuzz
 # every file of their corpus to the fuzz target once. Then the exported-symbol check.
 # The programs too: tests/signaling and tests/peer run urtc-server, urtc-peer and examples/.
 ifneq ($(T),)
-TEST_DEPS := $(TEST_RUN) $(MAIN_BIN) $(EXAMPLE_BIN)
+TEST_DEPS := $(TEST_RUN) $(BENCH_BIN) $(MAIN_BIN) $(EXAMPLE_BIN)
 else
 TEST_DEPS := $(TEST_BIN) $(REPLAY_BIN) $(BENCH_BIN) $(MAIN_BIN) $(EXAMPLE_BIN)
 endif

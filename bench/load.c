@@ -404,12 +404,6 @@ out:
     return ret;
 }
 
-bool lg_step_ok(const lg_result_t *r)
-{
-    return r->connected > 0 && r->failed * 100 <= r->pubs + r->subs && r->loss <= 0.01 &&
-           r->lat_p99_ms <= 50;
-}
-
 int lg_ramp(lg_backend_t *b, const lg_scn_t *base, int start, int max, const lg_media_t *m,
             lg_result_t *steps, int cap, int *n)
 {
@@ -511,8 +505,12 @@ void lg_result_json(void *bj, const char *pfx, const lg_result_t *r)
     J("cpu_us_per_pkt", r->cpu_us_per_pkt);
     J("pps_per_core", r->fwd_pps_per_core);
     J("rss_per_peer_kib", r->rss_per_peer_kib);
-    if (r->streams_expected)
+    J("client_cpu", r->cli_cpu);
+    if (r->streams_expected) {
+        J("streams", r->streams);
+        J("streams_expected", r->streams_expected);
         J("streams_missing", r->streams_expected - r->streams);
+    }
     if (r->handshakes_per_sec > 0)
         J("handshakes_per_sec", r->handshakes_per_sec);
 #undef J

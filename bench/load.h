@@ -206,6 +206,8 @@ void lg_result_json(void *bench_json, const char *pfx, const lg_result_t *r);
  * @steps[0..*n) (at most @cap); returns the index of the last passing step, or -1. */
 int lg_ramp(lg_backend_t *b, const lg_scn_t *base, int start, int max, const lg_media_t *m,
             lg_result_t *steps, int cap, int *n);
+/* The ramp's rule for a step that passes: something connected, at most 1% of the clients
+ * failed, loss <= 1% and p99 transit <= 50 ms. */
 bool lg_step_ok(const lg_result_t *r);
 
 /* Server processes. */

@@ -760,6 +760,12 @@ void lg_result_fill(lg_run_t *r, const lg_snap_t *a, const lg_snap_t *b, lg_resu
     res->fwd_pps_per_core = srv > 0 ? (double)rx / srv : 0;
 }
 
+bool lg_step_ok(const lg_result_t *r)
+{
+    return r->connected > 0 && r->failed * 100 <= r->pubs + r->subs && r->loss <= 0.01 &&
+           r->lat_p99_ms <= 50;
+}
+
 static int cmp_u64(const void *x, const void *y)
 {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;

@@ -94,20 +94,6 @@ static char *read_all(int fd, int timeout_ms)
     return buf;
 }
 
-/* The last line of @out, parsed as JSON. */
-static json_t *last_json(char *out)
-{
-    size_t n = strlen(out);
-    while (n && out[n - 1] == '\n')
-        out[--n] = 0;
-    char *line = strrchr(out, '\n');
-    line = line ? line + 1 : out;
-    json_error_t err;
-    json_t *j = json_loads(line, 0, &err);
-    cr_assert_not_null(j, "not JSON: %s (%s)", line, err.text);
-    return j;
-}
-
 static long jint(json_t *j, const char *key)
 {
     json_t *v = json_object_get(j, key);
@@ -201,7 +187,7 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
     fprintf(stderr, "alice: %s\nbob: %s\n", aout, bout);
     cr_assert(WIFEXITED(ast) && WEXITSTATUS(ast) == 0, "alice exit %d", ast);
     cr_assert(WIFEXITED(bst) && WEXITSTATUS(bst) == 0, "bob exit %d", bst);
-    json_t *ja = last_json(aout), *jb = last_json(bout);
+    json_t *ja = tst_last_json(aout), *jb = tst_last_json(bout);
     json_t *both[2] = {ja, jb};
     for (int i = 0; i < 2; i++) {
         json_t *j = both[i];
@@ -273,7 +259,7 @@ Test(peer, three_peers_mesh, .timeout = 60)
         close(fds[i]);
         fprintf(stderr, "%s: %s\n", names[i], out);
         cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s exit %d", names[i], st);
-        json_t *j = last_json(out);
+        json_t *j = tst_last_json(out);
         cr_expect_eq(jint(j, "peers"), 2, "%s: two peers", names[i]);
         cr_expect_eq(jint(j, "connected"), 2, "%s: both connected", names[i]);
         long vd = jint(j, "video_frames_decoded");
@@ -383,7 +369,7 @@ Test(peer, example_echo_sends_back_media_and_messages, .timeout = 60)
     server_stop();
     fprintf(stderr, "echo: %s\nurtc-peer: %s\n", eout, pout);
     cr_assert(WIFEXITED(est) && WEXITSTATUS(est) == 0, "echo exit %d", est);
-    json_t *j = last_json(pout);
+    json_t *j = tst_last_json(pout);
     /* urtc-peer decodes its own pattern and tone, coming back through the echo. */
     long vd = jint(j, "video_frames_decoded"), vs = jint(j, "video_frames_sent");
     cr_expect_geq(vd, 50, "decoded %ld echoed frames", vd);
@@ -539,7 +525,7 @@ Test(peer, whip_publish_whep_view_through_the_sfu, .timeout = 60)
     fprintf(stderr, "whip: %s\nwhep: %s\n", wout, vout);
     cr_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "publisher exit %d", wst);
     cr_assert(WIFEXITED(vst) && WEXITSTATUS(vst) == 0, "viewer exit %d", vst);
-    json_t *jw = last_json(wout), *jv = last_json(vout);
+    json_t *jw = tst_last_json(wout), *jv = tst_last_json(vout);
     cr_expect_eq(jint(jw, "connected"), 1);
     cr_expect_gt(jint(jw, "video_frames_sent"), 100);
     cr_expect_eq(jint(jv, "connected"), 1);

@@ -80,3 +80,16 @@ size_t tst_hex(const char *hex, uint8_t *out, size_t cap)
     }
     return n;
 }
+
+json_t *tst_last_json(char *out)
+{
+    size_t n = strlen(out);
+    while (n && out[n - 1] == '\n')
+        out[--n] = 0;
+    char *line = strrchr(out, '\n');
+    line = line ? line + 1 : out;
+    json_error_t err;
+    json_t *j = json_loads(line, 0, &err);
+    cr_assert_not_null(j, "not JSON: %s (%s)", line, err.text);
+    return j;
+}

@@ -2,6 +2,7 @@
 #ifndef URTC_TESTS_SUPPORT_TST_H
 #define URTC_TESTS_SUPPORT_TST_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,10 @@ uint8_t *tst_read_file(const char *path, size_t *len);
 
 /* Hex string ("21 12 a4 42", spaces ignored) to bytes; returns the count. */
 size_t tst_hex(const char *hex, uint8_t *out, size_t cap);
+
+/* The last line of a program's output @out (trailing newlines are cut off in place), parsed as
+ * JSON, e.g. the `--json` summary of urtc-peer or urtc-bench. Fails the test when it is not
+ * JSON. The caller json_decref()s it. */
+json_t *tst_last_json(char *out);
 
 #endif
