@@ -467,7 +467,8 @@ typedef struct net_udp_cfg {
     uint32_t sock_buf_len;  /* SO_RCVBUF and SO_SNDBUF; default 4 MiB */
     bool no_multishot;      /* force the single-shot receive fallback */
     uint32_t rx_single_ops; /* single-shot receives kept in flight (each holds a slot); 0: 32 */
-    uint32_t tx_queue;      /* packets a send batch holds; 0: 1024 (a full batch is flushed) */
+    uint32_t tx_queue;      /* packets a send batch holds; 0: 1024 (a full batch is flushed;
+                             * with every operation in flight, sent by sendmmsg) */
     uint32_t tx_ops;        /* sendmsg operations in flight; 0: 256 (~1.7 KiB each) */
     bool no_gso;            /* one sendmsg per packet */
     net_udp_recv_fn on_recv;
@@ -478,11 +479,12 @@ typedef struct net_udp_cfg {
 typedef struct net_udp_stats {
     uint64_t rx_pkts, rx_bytes;
     uint64_t tx_pkts, tx_bytes;
-    uint64_t tx_sendmsgs;    /* sendmsg operations issued (a GSO send counts once) */
-    uint64_t drop_rx_nobufs; /* the kernel found no free buffer (pool exhausted) */
-    uint64_t drop_rx_trunc;  /* a datagram longer than NET_PKT_MAX_LEN */
-    uint64_t drop_tx_full;   /* the send batch was full */
-    uint64_t tx_errors;      /* packets a failed sendmsg took with it */
+    uint64_t tx_sendmsgs;     /* sendmsg operations issued (a GSO send counts once) */
+    uint64_t tx_direct_calls; /* sendmmsg(2) calls of the overflow path (all operations busy) */
+    uint64_t drop_rx_nobufs;  /* the kernel found no free buffer (pool exhausted) */
+    uint64_t drop_rx_trunc;   /* a datagram longer than NET_PKT_MAX_LEN */
+    uint64_t drop_tx_full;    /* the send batch was full */
+    uint64_t tx_errors;       /* packets a failed sendmsg took with it */
     uint64_t rx_errors;
 } net_udp_stats_t;
 

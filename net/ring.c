@@ -607,11 +607,65 @@ uint32_t net_udp_pending(const net_udp_t *u)
     return u->txq_len + u->txops_busy;
 }
 
+#define UDP_DIRECT_CHUNK 64u /* datagrams per sendmmsg(2) of the overflow path */
+
+/* The batch is full and every send operation is in flight: one tick fans out more than its
+ * operations carry (1 -> 256 subscribers times a keyframe burst; their completions are only
+ * reaped at the next tick). Rather than drop, the batch leaves by sendmmsg(2), non-blocking,
+ * after what the ring already holds (so a destination sees its packets in order); UDP copies
+ * the data, so the slots are freed at once. What the kernel refuses (EAGAIN: socket buffer
+ * full) stays queued. */
+static void udp_tx_direct(net_udp_t *u)
+{
+    (void)net_ring_submit(u->r);
+    uint32_t i = 0;
+    while (i < u->txq_len) {
+        struct mmsghdr mm[UDP_DIRECT_CHUNK];
+        struct iovec iov[UDP_DIRECT_CHUNK];
+        uint32_t n = u->txq_len - i < UDP_DIRECT_CHUNK ? u->txq_len - i : UDP_DIRECT_CHUNK;
+        for (uint32_t k = 0; k < n; k++) {
+            net_pkt_t *p = u->txq[i + k];
+            iov[k] = (struct iovec){p->data, p->len};
+            mm[k] = (struct mmsghdr){.msg_hdr = {.msg_name = &p->addr.sa,
+                                                 .msg_namelen = p->addr.len,
+                                                 .msg_iov = &iov[k],
+                                                 .msg_iovlen = 1}};
+        }
+        int sent = sendmmsg(u->fd, mm, n, MSG_DONTWAIT);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+            break;
+        if (sent <= 0) { /* this datagram is refused (bad address ...): it goes, the rest not */
+            LOG_RATELIMIT(1000, "udp sendmmsg: %s", strerror(errno));
+            u->st.tx_errors++;
+            net_pkt_free(u->txq[i++]);
+            continue;
+        }
+        u->st.tx_direct_calls++;
+        for (int k = 0; k < sent; k++) {
+            net_pkt_t *p = u->txq[i + (uint32_t)k];
+            u->st.tx_pkts++;
+            u->st.tx_bytes += p->len;
+            net_pkt_free(p);
+        }
+        i += (uint32_t)sent;
+    }
+    if (i) {
+        memmove(u->txq, u->txq + i, (u->txq_len - i) * sizeof u->txq[0]);
+        u->txq_len -= i;
+    }
+}
+
 int net_udp_send(net_udp_t *u, net_pkt_t *pkt)
 {
-    /* A full batch goes to the ring now rather than dropping what comes next. */
-    if (NET_UNLIKELY(u->txq_len == u->txq_cap))
+    /* A full batch goes to the ring now rather than dropping what comes next; when every
+     * operation is in flight, by sendmmsg. */
+    if (NET_UNLIKELY(u->txq_len == u->txq_cap)) {
         net_udp_flush(u);
+        if (u->txq_len == u->txq_cap && !u->closing)
+            udp_tx_direct(u);
+    }
     if (NET_UNLIKELY(u->txq_len == u->txq_cap || u->closing || !pkt->addr.len)) {
         u->st.drop_tx_full++;
         net_pkt_free(pkt);
