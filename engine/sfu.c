@@ -877,33 +877,43 @@ static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
     return 0;
 }
 
+/* @sub receives every up of @pub. A member receives at most SFU_MAX_DOWN tracks (its pc's
+ * transceivers): in a room with more, the rest is refused, logged at most once a second (a
+ * storm of joins into one big room would otherwise write a line per member pair). Returns
+ * -ENOSPC when @sub is full. */
+static int downs_add(sfu_member_t *sub, sfu_member_t *pub)
+{
+    for (unsigned ui = 0; ui < SFU_MAX_UP; ui++) {
+        int ret = pub->up[ui].used ? down_add(sub, pub, ui) : 0;
+        if (ret < 0) {
+            LOG_RATELIMIT(1000, "sfu: member %llu cannot receive a track of %llu: %s",
+                          (unsigned long long)sub->id, (unsigned long long)pub->id, strerror(-ret));
+            if (ret == -ENOSPC)
+                return ret;
+        }
+    }
+    return 0;
+}
+
 /* Every other member receives every up of @pub. */
 static void fan_out_ups(sfu_member_t *pub)
 {
     net_list_t *pos, *tmp;
     net_list_for_each_safe (pos, tmp, &pub->room->members) {
         sfu_member_t *sub = container_of(pos, sfu_member_t, node);
-        if (sub == pub || sub->gone || sub->remote || sub->waiting)
-            continue;
-        for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
-            if (pub->up[ui].used && down_add(sub, pub, ui) < 0)
-                LOG_WARN("sfu: member %llu cannot receive a track of %llu",
-                         (unsigned long long)sub->id, (unsigned long long)pub->id);
+        if (sub != pub && !sub->gone && !sub->remote && !sub->waiting)
+            (void)downs_add(sub, pub);
     }
 }
 
-/* @m receives every up of every other member. */
+/* @m receives every up of every other member, until it is full. */
 static void fan_in_ups(sfu_member_t *m)
 {
     net_list_t *pos, *tmp;
     net_list_for_each_safe (pos, tmp, &m->room->members) {
         sfu_member_t *pub = container_of(pos, sfu_member_t, node);
-        if (pub == m || pub->gone)
-            continue;
-        for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
-            if (pub->up[ui].used && down_add(m, pub, ui) < 0)
-                LOG_WARN("sfu: member %llu cannot receive a track of %llu",
-                         (unsigned long long)m->id, (unsigned long long)pub->id);
+        if (pub != m && !pub->gone && downs_add(m, pub) == -ENOSPC)
+            break;
     }
 }
 
