@@ -1,11 +1,13 @@
 /* signaling/peer_main.c: urtc-peer, a command-line WebRTC peer on the public API.
  *
- * It joins a room of urtc-server (the JSON-over-WebSocket protocol of docs/signaling.md, p2p
- * mode: a full mesh, the later joiner offers), or publishes through WHIP (RFC 9725) or views
- * through WHEP. It sends a 440 Hz tone (Opus) and the moving test pattern (VP8), receives,
- * decodes and checks what arrives (the pattern carries its frame number: decoded frames, their
- * order, frames missing), measures RTP loss and interarrival jitter (RFC 3550 A.3, A.8), and
- * prints a report after --duration seconds (--json: one JSON object on the last line).
+ * It joins a room of urtc-server (the JSON-over-WebSocket protocol of docs/signaling.md): in a
+ * p2p room a full mesh (the later joiner offers), in an sfu room one connection to the server
+ * (member 0) that carries every other member's tracks; or it publishes through WHIP (RFC 9725)
+ * or views through WHEP. It sends a 440 Hz tone (Opus) and the moving test pattern (VP8),
+ * receives, decodes and checks what arrives, per source member (the pattern carries its frame
+ * number: decoded frames, their order, frames missing), measures RTP loss and interarrival
+ * jitter (RFC 3550 A.3, A.8), and prints a report after --duration seconds (--json: one JSON
+ * object on the last line).
  *
  * Threads: the main thread parses options, paces the media (a tick every 20 ms) and waits for
  * SIGINT/SIGTERM; a signaling thread reads the WebSocket; the engine's one shard runs every
@@ -31,12 +33,16 @@
 #include "urtc/urtc.h"
 
 #define MAX_REMOTES 16
-#define SDP_CAP 16384
+#define MAX_TRACKS 40  /* transceivers followed per connection: an sfu room of 16 needs 32 */
+#define MAX_SOURCES 32 /* members whose media the report counts apart */
+#define MAX_EVENTS 32  /* offers and peer-left times kept for the report */
+#define SDP_CAP 65536  /* an sfu room's offer grows with its members (~1 KiB a track) */
 
 /* ---- Options ------------------------------------------------------------------------------ */
 
 static struct opts {
     const char *signal, *room, *name, *token, *whip, *whep, *media_ip, *send_file;
+    const char *mode; /* --mode: "p2p" or "sfu"; NULL: the room's (welcome says) */
     const char *stun, *turn, *turn_user, *turn_pass;
     bool relay_only;
     unsigned duration_s;
@@ -58,15 +64,21 @@ static void usage(FILE *f)
         "\n"
         "Modes (exactly one):\n"
         "  --signal URL     join --room on urtc-server through its WebSocket protocol\n"
-        "                   (docs/signaling.md), in p2p mode: one peer connection per other\n"
-        "                   member; members already in the room get our offer, later ones\n"
-        "                   offer to us\n"
+        "                   (docs/signaling.md), in the room's mode (see --mode):\n"
+        "                   p2p: one peer connection per other member; members already in\n"
+        "                   the room get our offer, later ones offer to us;\n"
+        "                   sfu: one peer connection to the server (member 0) that carries\n"
+        "                   every other member's tracks (stream id m<member id>); we offer\n"
+        "                   our tracks first and answer the server's offers (renegotiation\n"
+        "                   as members come and go); candidates trickle with \"to\": 0\n"
         "  --whip URL       publish: POST our offer (application/sdp), expect 201 with a\n"
         "                   Location and the answer (RFC 9725); DELETE Location at the end\n"
         "  --whep URL       view: the same exchange with a receive-only offer\n"
         "\n"
         "Options:\n"
         "  --room ROOM      room to join (--signal)\n"
+        "  --mode p2p|sfu   join with this \"mode\" (default: none, so the room's mode, or\n"
+        "                   the server's --mode for a new room; welcome says which)\n"
         "  --name NAME      display name in the room (default urtc-peer-PID)\n"
         "  --token T        room token (join \"token\", or Authorization: Bearer for WHIP/WHEP)\n"
         "  --duration S     seconds to run (default 10; SIGINT/SIGTERM end it sooner)\n"
@@ -105,7 +117,13 @@ static void usage(FILE *f)
         "keyframe_requests_sent, keyframe_requests_received, datachannel_messages_received,\n"
         "datachannel_bytes_received, datachannel_file_ok (null: no file came), peers,\n"
         "connected, connect_ms, audio_frames_sent, video_frames_sent,\n"
-        "datachannel_messages_sent.\n"
+        "datachannel_messages_sent, mode (p2p, sfu, whip, whep), sources (per source member:\n"
+        "id, video_frames_decoded, video_frames_missing, video_frames_out_of_order,\n"
+        "video_packets_received, audio_packets_received, audio_frames_decoded, first_ms and\n"
+        "last_ms: when its first and last media arrived, ms after the start; in p2p the member\n"
+        "we connect to, in sfu the member of the track's stream id, in WHEP 0),\n"
+        "offers_received (offers answered), offers_ms and peers_left_ms (when offers and\n"
+        "peer-left messages came).\n"
         "\n"
         "Exit status: 0 after the run, 1 when signaling or the offer/answer failed, 2 on a\n"
         "usage error. Logging: URTC_LOG=error|warn|info|debug|trace. Debugging only:\n"
@@ -114,20 +132,32 @@ static void usage(FILE *f)
 
 /* ---- State -------------------------------------------------------------------------------- */
 
+struct track_rx { /* one transceiver we receive on (shard thread) */
+    bool used, audio;
+    uint64_t src; /* the member it carries: p2p the remote, sfu its stream id m<id> */
+    urtc_decoder_t *dec;
+    int last_pattern;
+    uint64_t pli_ns; /* when we last asked for a keyframe */
+};
+
 struct remote {
     /* the signaling thread's (before the first job for it is posted) */
     bool used;
-    uint32_t id; /* member id; 0 for WHIP/WHEP */
+    uint32_t id; /* member id; 0 for WHIP/WHEP and the sfu server */
     bool offerer;
     /* the shard's */
     urtc_pc_t *pc;
     bool closed, was_connected;
+    bool local_offer; /* our offer awaits its answer (have-local-offer) */
     int atr, vtr;
     bool send;
-    urtc_decoder_t *adec, *vdec;
-    int last_pattern;
-    uint64_t last_pli_ns; /* our last keyframe request (throttle) */
-    bool stats_taken;     /* its get_stats numbers are in the summary */
+    struct track_rx trk[MAX_TRACKS]; /* by transceiver index */
+    struct {
+        char mid[16];
+        uint64_t src;
+    } msid[MAX_TRACKS]; /* sfu: the member each section of the last offer carries, by mid */
+    unsigned msid_n;
+    bool stats_taken; /* its get_stats numbers are in the summary */
     uint64_t t_start_ns;
     int dc; /* the negotiated "chat" channel, -1 if none */
     bool dc_open;
@@ -138,6 +168,12 @@ struct remote {
 };
 
 static struct remote remotes[MAX_REMOTES];
+
+struct src_stats { /* what one source member sent us (under mu) */
+    uint64_t id;   /* WHIP publishers in sfu rooms: 2^40 + n */
+    uint64_t video_decoded, video_missing, video_ooo, video_pkts, audio_pkts, audio_decoded;
+    uint64_t first_ns, last_ns; /* monotonic; 0: nothing yet */
+};
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -161,6 +197,10 @@ static struct stats {
     bool report_done;
     int offer_err; /* WHIP/WHEP: < 0 if the offer could not be made */
     bool offer_ready;
+    struct src_stats src[MAX_SOURCES];
+    unsigned src_n;
+    uint64_t offer_ns[MAX_EVENTS], left_ns[MAX_EVENTS]; /* offers answered, peer-left seen */
+    unsigned offer_n, left_n;
 } st = {.connect_ms = -1, .file_ok = -1, .rtcp_rtt_ms = -1};
 
 static uint8_t *file_data; /* --send-file, read whole at start */
@@ -172,6 +212,10 @@ static pthread_mutex_t post_mu = PTHREAD_MUTEX_INITIALIZER;
 static peer_ws_t ws;
 static atomic_bool ws_stop, ws_failed;
 static atomic_uint my_id;
+static atomic_bool sfu_mode;          /* the room is an sfu room (welcome said so) */
+static uint64_t t0_ns;                /* the start: report times are relative to it */
+static uint32_t members[MAX_SOURCES]; /* the other members of the room (under mu) */
+static unsigned members_n;
 
 static urtc_test_source_t *asrc, *vsrc; /* the shard's */
 
@@ -263,26 +307,117 @@ static void on_state(urtc_pc_t *pc, urtc_pc_state_t s, void *user)
         urtc_test_source_request_keyframe(vsrc);
 }
 
+/* The stats of source member @id, added at first use (NULL when the table is full). Under mu. */
+static struct src_stats *src_get(uint64_t id)
+{
+    for (unsigned i = 0; i < st.src_n; i++)
+        if (st.src[i].id == id)
+            return &st.src[i];
+    if (st.src_n == MAX_SOURCES)
+        return NULL;
+    st.src[st.src_n] = (struct src_stats){.id = id};
+    return &st.src[st.src_n++];
+}
+
+/* Transceiver @tr receives @audio or video from member @src. A new source (an sfu transceiver
+ * reused for another publisher) starts with a fresh decoder and frame count. */
+static void trk_set(struct remote *r, int tr, bool audio, uint64_t src)
+{
+    if (tr < 0 || tr >= MAX_TRACKS)
+        return;
+    struct track_rx *t = &r->trk[tr];
+    if (t->used && t->audio == audio && t->src == src)
+        return;
+    urtc_decoder_destroy(t->dec);
+    *t = (struct track_rx){.used = true, .audio = audio, .src = src, .last_pattern = -1};
+}
+
+/* The receive state of transceiver @tr; NULL past MAX_TRACKS. */
+static struct track_rx *trk_of(struct remote *r, int tr)
+{
+    if (tr < 0 || tr >= MAX_TRACKS)
+        return NULL;
+    if (!r->trk[tr].used) /* not announced: p2p and WHIP/WHEP have two, ours */
+        trk_set(r, tr, tr == r->atr, r->id);
+    return &r->trk[tr];
+}
+
+/* sfu: which member each m-section of the server's offer carries, from its a=msid (the
+ * server's stream ids are m<member id>, docs/signaling.md); 0 for a section without one (an
+ * inactive leg, ours, the data channel). */
+static void msid_parse(struct remote *r, const char *sdp)
+{
+    r->msid_n = 0;
+    const char *line = sdp;
+    while (line && *line) {
+        const char *eol = strpbrk(line, "\r\n");
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (len > 2 && memcmp(line, "m=", 2) == 0 && r->msid_n < MAX_TRACKS) {
+            r->msid[r->msid_n].mid[0] = 0;
+            r->msid[r->msid_n++].src = 0;
+        } else if (r->msid_n && len > 6 && memcmp(line, "a=mid:", 6) == 0) {
+            snprintf(r->msid[r->msid_n - 1].mid, sizeof r->msid[0].mid, "%.*s", (int)(len - 6),
+                     line + 6);
+        } else if (r->msid_n && len > 8 && memcmp(line, "a=msid:m", 8) == 0) {
+            r->msid[r->msid_n - 1].src = strtoull(line + 8, NULL, 10);
+        }
+        line = eol ? eol + strspn(eol, "\r\n") : NULL;
+    }
+}
+
+/* W3C ontrack: a transceiver the remote offer created (again for every later offer). */
+static void on_track(urtc_pc_t *pc, int tr, urtc_kind_t kind, const char *mid, void *user)
+{
+    (void)pc;
+    struct remote *r = user;
+    uint64_t src = r->id;
+    if (atomic_load(&sfu_mode)) {
+        src = 0;
+        for (unsigned i = 0; i < r->msid_n; i++)
+            if (mid && strcmp(r->msid[i].mid, mid) == 0)
+                src = r->msid[i].src;
+    }
+    trk_set(r, tr, kind == URTC_KIND_AUDIO, src);
+}
+
+/* A receiver asked for a keyframe (RTCP PLI/FIR; the SFU asks when a member joins). At most
+ * one every 500 ms: with many receivers after a loss, keyframes on every request would feed
+ * the congestion that lost the packets. */
+static void on_keyframe_request(urtc_pc_t *pc, int tr, void *user)
+{
+    (void)pc, (void)tr, (void)user;
+    static uint64_t last_ns;
+    uint64_t now = now_ns();
+    if (vsrc && now - last_ns >= 500000000u) {
+        last_ns = now;
+        urtc_test_source_request_keyframe(vsrc);
+    }
+}
+
 static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user)
 {
     (void)pc;
     (void)p;
     struct remote *r = user;
-    bool audio = tr == r->atr;
+    struct track_rx *t = trk_of(r, tr);
+    bool audio = t ? t->audio : tr == r->atr;
+    uint64_t now = now_ns();
     pthread_mutex_lock(&mu);
+    struct src_stats *ss = src_get(t ? t->src : r->id);
+    if (ss) {
+        if (!ss->first_ns)
+            ss->first_ns = now;
+        ss->last_ns = now;
+        if (audio)
+            ss->audio_pkts++;
+        else
+            ss->video_pkts++;
+    }
     if (audio)
         st.audio_pkts++;
     else
         st.video_pkts++;
     pthread_mutex_unlock(&mu);
-}
-
-/* The peer asks for a keyframe (PLI or FIR): the next frame of the one encoder is one. */
-static void on_keyframe_request(urtc_pc_t *pc, int tr, void *user)
-{
-    (void)pc, (void)tr, (void)user;
-    if (vsrc)
-        urtc_test_source_request_keyframe(vsrc);
 }
 
 /* The decoder lost its reference (a frame given up after a loss NACK/RTX could not repair):
@@ -293,38 +428,46 @@ static void on_keyframe_request(urtc_pc_t *pc, int tr, void *user)
 static void on_frame(urtc_pc_t *pc, int tr, const urtc_frame_t *f, void *user)
 {
     struct remote *r = user;
+    struct track_rx *t = trk_of(r, tr);
+    if (!t)
+        return;
     bool audio = strcmp(f->codec, "opus") == 0;
-    urtc_decoder_t **d = audio ? &r->adec : &r->vdec;
-    if (!*d && !(*d = urtc_decoder_create(f->codec)))
+    if (!t->dec && !(t->dec = urtc_decoder_create(f->codec)))
         return; /* a codec we cannot decode: counted as packets only */
     urtc_decoded_t out;
-    int ret = urtc_decoder_decode(*d, f, &out);
-    uint64_t t = now_ns();
-    bool pli = !audio && ret == -EAGAIN && t - r->last_pli_ns >= PLI_MIN_NS &&
+    int ret = urtc_decoder_decode(t->dec, f, &out);
+    uint64_t now = now_ns();
+    bool pli = !audio && ret == -EAGAIN && now - t->pli_ns >= PLI_MIN_NS &&
                urtc_pc_request_keyframe(pc, tr) == 0;
     if (pli)
-        r->last_pli_ns = t;
+        t->pli_ns = now;
     pthread_mutex_lock(&mu);
     st.pli_sent += pli;
+    struct src_stats *ss = ret == 1 ? src_get(t->src) : NULL;
     if (audio && ret == 1) {
         st.audio_decoded++;
         st.tone_db_sum += out.tone_db;
+        if (ss)
+            ss->audio_decoded++;
     } else if (!audio && ret == 1) {
         st.video_decoded++;
         st.video_w = out.width;
         st.video_h = out.height;
+        if (ss)
+            ss->video_decoded++;
         if (out.pattern_frame < 0) {
             st.video_unreadable++;
         } else {
-            if (r->last_pattern >= 0) {
+            if (t->last_pattern >= 0) {
                 /* 16-bit frame numbers (codec_pattern_draw): compare modulo 2^16. */
-                int16_t step = (int16_t)(uint16_t)(out.pattern_frame - r->last_pattern);
-                if (step <= 0)
-                    st.video_ooo++;
-                else
-                    st.video_missing += (uint64_t)(step - 1);
+                int16_t step = (int16_t)(uint16_t)(out.pattern_frame - t->last_pattern);
+                uint64_t *cnt = step <= 0 ? &st.video_ooo : &st.video_missing;
+                uint64_t n = step <= 0 ? 1 : (uint64_t)(step - 1);
+                *cnt += n;
+                if (ss)
+                    *(step <= 0 ? &ss->video_ooo : &ss->video_missing) += n;
             }
-            r->last_pattern = out.pattern_frame;
+            t->last_pattern = out.pattern_frame;
         }
     } else if (!audio && ret == -EAGAIN) {
         st.video_waiting_key++;
@@ -368,17 +511,20 @@ static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len
     } else if (len > 15 && (memcmp(data, "urtc-peer:ping ", 15) == 0 ||
                             memcmp(data, "urtc-peer:pong ", 15) == 0)) {
         /* RTT over the data channel: "ping PID T" comes back as "pong PID T" (or as itself,
-         * from an echo); T is the sender's monotonic clock, so only the sender measures. */
+         * from an echo); T is the sender's monotonic clock, so only the sender measures. In an
+         * sfu room everyone gets every message, so a ping names the one member that answers:
+         * "ping PID T MEMBER". */
         char text[96];
-        unsigned pid = 0;
+        unsigned pid = 0, to = 0;
         unsigned long long t = 0;
         snprintf(text, sizeof text, "%.*s", (int)(len < 95 ? len : 95), (const char *)data);
-        if (sscanf(text + 15, "%u %llu", &pid, &t) == 2) {
+        int k = sscanf(text + 15, "%u %llu %u", &pid, &t, &to);
+        if (k >= 2) {
             if (pid == (unsigned)getpid() && t && t <= now_ns()) {
                 pthread_mutex_lock(&mu);
                 st.rtt_ns[st.rtt_n++ % 256] = now_ns() - t;
                 pthread_mutex_unlock(&mu);
-            } else if (text[11] == 'i') { /* a ping from the other side */
+            } else if (text[11] == 'i' && (k == 2 || to == atomic_load(&my_id))) {
                 memcpy(text + 10, "pong", 4);
                 (void)urtc_dc_send(pc, dc, text, strlen(text), false);
             }
@@ -419,6 +565,7 @@ static const urtc_pc_callbacks_t cbs = {
     .on_state = on_state,
     .on_rtp = on_rtp,
     .on_frame = on_frame,
+    .on_track = on_track,
     .on_keyframe_request = on_keyframe_request,
 };
 
@@ -471,11 +618,18 @@ static void add_dc(struct remote *r)
                 urtc_pc_last_error(r->pc));
 }
 
+/* Our transceivers. In an sfu room they only send (the server's own sections bring the others'
+ * tracks), and only the kinds we have; elsewhere both kinds, to receive too. */
 static void add_tracks(struct remote *r)
 {
-    urtc_direction_t dir = o.whep ? URTC_RECVONLY : o.whip ? URTC_SENDONLY : URTC_SENDRECV;
-    r->atr = urtc_pc_add_transceiver(r->pc, URTC_KIND_AUDIO, dir, "urtc-peer", "tone");
-    r->vtr = urtc_pc_add_transceiver(r->pc, URTC_KIND_VIDEO, dir, "urtc-peer", "pattern");
+    bool sfu = atomic_load(&sfu_mode);
+    urtc_direction_t dir = o.whep ? URTC_RECVONLY : o.whip || sfu ? URTC_SENDONLY : URTC_SENDRECV;
+    if (!sfu || asrc)
+        r->atr = urtc_pc_add_transceiver(r->pc, URTC_KIND_AUDIO, dir, "urtc-peer", "tone");
+    if (!sfu || vsrc)
+        r->vtr = urtc_pc_add_transceiver(r->pc, URTC_KIND_VIDEO, dir, "urtc-peer", "pattern");
+    trk_set(r, r->atr, true, r->id);
+    trk_set(r, r->vtr, false, r->id);
     r->send = !o.whep;
 }
 
@@ -494,7 +648,6 @@ static bool remote_create(urtc_shard_t *sh, struct remote *r)
 {
     /* A client: a socket of its own (urtc_pc_config_t.own_socket), as the API advises. */
     urtc_pc_config_t cfg = {.cname = o.name, .own_socket = true, .relay_only = o.relay_only};
-    r->last_pattern = -1;
     r->atr = r->vtr = -1;
     r->dc = -1;
     r->t_start_ns = now_ns();
@@ -510,6 +663,9 @@ static bool remote_create(urtc_shard_t *sh, struct remote *r)
 
 static void job_offer(urtc_shard_t *sh, struct remote *r)
 {
+    /* sfu with nothing to send: no offer of ours; the server's first one creates the pc. */
+    if (atomic_load(&sfu_mode) && !asrc && !vsrc && (o.no_dc || o.whip || o.whep))
+        return;
     if (!remote_create(sh, r))
         return;
     add_tracks(r);
@@ -521,6 +677,7 @@ static void job_offer(urtc_shard_t *sh, struct remote *r)
         remote_failed(r, "offer", n);
         return;
     }
+    r->local_offer = true;
     if (o.signal) {
         sig_send(
             json_pack("{s:s, s:I, s:s}", "type", "offer", "to", (json_int_t)r->id, "sdp", r->sdp));
@@ -532,13 +689,33 @@ static void job_offer(urtc_shard_t *sh, struct remote *r)
     pthread_mutex_unlock(&mu);
 }
 
+/* A remote offer: p2p, the other member's first one; sfu, any of the server's (the first, and
+ * renegotiation as members come and go: new sections, legs going inactive, reused ones). */
 static void job_answer_offer(urtc_shard_t *sh, struct remote *r, const char *offer)
 {
-    if (!remote_create(sh, r))
+    bool first = !r->pc, sfu = atomic_load(&sfu_mode);
+    if (first && !remote_create(sh, r))
         return;
+    if (r->closed)
+        return;
+    if (!first && !sfu) {
+        fprintf(stderr, "urtc-peer: peer %u: renegotiation is not supported\n", r->id);
+        return;
+    }
+    if (r->local_offer) {
+        /* Glare: the server is the polite peer (docs/sfu.md): it rolls its offer back, answers
+         * ours and offers again. We, the impolite one, ignore its offer (W3C "perfect
+         * negotiation"). */
+        if (!o.quiet)
+            fprintf(stderr, "urtc-peer: offer from %u ignored (ours is pending)\n", r->id);
+        return;
+    }
+    if (sfu)
+        msid_parse(r, offer); /* before on_track runs */
     int n = urtc_pc_set_remote_description(r->pc, URTC_SDP_OFFER, offer);
-    if (n == 0) {
-        add_tracks(r); /* W3C addTrack: our tracks go on the offered transceivers */
+    if (n == 0 && first) {
+        if (!sfu)
+            add_tracks(r); /* W3C addTrack: our tracks go on the offered transceivers */
         add_dc(r);
     }
     if (n == 0)
@@ -549,6 +726,11 @@ static void job_answer_offer(urtc_shard_t *sh, struct remote *r, const char *off
         remote_failed(r, "answer", n);
         return;
     }
+    pthread_mutex_lock(&mu);
+    if (st.offer_n < MAX_EVENTS)
+        st.offer_ns[st.offer_n] = now_ns();
+    st.offer_n++;
+    pthread_mutex_unlock(&mu);
     sig_send(
         json_pack("{s:s, s:I, s:s}", "type", "answer", "to", (json_int_t)r->id, "sdp", r->sdp));
 }
@@ -564,9 +746,22 @@ static void remote_close(struct remote *r)
     r->closed = true;
     EVP_MD_CTX_free(r->file_md);
     r->file_md = NULL;
-    urtc_decoder_destroy(r->adec);
-    urtc_decoder_destroy(r->vdec);
-    r->adec = r->vdec = NULL;
+    for (int i = 0; i < MAX_TRACKS; i++) {
+        urtc_decoder_destroy(r->trk[i].dec);
+        r->trk[i].dec = NULL;
+    }
+}
+
+/* sfu: the member that answers our next ping (round robin); 0 in p2p (one peer a channel). */
+static uint32_t ping_target(void)
+{
+    static unsigned rr;
+    if (!atomic_load(&sfu_mode))
+        return 0;
+    pthread_mutex_lock(&mu);
+    uint32_t id = members_n ? members[rr++ % members_n] : 0;
+    pthread_mutex_unlock(&mu);
+    return id;
 }
 
 /* Every 20 ms: one Opus frame, and a video frame when its period has come, to every connected
@@ -606,8 +801,11 @@ static void job_tick(void)
         }
         if (ping && r->dc_open) {
             char msg[96];
-            snprintf(msg, sizeof msg, "urtc-peer:ping %u %llu", (unsigned)getpid(),
-                     (unsigned long long)now_ns());
+            int n = snprintf(msg, sizeof msg, "urtc-peer:ping %u %llu", (unsigned)getpid(),
+                             (unsigned long long)now_ns());
+            uint32_t to = ping_target();
+            if (to)
+                snprintf(msg + n, sizeof msg - (size_t)n, " %u", to);
             if (urtc_dc_send(r->pc, r->dc, msg, strlen(msg), false) == 0)
                 d_sent++;
         }
@@ -633,15 +831,15 @@ static void job_run(urtc_shard_t *sh, void *arg)
         job_offer(sh, r);
         break;
     case JOB_ANSWER_OFFER:
-        if (!r->pc)
-            job_answer_offer(sh, r, j->text);
-        else
-            fprintf(stderr, "urtc-peer: peer %u: renegotiation is not supported\n", r->id);
+        job_answer_offer(sh, r, j->text);
         break;
     case JOB_SET_ANSWER:
-        if (r->pc && !r->closed &&
-            (ret = urtc_pc_set_remote_description(r->pc, URTC_SDP_ANSWER, j->text)) < 0)
+        if (!r->pc || r->closed)
+            break;
+        if ((ret = urtc_pc_set_remote_description(r->pc, URTC_SDP_ANSWER, j->text)) < 0)
             remote_failed(r, "the answer", ret);
+        else
+            r->local_offer = false;
         break;
     case JOB_CANDIDATE:
         if (r->pc && !r->closed && (ret = urtc_pc_add_ice_candidate(r->pc, j->text)) < 0 &&
@@ -787,6 +985,21 @@ static struct remote *remote_for(uint32_t id, bool create)
     return NULL;
 }
 
+/* Member @id is in the room (@in) or not any more. Signaling thread. */
+static void member_set(uint32_t id, bool in)
+{
+    pthread_mutex_lock(&mu);
+    for (unsigned i = 0; i < members_n; i++) {
+        if (members[i] == id) {
+            members[i] = members[--members_n];
+            break;
+        }
+    }
+    if (in && id && members_n < MAX_SOURCES)
+        members[members_n++] = id;
+    pthread_mutex_unlock(&mu);
+}
+
 static void sig_handle(const char *text)
 {
     json_error_t jerr;
@@ -801,23 +1014,37 @@ static void sig_handle(const char *text)
     struct remote *r;
     if (strcmp(type, "welcome") == 0) {
         atomic_store(&my_id, (unsigned)json_integer_value(json_object_get(m, "id")));
+        const char *mode = json_string_value(json_object_get(m, "mode"));
+        bool sfu = mode && strcmp(mode, "sfu") == 0;
+        atomic_store(&sfu_mode, sfu);
         if (!o.quiet)
-            fprintf(stderr, "urtc-peer: joined room %s as member %u\n", o.room,
-                    atomic_load(&my_id));
-        /* p2p mesh: the newcomer offers to everyone already there. */
+            fprintf(stderr, "urtc-peer: joined %s room %s as member %u\n", sfu ? "sfu" : "p2p",
+                    o.room, atomic_load(&my_id));
         size_t i;
         json_t *mem;
         json_array_foreach(json_object_get(m, "members"), i, mem)
         {
             uint32_t id = (uint32_t)json_integer_value(json_object_get(mem, "id"));
-            if (id && (r = remote_for(id, true))) {
+            member_set(id, true);
+            /* p2p mesh: the newcomer offers to everyone already there. */
+            if (!sfu && id && (r = remote_for(id, true))) {
                 r->offerer = true;
                 post_job(JOB_OFFER, r, NULL);
             }
         }
+        /* sfu: one connection, to the server (member 0). We offer our tracks at once; the
+         * server's first offer crosses ours (glare, which it resolves) and its later ones bring
+         * the other members' tracks. */
+        if (sfu && (r = remote_for(0, true))) {
+            r->offerer = true;
+            post_job(JOB_OFFER, r, NULL);
+        }
+    } else if (strcmp(type, "peer-joined") == 0) {
+        member_set((uint32_t)json_integer_value(json_object_get(m, "id")), true);
     } else if (strcmp(type, "offer") == 0) {
         const char *sdp = json_string_value(json_object_get(m, "sdp"));
-        if (sdp && from && (r = remote_for(from, true)))
+        /* p2p: offers come from members; sfu: only from the server (member 0). */
+        if (sdp && (atomic_load(&sfu_mode) ? from == 0 : from != 0) && (r = remote_for(from, true)))
             post_job(JOB_ANSWER_OFFER, r, sdp);
     } else if (strcmp(type, "answer") == 0) {
         const char *sdp = json_string_value(json_object_get(m, "sdp"));
@@ -831,7 +1058,13 @@ static void sig_handle(const char *text)
             post_job(JOB_CANDIDATE, r, line && *line ? line : NULL);
     } else if (strcmp(type, "peer-left") == 0) {
         uint32_t id = (uint32_t)json_integer_value(json_object_get(m, "id"));
-        if ((r = remote_for(id, false)))
+        member_set(id, false);
+        pthread_mutex_lock(&mu);
+        if (st.left_n < MAX_EVENTS)
+            st.left_ns[st.left_n] = now_ns();
+        st.left_n++;
+        pthread_mutex_unlock(&mu);
+        if (id && (r = remote_for(id, false))) /* p2p; in sfu the server renegotiates */
             post_job(JOB_CLOSE, r, NULL);
     } else if (strcmp(type, "error") == 0) {
         const char *code = json_string_value(json_object_get(m, "code"));
@@ -917,6 +1150,21 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Milliseconds from the start to monotonic time @t (0 stays 0: never). */
+static json_int_t ms_since_t0(uint64_t t)
+{
+    return t ? (json_int_t)((t - t0_ns) / 1000000u) : 0;
+}
+
+/* The first MAX_EVENTS of @n times, as milliseconds from the start. */
+static json_t *ms_array(const uint64_t *t, unsigned n)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < n && i < MAX_EVENTS; i++)
+        json_array_append_new(a, json_integer(ms_since_t0(t[i])));
+    return a;
+}
+
 static void print_report(void)
 {
     pthread_mutex_lock(&mu);
@@ -954,11 +1202,25 @@ static void print_report(void)
         printf("urtc-peer: round trip from RTCP reports: %.3f ms\n", st.rtcp_rtt_ms);
     if (rtt_ms >= 0)
         printf("urtc-peer: round trip over the data channel: %.3f ms (median of %u)\n", rtt_ms, rn);
+    for (unsigned i = 0; i < st.src_n; i++) {
+        const struct src_stats *ss = &st.src[i];
+        printf("urtc-peer: from member %llu: video %llu frames decoded (%llu missing, %llu out of "
+               "order), audio %llu frames decoded (%llu packets)\n",
+               (unsigned long long)ss->id, (unsigned long long)ss->video_decoded,
+               (unsigned long long)ss->video_missing, (unsigned long long)ss->video_ooo,
+               (unsigned long long)ss->audio_decoded, (unsigned long long)ss->audio_pkts);
+    }
+    if (o.signal && atomic_load(&sfu_mode))
+        printf("urtc-peer: sfu: %u offers from the server answered, %u members left\n", st.offer_n,
+               st.left_n);
     if (o.json) {
         json_t *j = json_object();
 #define JI(k, v) json_object_set_new(j, k, json_integer((json_int_t)(v)))
 #define JR(k, v) json_object_set_new(j, k, json_real(v))
-        json_object_set_new(j, "mode", json_string(o.signal ? "p2p" : o.whip ? "whip" : "whep"));
+        json_object_set_new(j, "mode",
+                            json_string(o.signal ? (atomic_load(&sfu_mode) ? "sfu" : "p2p")
+                                        : o.whip ? "whip"
+                                                 : "whep"));
         JI("peers", st.peers);
         JI("connected", st.connected);
         JI("failed", st.failed);
@@ -992,6 +1254,24 @@ static void print_report(void)
         JI("rtx_received", st.rtx_rcvd);
         JI("keyframe_requests_sent", st.pli_sent);
         JI("keyframe_requests_received", st.pli_rcvd);
+        json_t *srcs = json_array();
+        for (unsigned i = 0; i < st.src_n; i++) {
+            const struct src_stats *ss = &st.src[i];
+            json_array_append_new(
+                srcs,
+                json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", (json_int_t)ss->id,
+                          "video_frames_decoded", (json_int_t)ss->video_decoded,
+                          "video_frames_missing", (json_int_t)ss->video_missing,
+                          "video_frames_out_of_order", (json_int_t)ss->video_ooo,
+                          "video_packets_received", (json_int_t)ss->video_pkts,
+                          "audio_packets_received", (json_int_t)ss->audio_pkts,
+                          "audio_frames_decoded", (json_int_t)ss->audio_decoded, "first_ms",
+                          ms_since_t0(ss->first_ns), "last_ms", ms_since_t0(ss->last_ns)));
+        }
+        json_object_set_new(j, "sources", srcs);
+        JI("offers_received", st.offer_n);
+        json_object_set_new(j, "offers_ms", ms_array(st.offer_ns, st.offer_n));
+        json_object_set_new(j, "peers_left_ms", ms_array(st.left_ns, st.left_n));
 #undef JI
 #undef JR
         char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
@@ -1043,6 +1323,7 @@ int main(int argc, char **argv)
     enum {
         O_SIGNAL = 256,
         O_ROOM,
+        O_MODE,
         O_NAME,
         O_TOKEN,
         O_WHIP,
@@ -1067,6 +1348,7 @@ int main(int argc, char **argv)
     static const struct option lopts[] = {
         {"signal", required_argument, NULL, O_SIGNAL},
         {"room", required_argument, NULL, O_ROOM},
+        {"mode", required_argument, NULL, O_MODE},
         {"name", required_argument, NULL, O_NAME},
         {"token", required_argument, NULL, O_TOKEN},
         {"whip", required_argument, NULL, O_WHIP},
@@ -1098,6 +1380,11 @@ int main(int argc, char **argv)
             break;
         case O_ROOM:
             o.room = optarg;
+            break;
+        case O_MODE:
+            if (strcmp(optarg, "p2p") != 0 && strcmp(optarg, "sfu") != 0)
+                goto bad;
+            o.mode = optarg;
             break;
         case O_NAME:
             o.name = optarg;
@@ -1170,7 +1457,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind != argc || (!!o.signal + !!o.whip + !!o.whep) != 1 || (o.signal && !o.room) ||
-        (o.send_file && (o.no_dc || !o.signal)))
+        (o.mode && !o.signal) || (o.send_file && (o.no_dc || !o.signal)))
         goto bad;
     if (o.send_file && load_file(o.send_file) < 0)
         return 1;
@@ -1192,6 +1479,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "urtc-peer: --relay-only needs --turn\n");
         return 1;
     }
+    t0_ns = now_ns();
     urtc_engine_config_t ecfg = {.shards = 1,
                                  .media_ip = o.media_ip,
                                  .stun_server = o.stun,
@@ -1220,8 +1508,10 @@ int main(int argc, char **argv)
             rc = 1;
             goto out;
         }
-        json_t *join = json_pack("{s:s, s:s, s:s, s:s}", "type", "join", "room", o.room, "name",
-                                 o.name, "mode", "p2p");
+        /* No "mode" unless asked: the room's mode holds (welcome says which). */
+        json_t *join = json_pack("{s:s, s:s, s:s}", "type", "join", "room", o.room, "name", o.name);
+        if (o.mode)
+            json_object_set_new(join, "mode", json_string(o.mode));
         if (o.token)
             json_object_set_new(join, "token", json_string(o.token));
         sig_send(join);

@@ -43,7 +43,11 @@ Test(pc_firefox, firefox_answers_and_urtc_is_the_dtls_server, .timeout = 120)
     int rc = pclose(f);
     fprintf(stderr, "%s", out);
     cr_assert_eq(rc, 0, "the run failed:\n%s", out);
-    const char *json = strrchr(out, '{');
+    /* the last line that is a JSON object (urtc-peer's report nests objects in "sources") */
+    const char *json = NULL;
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (*l == '{')
+            json = l;
     cr_assert_not_null(json, "no JSON summary:\n%s", out);
     long video = json_num(json, "video_frames_decoded");
     long audio = json_num(json, "audio_packets_received");

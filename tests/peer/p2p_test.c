@@ -7,98 +7,25 @@
  * them). */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/proc.h"
 #include "tests/support/tst.h"
 
 #define CALL_SECONDS 6
 
-/* Criterion runs this file's tests one by one (it reads CRITERION_JOBS when it starts); the lock
- * below also serializes parallel runs of this file. */
+/* Criterion runs this file's tests one by one (it reads CRITERION_JOBS when it starts);
+ * tst_one_at_a_time() also serializes them with other runs of the process tests. */
 __attribute__((constructor)) static void serial_runner(void)
 {
     setenv("CRITERION_JOBS", "1", 0);
-}
-
-/* One call at a time, across test workers and parallel runs: each test paces real calls in
- * real time (25 fps, 50 audio packets a second) and checks counts, which two calls at once on
- * a 2-core machine would skew. The lock goes with the worker process. */
-static void one_at_a_time(void)
-{
-    int fd = open("/tmp/urtc-peer-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0 && flock(fd, LOCK_EX) != 0)
-        cr_log_warn("flock: not serialized");
-}
-
-/* build/<dir>/<name>, from <build>/tests/peer/p2p_test; NULL if not built. */
-static const char *bin_path(const char *name)
-{
-    static char path[8][PATH_MAX];
-    static int k;
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return NULL;
-    self[n] = 0;
-    char *d = dirname(dirname(dirname(self)));
-    char *p = path[k++ & 7];
-    snprintf(p, PATH_MAX, "%s/%s", d, name);
-    return access(p, X_OK) == 0 ? p : NULL;
-}
-
-static pid_t spawn(const char *const argv[], int *out_fd)
-{
-    int out[2];
-    cr_assert_eq(pipe(out), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(out[1], 1);
-        close(out[0]);
-        close(out[1]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    *out_fd = out[0];
-    return pid;
-}
-
-/* Everything @fd writes until EOF (bounded by @timeout_ms). */
-static char *read_all(int fd, int timeout_ms)
-{
-    static char bufs[2][16384];
-    static int k;
-    char *buf = bufs[k++ & 1];
-    size_t n = 0;
-    while (n + 1 < sizeof bufs[0]) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, timeout_ms) <= 0)
-            break;
-        ssize_t r = read(fd, buf + n, sizeof bufs[0] - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = 0;
-    return buf;
-}
-
-static long jint(json_t *j, const char *key)
-{
-    json_t *v = json_object_get(j, key);
-    cr_assert(json_is_integer(v), "%s missing", key);
-    return (long)json_integer_value(v);
 }
 
 static pid_t server_pid;
@@ -106,51 +33,20 @@ static char ws_url[128];
 
 static void server_start(void)
 {
-    const char *srv = bin_path("urtc-server");
-    if (!srv)
-        cr_skip_test("urtc-server is not built in this build directory");
-    const char *argv[] = {
-        srv,      "--listen", "127.0.0.1:0", "--udp-port",        "0", "--shards", "1",
-        "--mode", "p2p",      "--web",       tst_src_path("web"), NULL};
-    int fd;
-    server_pid = spawn(argv, &fd);
-    char line[512];
-    size_t n = 0;
-    while (n + 1 < sizeof line) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        cr_assert_gt(poll(&p, 1, 10000), 0, "urtc-server said nothing");
-        cr_assert_eq(read(fd, line + n, 1), 1);
-        if (line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = 0;
-    close(fd);
-    int port = 0;
-    const char *s = strstr(line, "http://127.0.0.1:");
-    cr_assert_not_null(s, "first line: %s", line);
-    port = atoi(s + strlen("http://127.0.0.1:"));
-    cr_assert_gt(port, 0);
+    const char *extra[] = {"--shards", "1", "--mode", "p2p", NULL};
+    int port = tst_server_start(extra, &server_pid);
     snprintf(ws_url, sizeof ws_url, "ws://127.0.0.1:%d/ws", port);
 }
 
 static void server_stop(void)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        int st;
-        waitpid(server_pid, &st, 0);
-        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "urtc-server exit status %d", st);
-        server_pid = 0;
-    }
+    tst_server_stop(&server_pid);
 }
 
 Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
 {
-    one_at_a_time();
-    const char *peer = bin_path("urtc-peer");
-    if (!peer)
-        cr_skip_test("urtc-peer is not built in this build directory");
+    tst_one_at_a_time();
+    const char *peer = tst_need_bin("urtc-peer");
     server_start();
     char dur[8];
     snprintf(dur, sizeof dur, "%d", CALL_SECONDS);
@@ -172,11 +68,11 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
     const char *b_argv[] = {peer,  "--signal",   ws_url, "--room", "t1",      "--name",
                             "bob", "--duration", dur,    "--json", "--quiet", NULL};
     int afd, bfd;
-    pid_t a = spawn(a_argv, &afd);
+    pid_t a = tst_spawn(a_argv, &afd);
     usleep(500000); /* alice is in the room: bob offers to her */
-    pid_t b = spawn(b_argv, &bfd);
-    char *aout = read_all(afd, (CALL_SECONDS + 10) * 1000);
-    char *bout = read_all(bfd, 10000);
+    pid_t b = tst_spawn(b_argv, &bfd);
+    char *aout = tst_read_all(afd, (CALL_SECONDS + 10) * 1000);
+    char *bout = tst_read_all(bfd, 10000);
     int ast, bst;
     waitpid(a, &ast, 0);
     waitpid(b, &bst, 0);
@@ -192,24 +88,24 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
     for (int i = 0; i < 2; i++) {
         json_t *j = both[i];
         const char *who = i ? "bob" : "alice";
-        cr_expect_eq(jint(j, "peers"), 1, "%s: one peer", who);
-        cr_expect_eq(jint(j, "connected"), 1, "%s: connected", who);
+        cr_expect_eq(tst_jint(j, "peers"), 1, "%s: one peer", who);
+        cr_expect_eq(tst_jint(j, "connected"), 1, "%s: connected", who);
         /* 25 fps for at least ~4 s of the call after connecting. */
-        long vd = jint(j, "video_frames_decoded");
+        long vd = tst_jint(j, "video_frames_decoded");
         cr_expect_geq(vd, 60, "%s decoded %ld frames", who, vd);
-        cr_expect_eq(jint(j, "video_frames_out_of_order"), 0, "%s: frames in order", who);
-        cr_expect_eq(jint(j, "video_pattern_unreadable"), 0, "%s: pattern readable", who);
-        cr_expect_leq(jint(j, "video_frames_missing"), 2, "%s: frames missing", who);
-        cr_expect_eq(jint(j, "video_width"), 320);
-        cr_expect_eq(jint(j, "video_height"), 180);
-        long ap = jint(j, "audio_packets_received");
+        cr_expect_eq(tst_jint(j, "video_frames_out_of_order"), 0, "%s: frames in order", who);
+        cr_expect_eq(tst_jint(j, "video_pattern_unreadable"), 0, "%s: pattern readable", who);
+        cr_expect_leq(tst_jint(j, "video_frames_missing"), 2, "%s: frames missing", who);
+        cr_expect_eq(tst_jint(j, "video_width"), 320);
+        cr_expect_eq(tst_jint(j, "video_height"), 180);
+        long ap = tst_jint(j, "audio_packets_received");
         cr_expect_geq(ap, 150, "%s received %ld audio packets", who, ap);
-        cr_expect_geq(jint(j, "audio_frames_decoded"), 150);
+        cr_expect_geq(tst_jint(j, "audio_frames_decoded"), 150);
         cr_expect_gt(json_real_value(json_object_get(j, "audio_tone_db")), 10.0,
                      "%s: the decoded audio is the 440 Hz tone", who);
-        cr_expect_leq(jint(j, "packets_lost"), 5, "%s: loopback loses nothing", who);
+        cr_expect_leq(tst_jint(j, "packets_lost"), 5, "%s: loopback loses nothing", who);
         /* A chat message every second each way (the file's messages come on top). */
-        long dm = jint(j, "datachannel_messages_received");
+        long dm = tst_jint(j, "datachannel_messages_received");
         cr_expect_geq(dm, 3, "%s received %ld data-channel messages", who, dm);
         /* The data-channel ping's round trip, on loopback: well under 100 ms. */
         json_t *rtt = json_object_get(j, "rtt_ms");
@@ -222,15 +118,15 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
         json_t *rr = json_object_get(j, "rtcp_rtt_ms");
         cr_expect(json_is_real(rr) && json_real_value(rr) >= 0 && json_real_value(rr) < 500,
                   "%s: rtcp_rtt_ms %f", who, json_number_value(rr));
-        cr_expect_eq(jint(j, "rtx_received"), 0, "%s: loopback needs no repair", who);
+        cr_expect_eq(tst_jint(j, "rtx_received"), 0, "%s: loopback needs no repair", who);
     }
     /* bob got alice's file whole (its SHA-256 checked against her closing message). */
     cr_expect(json_is_true(json_object_get(jb, "datachannel_file_ok")), "bob: file intact");
-    cr_expect_geq(jint(jb, "datachannel_bytes_received"), (long)sizeof bytes);
+    cr_expect_geq(tst_jint(jb, "datachannel_bytes_received"), (long)sizeof bytes);
     cr_expect(json_is_null(json_object_get(ja, "datachannel_file_ok")), "alice got no file");
     /* Each side's decoded frames cannot exceed what the other sent. */
-    cr_expect_leq(jint(ja, "video_frames_decoded"), jint(jb, "video_frames_sent"));
-    cr_expect_leq(jint(jb, "video_frames_decoded"), jint(ja, "video_frames_sent"));
+    cr_expect_leq(tst_jint(ja, "video_frames_decoded"), tst_jint(jb, "video_frames_sent"));
+    cr_expect_leq(tst_jint(jb, "video_frames_decoded"), tst_jint(ja, "video_frames_sent"));
     json_decref(ja);
     json_decref(jb);
 }
@@ -238,10 +134,8 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
 /* A mesh of three: each member connects to both others and decodes both patterns. */
 Test(peer, three_peers_mesh, .timeout = 60)
 {
-    one_at_a_time();
-    const char *peer = bin_path("urtc-peer");
-    if (!peer)
-        cr_skip_test("urtc-peer is not built in this build directory");
+    tst_one_at_a_time();
+    const char *peer = tst_need_bin("urtc-peer");
     server_start();
     const char *names[3] = {"a", "b", "c"};
     pid_t pids[3];
@@ -249,24 +143,24 @@ Test(peer, three_peers_mesh, .timeout = 60)
     for (int i = 0; i < 3; i++) {
         const char *argv[] = {peer,     "--signal",   ws_url, "--room", "mesh",    "--name",
                               names[i], "--duration", "6",    "--json", "--quiet", NULL};
-        pids[i] = spawn(argv, &fds[i]);
+        pids[i] = tst_spawn(argv, &fds[i]);
         usleep(400000);
     }
     for (int i = 0; i < 3; i++) {
-        char *out = read_all(fds[i], 20000);
+        char *out = tst_read_all(fds[i], 20000);
         int st;
         waitpid(pids[i], &st, 0);
         close(fds[i]);
         fprintf(stderr, "%s: %s\n", names[i], out);
         cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s exit %d", names[i], st);
         json_t *j = tst_last_json(out);
-        cr_expect_eq(jint(j, "peers"), 2, "%s: two peers", names[i]);
-        cr_expect_eq(jint(j, "connected"), 2, "%s: both connected", names[i]);
-        long vd = jint(j, "video_frames_decoded");
+        cr_expect_eq(tst_jint(j, "peers"), 2, "%s: two peers", names[i]);
+        cr_expect_eq(tst_jint(j, "connected"), 2, "%s: both connected", names[i]);
+        long vd = tst_jint(j, "video_frames_decoded");
         cr_expect_geq(vd, 2 * 50, "%s decoded %ld frames from two senders", names[i], vd);
-        cr_expect_eq(jint(j, "video_frames_out_of_order"), 0);
-        cr_expect_eq(jint(j, "video_pattern_unreadable"), 0);
-        cr_expect_geq(jint(j, "audio_packets_received"), 2 * 100);
+        cr_expect_eq(tst_jint(j, "video_frames_out_of_order"), 0);
+        cr_expect_eq(tst_jint(j, "video_pattern_unreadable"), 0);
+        cr_expect_geq(tst_jint(j, "audio_packets_received"), 2 * 100);
         json_decref(j);
     }
     server_stop();
@@ -274,9 +168,7 @@ Test(peer, three_peers_mesh, .timeout = 60)
 
 Test(peer, help_and_usage_errors)
 {
-    const char *peer = bin_path("urtc-peer");
-    if (!peer)
-        cr_skip_test("urtc-peer is not built in this build directory");
+    const char *peer = tst_need_bin("urtc-peer");
     char cmd[PATH_MAX + 64];
     snprintf(cmd, sizeof cmd, "%s --help", peer);
     FILE *p = popen(cmd, "r");
@@ -314,9 +206,7 @@ Test(peer, help_and_usage_errors)
 
 Test(peer, unreachable_server_and_refused_whip_exit_1, .timeout = 30)
 {
-    const char *peer = bin_path("urtc-peer");
-    if (!peer)
-        cr_skip_test("urtc-peer is not built in this build directory");
+    const char *peer = tst_need_bin("urtc-peer");
     server_start();
     char cmd[PATH_MAX + 256];
     /* No WebSocket server there (port 1 on loopback refuses). */
@@ -341,28 +231,28 @@ static const char *example(const char *name)
 {
     char rel[64];
     snprintf(rel, sizeof rel, "examples/%s", name);
-    return bin_path(rel);
+    return tst_bin_path(rel);
 }
 
 Test(peer, example_echo_sends_back_media_and_messages, .timeout = 60)
 {
-    one_at_a_time();
-    const char *echo = example("echo"), *peer = bin_path("urtc-peer");
+    tst_one_at_a_time();
+    const char *echo = example("echo"), *peer = tst_bin_path("urtc-peer");
     if (!echo || !peer)
         cr_skip_test("examples/echo or urtc-peer not built in this build directory");
     server_start();
     const char *e_argv[] = {echo, ws_url, "e1", "12", NULL};
     int efd, pfd;
-    pid_t e = spawn(e_argv, &efd);
+    pid_t e = tst_spawn(e_argv, &efd);
     usleep(500000); /* echo waits in the room; urtc-peer offers to it */
     const char *p_argv[] = {peer,         "--signal", ws_url,   "--room",  "e1",
                             "--duration", "5",        "--json", "--quiet", NULL};
-    pid_t p = spawn(p_argv, &pfd);
-    char *pout = read_all(pfd, 20000);
+    pid_t p = tst_spawn(p_argv, &pfd);
+    char *pout = tst_read_all(pfd, 20000);
     int pst, est;
     waitpid(p, &pst, 0);
     kill(e, SIGTERM);
-    char *eout = read_all(efd, 10000);
+    char *eout = tst_read_all(efd, 10000);
     waitpid(e, &est, 0);
     close(efd);
     close(pfd);
@@ -371,14 +261,14 @@ Test(peer, example_echo_sends_back_media_and_messages, .timeout = 60)
     cr_assert(WIFEXITED(est) && WEXITSTATUS(est) == 0, "echo exit %d", est);
     json_t *j = tst_last_json(pout);
     /* urtc-peer decodes its own pattern and tone, coming back through the echo. */
-    long vd = jint(j, "video_frames_decoded"), vs = jint(j, "video_frames_sent");
+    long vd = tst_jint(j, "video_frames_decoded"), vs = tst_jint(j, "video_frames_sent");
     cr_expect_geq(vd, 50, "decoded %ld echoed frames", vd);
     cr_expect_leq(vd, vs, "no more frames back than sent");
-    cr_expect_eq(jint(j, "video_frames_out_of_order"), 0);
-    cr_expect_eq(jint(j, "video_pattern_unreadable"), 0);
-    cr_expect_geq(jint(j, "audio_frames_decoded"), 100);
+    cr_expect_eq(tst_jint(j, "video_frames_out_of_order"), 0);
+    cr_expect_eq(tst_jint(j, "video_pattern_unreadable"), 0);
+    cr_expect_geq(tst_jint(j, "audio_frames_decoded"), 100);
     cr_expect_gt(json_real_value(json_object_get(j, "audio_tone_db")), 10.0);
-    cr_expect_geq(jint(j, "datachannel_messages_received"), 2, "messages echoed");
+    cr_expect_geq(tst_jint(j, "datachannel_messages_received"), 2, "messages echoed");
     cr_expect(json_is_real(json_object_get(j, "rtt_ms")), "a round trip through the echo");
     cr_expect_not_null(strstr(eout, "connected"));
     json_decref(j);
@@ -386,7 +276,7 @@ Test(peer, example_echo_sends_back_media_and_messages, .timeout = 60)
 
 Test(peer, example_p2p_call_both_sides_decode, .timeout = 60)
 {
-    one_at_a_time();
+    tst_one_at_a_time();
     const char *call = example("p2p_call");
     if (!call)
         cr_skip_test("examples/p2p_call not built in this build directory");
@@ -394,10 +284,10 @@ Test(peer, example_p2p_call_both_sides_decode, .timeout = 60)
     const char *a_argv[] = {call, ws_url, "c1", "alice", "5", NULL};
     const char *b_argv[] = {call, ws_url, "c1", "bob", "4", NULL};
     int afd, bfd;
-    pid_t a = spawn(a_argv, &afd);
+    pid_t a = tst_spawn(a_argv, &afd);
     usleep(500000);
-    pid_t b = spawn(b_argv, &bfd);
-    char *bout = read_all(bfd, 20000), *aout = read_all(afd, 20000);
+    pid_t b = tst_spawn(b_argv, &bfd);
+    char *bout = tst_read_all(bfd, 20000), *aout = tst_read_all(afd, 20000);
     int ast, bst;
     waitpid(a, &ast, 0);
     waitpid(b, &bst, 0);
@@ -455,7 +345,7 @@ static pid_t chat_spawn(const char *bin, const char *name, const char *line, int
 
 Test(peer, example_datachannel_chat_both_ways, .timeout = 60)
 {
-    one_at_a_time();
+    tst_one_at_a_time();
     const char *chat = example("datachannel_chat");
     if (!chat)
         cr_skip_test("examples/datachannel_chat not built in this build directory");
@@ -464,7 +354,7 @@ Test(peer, example_datachannel_chat_both_ways, .timeout = 60)
     pid_t a = chat_spawn(chat, "alice", "hi from alice\n", &afd);
     usleep(500000);
     pid_t b = chat_spawn(chat, "bob", "hello from bob\n", &bfd);
-    char *aout = read_all(afd, 20000), *bout = read_all(bfd, 20000);
+    char *aout = tst_read_all(afd, 20000), *bout = tst_read_all(bfd, 20000);
     int ast, bst;
     waitpid(a, &ast, 0);
     waitpid(b, &bst, 0);
@@ -483,39 +373,20 @@ Test(peer, example_datachannel_chat_both_ways, .timeout = 60)
 /* WHIP publish and WHEP view through urtc-server's SFU (sfu mode, two shards). */
 Test(peer, whip_publish_whep_view_through_the_sfu, .timeout = 60)
 {
-    one_at_a_time();
-    const char *peer = bin_path("urtc-peer"), *srv = bin_path("urtc-server");
-    if (!peer || !srv)
-        cr_skip_test("urtc-peer or urtc-server not built in this build directory");
-    const char *s_argv[] = {srv,        "--listen", "127.0.0.1:0", "--udp-port",        "0",
-                            "--shards", "2",        "--web",       tst_src_path("web"), NULL};
-    int sfd;
-    server_pid = spawn(s_argv, &sfd);
-    char line[512];
-    size_t n = 0;
-    while (n + 1 < sizeof line) {
-        struct pollfd p = {.fd = sfd, .events = POLLIN};
-        cr_assert_gt(poll(&p, 1, 10000), 0, "urtc-server said nothing");
-        cr_assert_eq(read(sfd, line + n, 1), 1);
-        if (line[n] == '\n')
-            break;
-        n++;
-    }
-    line[n] = 0;
-    close(sfd);
-    const char *s = strstr(line, "http://127.0.0.1:");
-    cr_assert_not_null(s, "first line: %s", line);
-    int port = atoi(s + strlen("http://127.0.0.1:"));
+    tst_one_at_a_time();
+    const char *peer = tst_need_bin("urtc-peer");
+    const char *extra[] = {"--shards", "2", NULL};
+    int port = tst_server_start(extra, &server_pid);
     char whip[96], whep[96];
     snprintf(whip, sizeof whip, "http://127.0.0.1:%d/whip/w1", port);
     snprintf(whep, sizeof whep, "http://127.0.0.1:%d/whep/w1", port);
     const char *w_argv[] = {peer, "--whip", whip, "--duration", "7", "--json", "--quiet", NULL};
     const char *v_argv[] = {peer, "--whep", whep, "--duration", "4", "--json", "--quiet", NULL};
     int wfd, vfd;
-    pid_t w = spawn(w_argv, &wfd);
+    pid_t w = tst_spawn(w_argv, &wfd);
     usleep(1500000); /* the publisher is in; the viewer gets its tracks in the first answer */
-    pid_t v = spawn(v_argv, &vfd);
-    char *vout = read_all(vfd, 20000), *wout = read_all(wfd, 20000);
+    pid_t v = tst_spawn(v_argv, &vfd);
+    char *vout = tst_read_all(vfd, 20000), *wout = tst_read_all(wfd, 20000);
     int wst, vst;
     waitpid(w, &wst, 0);
     waitpid(v, &vst, 0);
@@ -526,17 +397,17 @@ Test(peer, whip_publish_whep_view_through_the_sfu, .timeout = 60)
     cr_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "publisher exit %d", wst);
     cr_assert(WIFEXITED(vst) && WEXITSTATUS(vst) == 0, "viewer exit %d", vst);
     json_t *jw = tst_last_json(wout), *jv = tst_last_json(vout);
-    cr_expect_eq(jint(jw, "connected"), 1);
-    cr_expect_gt(jint(jw, "video_frames_sent"), 100);
-    cr_expect_eq(jint(jv, "connected"), 1);
-    long vd = jint(jv, "video_frames_decoded");
+    cr_expect_eq(tst_jint(jw, "connected"), 1);
+    cr_expect_gt(tst_jint(jw, "video_frames_sent"), 100);
+    cr_expect_eq(tst_jint(jv, "connected"), 1);
+    long vd = tst_jint(jv, "video_frames_decoded");
     cr_expect_geq(vd, 40, "the viewer decoded %ld frames of the published pattern", vd);
-    cr_expect_eq(jint(jv, "video_frames_out_of_order"), 0);
-    cr_expect_eq(jint(jv, "video_pattern_unreadable"), 0);
-    cr_expect_eq(jint(jv, "video_width"), 320);
-    cr_expect_geq(jint(jv, "audio_frames_decoded"), 100);
+    cr_expect_eq(tst_jint(jv, "video_frames_out_of_order"), 0);
+    cr_expect_eq(tst_jint(jv, "video_pattern_unreadable"), 0);
+    cr_expect_eq(tst_jint(jv, "video_width"), 320);
+    cr_expect_geq(tst_jint(jv, "audio_frames_decoded"), 100);
     cr_expect_gt(json_real_value(json_object_get(jv, "audio_tone_db")), 10.0);
-    cr_expect_eq(jint(jv, "audio_frames_sent"), 0, "WHEP sends nothing");
+    cr_expect_eq(tst_jint(jv, "audio_frames_sent"), 0, "WHEP sends nothing");
     cr_expect(json_is_null(json_object_get(jv, "rtt_ms")), "no data channel: no RTT");
     /* The SFU's receiver reports answer the publisher's SRs (LSR/DLSR): an RTT at the
      * publisher; the viewer sends no SR, so it has none. */
