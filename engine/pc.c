@@ -420,18 +420,16 @@ static int pc_twcc_setup(urtc_pc_t *pc)
     return 0;
 }
 
-/* Every SRTP-authenticated RTP packet of the transport (RTX and padding probes too: the sender
- * numbers them all) that carries a transport-wide sequence number. */
-static void pc_twcc_on_packet(urtc_pc_t *pc, const net_pkt_t *pkt)
+/* Every SRTP-authenticated RTP packet of the transport (@r parsed; RTX and padding probes too:
+ * the sender numbers them all) that carries a transport-wide sequence number. */
+static void pc_twcc_on_packet(urtc_pc_t *pc, const rtc_rtp_pkt_t *r)
 {
-    rtc_rtp_pkt_t r;
     uint16_t seq;
-    if (rtc_rtp_parse(pkt->data, pkt->len, &r) < 0 ||
-        rtc_rtp_ext_twcc_seq(rtc_rtp_ext_get(&r, pc->twcc_id), &seq) < 0)
+    if (rtc_rtp_ext_twcc_seq(rtc_rtp_ext_get(r, pc->twcc_id), &seq) < 0)
         return;
     uint64_t now = eng_shard_now(pc->sh);
     if (!pc->twcc->media_ssrc)
-        pc->twcc->media_ssrc = r.ssrc; /* libwebrtc names the first media SSRC there */
+        pc->twcc->media_ssrc = r->ssrc; /* libwebrtc names the first media SSRC there */
     rtc_rtp_twcc_rec_on_packet(pc->twcc, seq, now);
     if (!net_timer_armed(&pc->twcc_timer))
         net_timer_arm(eng_shard_timers(pc->sh), &pc->twcc_timer, now + PC_TWCC_INTERVAL_NS);
@@ -743,13 +741,16 @@ static void pc_on_rtp(eng_peer_t *p, net_pkt_t *pkt, bool rtcp, void *user)
         net_pkt_free(pkt);
         return;
     }
-    if (pc->twcc_id)
-        pc_twcc_on_packet(pc, pkt);
     rtc_rtp_pkt_t r;
     const char *codec = NULL;
     int t, rtx = 0;
-    if (rtc_rtp_parse_fixed(pkt->data, pkt->len, &r) < 0 || (rtx = rtx_decap(pc, pkt, &r)) < 0 ||
-        rtc_rtp_parse(pkt->data, pkt->len, &r) < 0 ||
+    /* One parse; a packet that RTX decapsulation rewrote is parsed again. The transport-wide
+     * number is taken before that: RTX and padding probes count for the sender's estimator. */
+    bool parsed = rtc_rtp_parse(pkt->data, pkt->len, &r) >= 0;
+    if (parsed && pc->twcc_id)
+        pc_twcc_on_packet(pc, &r);
+    if (!parsed || (rtx = rtx_decap(pc, pkt, &r)) < 0 ||
+        (rtx == 1 && rtc_rtp_parse(pkt->data, pkt->len, &r) < 0) ||
         (t = route_rtp(pc, r.ssrc, r.pt, &codec)) < 0) {
         pc->rx_unrouted++;
         net_pkt_free(pkt);
