@@ -7,6 +7,7 @@
  * figures from two snapshots, and the ramp's stop rule. No timing is asserted: speed is what
  * urtc-bench measures, not what a test on a shared machine can check. */
 #include "bench/load.h"
+#include "tests/support/proc.h"
 #include "tests/support/tst.h"
 
 #include <criterion/criterion.h>
@@ -24,46 +25,20 @@
 #define OUT_CAP (256 * 1024)
 #define RUN_LIMIT_MS 90000 /* a run that hangs is killed: the test fails, it does not hang */
 
-/* build[/SAN]/urtc-bench, from this binary's build[/SAN]/tests/bench/load_test. */
-static void bench_path(char *out, size_t cap)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    cr_assert_gt(n, 0);
-    self[n] = 0;
-    for (int up = 0; up < 3; up++) {
-        char *slash = strrchr(self, '/');
-        cr_assert_not_null(slash);
-        *slash = 0;
-    }
-    int len = snprintf(out, cap, "%.*s/urtc-bench", (int)(cap - sizeof "/urtc-bench"), self);
-    cr_assert(len > 0 && (size_t)len < cap);
-    cr_assert_eq(access(out, X_OK), 0, "%s: not built (make %s)", out, out);
-}
-
 /* Runs urtc-bench with @args (NULL-terminated, after the program name) and returns its stdout
  * (malloc'd); the exit status in @status. Bounded: killed after RUN_LIMIT_MS. */
 static char *run_bench(const char *const *args, int *status)
 {
-    char path[PATH_MAX];
-    bench_path(path, sizeof path);
+    /* build[/SAN]/urtc-bench, beside this binary's build[/SAN]/tests/bench/. */
+    const char *path = tst_bin_path("urtc-bench");
+    cr_assert_not_null(path, "urtc-bench is not built in this build directory (make builds it)");
     const char *argv[32] = {path};
     int argc = 1;
     for (; args[argc - 1] && argc < 31; argc++)
         argv[argc] = args[argc - 1];
     argv[argc] = NULL;
-    int pfd[2];
-    cr_assert_eq(pipe(pfd), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
-    close(pfd[1]);
+    int fd;
+    pid_t pid = tst_spawn(argv, &fd);
     char *out = malloc(OUT_CAP);
     cr_assert_not_null(out);
     size_t len = 0;
@@ -76,16 +51,16 @@ static char *run_bench(const char *const *args, int *status)
             kill(pid, SIGKILL);
             break;
         }
-        struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+        struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 200) <= 0)
             continue;
-        ssize_t r = read(pfd[0], out + len, OUT_CAP - 1 - len);
+        ssize_t r = read(fd, out + len, OUT_CAP - 1 - len);
         if (r <= 0)
             break;
         len += (size_t)r;
     }
     out[len] = 0;
-    close(pfd[0]);
+    close(fd);
     cr_assert_eq(waitpid(pid, status, 0), pid);
     return out;
 }
