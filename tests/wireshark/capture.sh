@@ -200,7 +200,14 @@ echo "capture: $NSRTCP SRTCP frames, judged on their clear first header: $( [ -z
 if [ "$NSRTCP" -lt 4 ]; then
 	echo "capture: only $NSRTCP SRTCP frames in a 6 s call: the reports are missing"; exit 1
 fi
-BADS=$( (judge "!(udp.port == 3478) && !srtcp"; echo "$SRTCP_BAD") | grep . | sort -n)
+# SRTP with the P bit: the padding and its count octet are encrypted (RFC 3711 §3.1), so
+# Wireshark takes a ciphertext byte for the count and often flags "Malformed" (Chromium's RTX
+# padding probes, which it sends once transport-cc feedback lets it probe). Those frames are
+# judged on their clear header too: RTP version 2.
+SRTP_PAD_BAD=$(tshark -r "$CAP" $D -Y "rtp.padding == 1 && !(udp.port == 3478)" -T fields \
+	-E occurrence=f -e frame.number -e rtp.version 2>/dev/null | awk -F'\t' '$2 != 2 { print $1 }')
+BADS=$( (judge "!(udp.port == 3478) && !srtcp && !(rtp.padding == 1)"; echo "$SRTCP_BAD"
+	echo "$SRTP_PAD_BAD") | grep . | sort -n)
 if [ -n "$BADS" ]; then
 	FIRST=$(echo "$BADS" | head -1)
 	echo "capture: $(echo "$BADS" | wc -l) frames with malformed or protocol-error expert infos; the first:"
