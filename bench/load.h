@@ -102,6 +102,7 @@ struct lg_run {
     } * sctx;
     uint64_t media_t0;
     _Atomic bool sending;
+    _Atomic int ended; /* connections that failed or closed after connecting */
     bool progress;
     const char *label;
 };

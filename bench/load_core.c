@@ -256,9 +256,11 @@ static void cb_state(urtc_pc_t *pc, urtc_pc_state_t s, void *user)
     if (s == URTC_PC_CONNECTED && atomic_load(&c->state) != LG_CONNECTED) {
         c->t_conn_ns = lg_now_ns();
         set_state(c, LG_CONNECTED);
-    } else if ((s == URTC_PC_FAILED || s == URTC_PC_CLOSED) &&
-               atomic_load(&c->state) != LG_CONNECTED) {
-        set_state(c, LG_FAILED);
+    } else if (s == URTC_PC_FAILED || s == URTC_PC_CLOSED) {
+        if (atomic_load(&c->state) != LG_CONNECTED)
+            set_state(c, LG_FAILED);
+        else
+            atomic_fetch_add(&c->run->ended, 1); /* lost after connecting (consent, DTLS) */
     }
 }
 

@@ -148,6 +148,67 @@ Test(load, audio_room_2x2_json, .timeout = 120)
     free(out);
 }
 
+/* ---- urtc-bench soak ------------------------------------------------------------------------ */
+
+static double res(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(json_object_get(j, "results"), key);
+    cr_assert(json_is_number(v), "results.%s present", key);
+    return json_number_value(v);
+}
+
+/* A short soak: 6 peers in two sfu rooms of 3 over the WebSocket room protocol (each answers
+ * the server's renegotiations as the others join), 3 samples. Everyone connects and receives
+ * the 2 others' audio and video, nothing grows or leaks an fd, nothing is lost on loopback, and
+ * closing the WebSockets frees every member. */
+Test(load, soak_short_json, .timeout = 120)
+{
+    const char *args[] = {"soak",       "--peers",    "6", "--room-size", "3", "--warmup",
+                          "1",          "--duration", "4", "--interval",  "2", "--loss-pct",
+                          "5",          "--json",     NULL};
+    int status;
+    char *out = run_bench(args, &status);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "urtc-bench soak exit %d: %s",
+              status, out);
+    json_t *j = tst_last_json(out);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "bench")), "soak");
+    cr_expect_eq(res(j, "ok"), 1, "%s", out);
+    cr_expect_eq(res(j, "connected"), 6);
+    cr_expect_eq(res(j, "ended"), 0);
+    cr_expect_eq(res(j, "samples"), 3);
+    cr_expect_eq(res(j, "streams_expected"), 6 * 2 * 2);
+    cr_expect_eq(res(j, "streams"), 6 * 2 * 2, "every peer got both others' tracks: %s", out);
+    cr_expect_gt(res(j, "rx_packets"), 6 * 2 * 50, "media flowed between the samples");
+    cr_expect_eq(res(j, "srv_fds_last"), res(j, "srv_fds_first"));
+    cr_expect_gt(res(j, "srv_rss_first_kib"), 0);
+    cr_expect_eq(res(j, "members_left"), 0, "every member freed after the WebSockets closed");
+    cr_expect_eq(res(j, "signaling_errors"), 0);
+    json_decref(j);
+    free(out);
+}
+
+/* The verdict can fail: a loss limit no run can meet turns the same healthy run into exit 1
+ * with "ok": 0; bad sizes are refused with exit 2 before anything starts. */
+Test(load, soak_verdict_fails, .timeout = 120)
+{
+    const char *args[] = {"soak",       "--peers",    "4",  "--room-size", "2", "--warmup",
+                          "0.5",        "--duration", "1",  "--interval",  "1", "--loss-pct",
+                          "-1",         "--json",     NULL};
+    int status;
+    char *out = run_bench(args, &status);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit %d: %s", status, out);
+    json_t *j = tst_last_json(out);
+    cr_expect_eq(res(j, "ok"), 0);
+    cr_expect_eq(res(j, "connected"), 4, "the run itself was healthy: %s", out);
+    cr_expect_not_null(strstr(out, "limit -1.00%: FAILED"), "%s", out);
+    json_decref(j);
+    free(out);
+    const char *bad[] = {"soak", "--peers", "4", "--room-size", "1", NULL};
+    out = run_bench(bad, &status);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2, "room size 1 refused: %d", status);
+    free(out);
+}
+
 /* ---- Pure helpers of bench/load_core.c ------------------------------------------------------ */
 
 /* Setup percentiles: nearest rank over the connected clients; failed ones are counted, not
