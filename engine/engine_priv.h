@@ -208,6 +208,10 @@ int eng_peer_send_copy(eng_peer_t *p, const uint8_t *buf, size_t len, bool rtcp)
 #define ENG_NACK_MIN_NS (20 * NET_NS_PER_MS) /* between two NACKs of a packet, at least */
 #define ENG_HIST_PKTS 256                    /* video send history: ~2.5 s at 1 Mbit/s */
 #define ENG_HIST_SLOT 1500                   /* bytes per packet kept */
+/* A measured round trip is believed up to this for NACK spacing: three tries must still find
+ * the packet in the sender's history (ENG_HIST_PKTS, ~2.5 s), and a longer wait repairs
+ * nothing a keyframe request would not repair sooner. */
+#define ENG_RTT_MAX_NS (500 * NET_NS_PER_MS)
 
 /* When the next regular report is due: RFC 3550 §6.3.1 / A.7 with a 1 s minimum (half of it
  * for the first report, §6.2), randomized to 0.5-1.5 times the interval. */
@@ -226,6 +230,12 @@ typedef struct eng_rtx_counts {
  * ENG_RTX_MIN_NS. Counts into @c. Returns how many were missing from the history. */
 int eng_rtx_answer(eng_peer_t *p, rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, const uint16_t *seqs,
                    int n, uint64_t now_ns, eng_rtx_counts_t *c);
+
+/* How long a NACK waits for its repair before the next try (RFC 4585 §6.2.1 leaves the
+ * timing to the receiver): the path's round trip @rtt_ns (from report blocks, RFC 3550 §6.4.1)
+ * clamped to [ENG_NACK_MIN_NS, ENG_RTT_MAX_NS], plus a quarter for the repair's own jitter.
+ * @rtt_ns < 0 (not measured): @fallback_ns as it is. */
+uint64_t eng_nack_wait_ns(int64_t rtt_ns, uint64_t fallback_ns);
 
 /* Polls NACK generator @g (retries max(@rtt_ns, its minimum) apart) and sends what is due as a
  * compound RR + SDES CNAME + generic NACK (RFC 4585 §6.2.1) from @sender about @media.

@@ -201,12 +201,11 @@ static uint32_t neg_clock(const rtc_pc_t *j, const rtc_pc_transceiver_t *t,
     return cap && cap->clock_hz ? cap->clock_hz : t->kind == RTC_SDP_KIND_AUDIO ? 48000 : 90000;
 }
 
-/* How long a NACK waits for its repair before the next try: the round trip and a quarter
- * (the repair's own jitter), at least ENG_NACK_MIN_NS (the generator's floor). */
+/* How long a NACK waits for its repair before the next try: the measured round trip and a
+ * quarter, clamped (eng_nack_wait_ns); PC_RTT_DEFAULT_NS and a quarter until one is measured. */
 static uint64_t pc_nack_wait(const urtc_pc_t *pc)
 {
-    uint64_t rtt = pc->rtt_ns > 0 ? (uint64_t)pc->rtt_ns : PC_RTT_DEFAULT_NS;
-    return rtt + rtt / 4;
+    return eng_nack_wait_ns(pc->rtt_ns, PC_RTT_DEFAULT_NS + PC_RTT_DEFAULT_NS / 4);
 }
 
 static void pc_rtcp_timer(net_timer_t *tm, uint64_t now);

@@ -50,6 +50,14 @@ int eng_rtx_answer(eng_peer_t *p, rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, c
     return missing;
 }
 
+uint64_t eng_nack_wait_ns(int64_t rtt_ns, uint64_t fallback_ns)
+{
+    if (rtt_ns < 0)
+        return fallback_ns;
+    uint64_t rtt = NET_MIN(NET_MAX((uint64_t)rtt_ns, ENG_NACK_MIN_NS), ENG_RTT_MAX_NS);
+    return rtt + rtt / 4;
+}
+
 int eng_rtcp_send_nack(eng_peer_t *p, rtc_rtp_nack_gen_t *g, uint32_t sender, const char *cname,
                        uint32_t media, uint64_t now_ns, uint64_t rtt_ns)
 {

@@ -26,6 +26,10 @@
 #define SFU_MAX_DOWN 30 /* tracks one member receives (transceivers, minus its own ups) */
 #define SFU_TICK_NS (20 * NET_NS_PER_MS)
 #define SFU_IDLE_TICK_NS (500 * NET_NS_PER_MS)
+/* Upstream NACK spacing when nothing measured the publisher's path (a WHIP publisher, see
+ * nack_upstream): short, so that a retry still beats the next frames on a near path; on a far
+ * one a retry may cross the repair (a wasted NACK, or a second RTX). */
+#define SFU_NACK_WAIT_NS (50 * NET_NS_PER_MS)
 #define SFU_PLI_MIN_NS (300 * NET_NS_PER_MS)         /* PLI/FIR upstream at most this often */
 #define SFU_CONNECT_TIMEOUT_NS (20 * NET_NS_PER_SEC) /* never connected: gone */
 #define SFU_DISCONNECTED_TIMEOUT_NS (10 * NET_NS_PER_SEC)
@@ -557,9 +561,9 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
         up->clock_hz = t && t->kind == RTC_SDP_KIND_AUDIO ? 48000 : 90000;
         rtc_rtp_rx_stats_init(&up->rx, p->ssrc, up->clock_hz, 0);
         if (up->nack) {
-            /* Three tries, an RTT apart (at least 20 ms); a gap is NACKed as soon as a later
-             * packet shows it: a repair must beat the next frame to be useful. */
-            rtc_rtp_nack_gen_init(up->nack, 3, 20 * NET_NS_PER_MS);
+            /* Three tries, a round trip apart (nack_upstream); a gap is NACKed as soon as a
+             * later packet shows it: a repair must beat the next frame to be useful. */
+            rtc_rtp_nack_gen_init(up->nack, ENG_NACK_TRIES, ENG_NACK_MIN_NS);
         }
         up->ssrc = p->ssrc;
         up->rx_init = true;
@@ -630,11 +634,20 @@ static void send_pli(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
     up->want_pli = false;
 }
 
-/* NACKs to the publisher for the packets its leg lost (RR + SDES + generic NACK). */
+/* NACKs to the publisher for the packets its leg lost (RR + SDES + generic NACK), each retried
+ * a round trip of the publisher's path apart (eng_nack_wait_ns: clamped, plus a quarter).
+ *
+ * The round trip is the member's pc's own measurement (urtc_pc_t rtt_ns, engine/pc.c): a
+ * member that also receives (a WebSocket sfu member: one pc carries its ups and its downs)
+ * echoes our SRs about its downs in its report blocks, and A - LSR - DLSR (RFC 3550 §6.4.1) is
+ * the round trip of the very path its media comes up. A WHIP publisher (send-only) gets no SR
+ * from us and so reports none: nothing measures its path (RFC 3611 XR RRTR/DLRR could; the SFU
+ * does not use them), and SFU_NACK_WAIT_NS stays its spacing. */
 static void nack_upstream(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
 {
-    int n = eng_rtcp_send_nack(pub->pc->peer, up->nack, pub->rtcp_ssrc, SFU_CNAME, up->ssrc, now,
-                               50 * NET_NS_PER_MS);
+    uint64_t wait = eng_nack_wait_ns(pub->pc->rtt_ns, SFU_NACK_WAIT_NS);
+    int n =
+        eng_rtcp_send_nack(pub->pc->peer, up->nack, pub->rtcp_ssrc, SFU_CNAME, up->ssrc, now, wait);
     if (n > 0)
         pub->ss->st.nack_tx += (uint64_t)n;
 }

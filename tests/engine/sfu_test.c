@@ -5,7 +5,8 @@
  * what the SFU forwards. Checked: every subscriber decodes the publisher's audio and video,
  * SSRCs are rewritten, a joining subscriber makes the SFU send a PLI upstream, NACKs under
  * injected loss are answered with RTX that repairs the frames, renegotiation when members
- * join and leave, and cleanup (rooms and members gone, GONE events). */
+ * join and leave, and cleanup (rooms and members gone, GONE events); the SFU's upstream NACK
+ * retries are spaced by the publisher's measured round trip. */
 #include "engine/engine_priv.h"
 
 #include <criterion/criterion.h>
@@ -73,11 +74,24 @@ struct client {
     int held_offers, answers_rx;
     int chat_rx, chat_bad;
     bool left; /* eng_sfu_leave() called: an answer still in flight finds no member */
+    /* A publisher whose pc sends no RTCP of its own and keeps no history (rtcp_by_owner): the
+     * SFU's NACKs for it go unanswered, so each lost packet is NACKed every try, and the only
+     * report blocks the SFU gets from it are the ones the test sends (echo_srs). */
+    bool no_repair;
+    uint32_t sr_ssrc; /* the SFU's last SR to us: its SSRC, NTP time, arrival */
+    uint64_t sr_ntp, sr_at_ns;
+    int srs_echoed; /* SRs answered by a report block (of srs_seen) */
 };
 static struct client cli[NCLI];
 static codec_id_t vcodec; /* the publisher's video codec in this run */
 static urtc_engine_t *sfu_ue, *cli_ue;
 static eng_sfu_t *sfu;
+static uint32_t uplink_loss; /* eng_sfu_cfg_t test_uplink_loss of the next engines_start() */
+/* NACKs the SFU sent a no_repair publisher for its video: per sequence number, when the last
+ * one came; the spacing of each retry (the same number NACKed again) goes into the sums. */
+static uint64_t nack_last_ns[65536];
+static uint64_t retry_cnt, retry_sum_ns, retry_min_ns, retry_max_ns;
+static uint64_t rr_hold_ns; /* echo_srs: answer each SR this long after it came (0: never) */
 static int gone_events, connected_events, offers_from_sfu, answers_from_sfu;
 
 /* ---- Client callbacks (client shards) ------------------------------------------------------ */
@@ -198,8 +212,29 @@ static void c_on_rtcp(urtc_pc_t *pc, const uint8_t *data, size_t len, void *user
         pthread_mutex_lock(&mu);
         if (h[i].pt == RTC_RTCP_RR)
             c->rrs++;
-        if (h[i].pt == RTC_RTCP_SR)
+        rtc_rtcp_sr_t sr;
+        if (h[i].pt == RTC_RTCP_SR && rtc_rtcp_sr_parse(&h[i], &sr) == 0) {
             c->srs_seen++;
+            c->sr_ssrc = sr.ssrc;
+            c->sr_ntp = sr.ntp;
+            c->sr_at_ns = net_clock_ns();
+        }
+        if (c->no_repair && h[i].pt == RTC_RTCP_RTPFB && rtc_rtcp_fb_parse(&h[i], &fb) == 0 &&
+            fb.fmt == RTC_RTCP_FMT_NACK && fb.media_ssrc == c->v_ssrc) {
+            uint16_t seqs[64];
+            int k = rtc_rtcp_nack_parse(&fb, seqs, 64);
+            uint64_t now = net_clock_ns();
+            for (int q = 0; q < k; q++) {
+                uint64_t last = nack_last_ns[seqs[q]], gap = now - last;
+                if (last && gap < 3 * NET_NS_PER_SEC) {
+                    retry_cnt++;
+                    retry_sum_ns += gap;
+                    retry_min_ns = retry_cnt == 1 ? gap : NET_MIN(retry_min_ns, gap);
+                    retry_max_ns = NET_MAX(retry_max_ns, gap);
+                }
+                nack_last_ns[seqs[q]] = now;
+            }
+        }
         if (h[i].pt == RTC_RTCP_PSFB && rtc_rtcp_fb_parse(&h[i], &fb) == 0) {
             if (fb.fmt == RTC_RTCP_FMT_PLI && (c->venc || c->henc)) {
                 cr_assert_eq(fb.media_ssrc, c->v_ssrc, "PLI names the publisher's video SSRC");
@@ -260,6 +295,27 @@ static void c_create(urtc_shard_t *sh, struct client *c)
     urtc_pc_config_t cfg = {.cname = "client"};
     c->pc = urtc_pc_create(sh, &cfg, &ccbs, c);
     cr_assert_not_null(c->pc);
+    c->pc->rtcp_by_owner = c->no_repair; /* before any negotiation sets up histories */
+}
+
+/* An RR whose one report block answers the SFU's last SR with DLSR 0 (RFC 3550 §6.4.1), sent
+ * rr_hold_ns after that SR came: to the SFU, a path with that round trip. */
+static void c_echo_sr_cmd(urtc_pc_t *pc, void *arg)
+{
+    struct client *c = arg;
+    pthread_mutex_lock(&mu);
+    rtc_rtcp_rr_t rr = {.ssrc = c->v_ssrc, .rb_cnt = 1};
+    rr.rb[0] = (rtc_rtcp_rb_t){.ssrc = c->sr_ssrc, .lsr = rtc_rtcp_ntp_mid(c->sr_ntp)};
+    pthread_mutex_unlock(&mu);
+    net_pkt_t *pkt = eng_shard_pkt_alloc(pc->sh);
+    cr_assert_not_null(pkt);
+    rtc_rtcp_wr_t w;
+    rtc_rtcp_wr_init(&w, pkt->data, 1000);
+    (void)rtc_rtcp_wr_rr(&w, &rr);
+    int len = rtc_rtcp_wr_finish(&w);
+    cr_assert_gt(len, 0);
+    pkt->len = (uint32_t)len;
+    (void)eng_peer_send_rtp(pc->peer, pkt, true);
 }
 
 /* The client's first offer: a publisher sends audio and video, a viewer (WHEP style) offers
@@ -497,6 +553,17 @@ static void pump_once(void)
     }
     /* 20 ms media clock for the publishers. */
     uint64_t now = net_clock_ns();
+    for (int i = 0; i < NCLI && rr_hold_ns; i++) {
+        struct client *c = &cli[i];
+        pthread_mutex_lock(&mu);
+        bool due =
+            c->no_repair && c->pc && c->srs_echoed < c->srs_seen && now >= c->sr_at_ns + rr_hold_ns;
+        if (due)
+            c->srs_echoed = c->srs_seen;
+        pthread_mutex_unlock(&mu);
+        if (due)
+            cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_echo_sr_cmd, c), 0);
+    }
     if (now - last_send_ns >= 20 * NET_NS_PER_MS) {
         last_send_ns = now;
         for (int i = 0; i < NCLI; i++)
@@ -573,6 +640,18 @@ static bool all_gone(void)
     return gone_events >= 3;
 }
 
+/* Clients 0..@n-1 leave through signaling; @gone says they are all gone. */
+static void leave_all(int n, bool (*gone)(void))
+{
+    for (int i = 0; i < n; i++) {
+        pthread_mutex_lock(&mu);
+        cli[i].left = true;
+        pthread_mutex_unlock(&mu);
+        cr_assert_eq(eng_sfu_leave(sfu, cli[i].id), 0);
+    }
+    cr_assert(pump_until(gone, 5000));
+}
+
 /* @room_max: members of the room per shard (2 with two shards: the second subscriber lands on
  * the other shard and gets the publisher's packets by reference). */
 /* The SFU engine (@sfu_shards, @room_max members of a room per shard) and the client engine
@@ -583,7 +662,7 @@ static void engines_start(unsigned sfu_shards, uint32_t room_max, codec_id_t vid
     urtc_engine_config_t scfg = {.shards = sfu_shards};
     sfu_ue = urtc_engine_create(&scfg);
     cr_assert_not_null(sfu_ue);
-    eng_sfu_cfg_t sfucfg = {.room_max_per_shard = room_max};
+    eng_sfu_cfg_t sfucfg = {.room_max_per_shard = room_max, .test_uplink_loss = uplink_loss};
     sfu = eng_sfu_create(sfu_ue->e, &sfucfg);
     cr_assert_not_null(sfu);
     urtc_engine_config_t ccfg = {.shards = NCLI};
@@ -858,13 +937,7 @@ static void run_whep_two_publishers(unsigned sfu_shards, uint32_t room_max)
     eng_sfu_stats_get(sfu, &st);
     if (sfu_shards > 1)
         cr_assert_gt(st.xshard_fwd, 0, "the publishers' packets crossed shards");
-    for (int i = 0; i < NCLI; i++) {
-        pthread_mutex_lock(&mu);
-        cli[i].left = true;
-        pthread_mutex_unlock(&mu);
-        cr_assert_eq(eng_sfu_leave(sfu, cli[i].id), 0);
-    }
-    cr_assert(pump_until(all_gone, 5000));
+    leave_all(NCLI, all_gone);
     engines_stop();
 }
 
@@ -877,4 +950,90 @@ Test(sfu, whep_viewer_gets_every_publisher, .timeout = 90)
 Test(sfu, whep_viewer_gets_every_publisher_across_shards, .timeout = 90)
 {
     run_whep_two_publishers(3, 1);
+}
+
+/* ---- Upstream NACK spacing ---------------------------------------------------------------------
+ * A meeting of two publishers (each receives the other, so the SFU sends each SRs), every 5th
+ * video packet lost on the way in (test_uplink_loss). Publisher 0 answers no NACK and sends no
+ * report of its own: the SFU NACKs each of its losses three times, and the test measures the
+ * spacing of those retries as they arrive. First with no report block from it (the fallback,
+ * SFU_NACK_WAIT_NS: 50 ms), then with its SRs answered 200 ms late and DLSR 0, which is how a
+ * 200 ms path looks (RFC 3550 §6.4.1): the retries must then be that round trip and a quarter
+ * apart (eng_nack_wait_ns). With the round trip ignored they stay ~50 ms apart. */
+
+static bool pub0_got_sr(void)
+{
+    return cli[0].srs_seen >= 1;
+}
+
+static bool pub0_echoed(void)
+{
+    return cli[0].srs_echoed >= 1;
+}
+
+static void retries_reset(void)
+{
+    pthread_mutex_lock(&mu);
+    memset(nack_last_ns, 0, sizeof nack_last_ns);
+    retry_cnt = retry_sum_ns = retry_min_ns = retry_max_ns = 0;
+    pthread_mutex_unlock(&mu);
+}
+
+static void pump_ms(int ms)
+{
+    for (int i = 0; i < ms / 5; i++) {
+        pump_once();
+        usleep(5000);
+    }
+}
+
+Test(sfu, upstream_nack_retries_follow_measured_rtt, .timeout = 90)
+{
+    uplink_loss = 5;
+    engines_start(1, 0, CODEC_VP8);
+    uplink_loss = 0;
+    cli[0].no_repair = true;
+    publisher_init(&cli[0]);
+    publisher_init(&cli[1]);
+    join(&cli[0]);
+    join(&cli[1]);
+    cr_assert(pump_until(pubs_connected, 10000), "publishers connected");
+
+    /* Nothing measured the path yet: the fallback spacing. */
+    retries_reset();
+    pump_ms(1500);
+    pthread_mutex_lock(&mu);
+    uint64_t n0 = retry_cnt, mean0 = n0 ? retry_sum_ns / n0 : 0, min0 = retry_min_ns,
+             max0 = retry_max_ns;
+    pthread_mutex_unlock(&mu);
+    cr_log_info("no RTT: %llu retries, %.1f ms apart (min %.1f, max %.1f)", (unsigned long long)n0,
+                (double)mean0 / 1e6, (double)min0 / 1e6, (double)max0 / 1e6);
+    cr_assert_geq(n0, 5, "the SFU retried its NACKs");
+    cr_assert_lt(mean0, 100 * NET_NS_PER_MS, "fallback spacing: 50 ms (+ a 20 ms tick)");
+
+    /* A 200 ms path: from the SFU's SRs answered 200 ms late. */
+    cr_assert(pump_until(pub0_got_sr, 5000), "an SR from the SFU");
+    rr_hold_ns = 200 * NET_NS_PER_MS;
+    cr_assert(pump_until(pub0_echoed, 5000), "its SR answered");
+    pump_ms(100); /* the report block reaches the SFU's pc */
+    retries_reset();
+    pump_ms(2500);
+    pthread_mutex_lock(&mu);
+    uint64_t n1 = retry_cnt, mean1 = n1 ? retry_sum_ns / n1 : 0, min1 = retry_min_ns,
+             max1 = retry_max_ns;
+    int echoed = cli[0].srs_echoed;
+    pthread_mutex_unlock(&mu);
+    rr_hold_ns = 0;
+    cr_log_info("RTT 200 ms: %llu retries, %.1f ms apart (min %.1f, max %.1f), %d SRs answered",
+                (unsigned long long)n1, (double)mean1 / 1e6, (double)min1 / 1e6, (double)max1 / 1e6,
+                echoed);
+    cr_assert_geq(n1, 5, "the SFU retried its NACKs");
+    /* 200 ms (+ the answer's own few ms) and a quarter: 250 ms, polled on packets and a 20 ms
+     * tick. A retry that came early would be one spaced by less than the round trip. */
+    cr_assert_geq(min1, 200 * NET_NS_PER_MS, "no retry sooner than the measured round trip");
+    cr_assert(mean1 >= 240 * NET_NS_PER_MS && mean1 < 400 * NET_NS_PER_MS,
+              "retries a round trip and a quarter apart (%.1f ms)", (double)mean1 / 1e6);
+
+    leave_all(2, two_gone);
+    engines_stop();
 }
