@@ -46,6 +46,7 @@ static struct opts {
     const char *stun, *turn, *turn_user, *turn_pass;
     bool relay_only;
     unsigned duration_s;
+    unsigned chat_until_s; /* --chat-until: 0, the whole run */
     bool json, quiet, no_audio, no_video, no_dc;
     int width, height, fps;
 } o = {.duration_s = 10, .width = 320, .height = 180, .fps = 25};
@@ -91,6 +92,9 @@ static void usage(FILE *f)
         "  --no-video       send no video (still receives)\n"
         "  --no-datachannel no data channel (default: a negotiated channel \"chat\", id 0,\n"
         "                   as the demo page opens; a text message goes out every second)\n"
+        "  --chat-until S   the chat message only in the first S seconds (default: the whole\n"
+        "                   run). A run ends with an SCTP ABORT, so a message still being\n"
+        "                   retransmitted then is lost; a quiet tail lets every one arrive\n"
         "  --send-file F    send file F over the data channel (binary messages of 16 KiB,\n"
         "                   then a text message \"urtc-peer:file LEN SHA256\" the receiver\n"
         "                   checks: datachannel_file_ok)\n"
@@ -116,6 +120,10 @@ static void usage(FILE *f)
         "blocks, RFC 3550 §6.4.1; the largest over the connections; null before one), nacks_sent, "
         "nacks_received, rtx_sent, rtx_received,\n"
         "keyframe_requests_sent, keyframe_requests_received, datachannel_messages_received,\n"
+        "chat_sent (the chat messages \"hello N from NAME\", N the second of our run:\n"
+        "messages, first and last N; each connection's copy counts), chat_received (per\n"
+        "sender NAME: from, messages, first, last, missing: Ns skipped between first and last,\n"
+        "out_of_order: an N below the last one, duplicates: the last N again),\n"
         "datachannel_bytes_received, datachannel_file_ok (null: no file came), peers,\n"
         "connected, connect_ms, audio_frames_sent, video_frames_sent,\n"
         "datachannel_messages_sent, mode (p2p, sfu, whip, whep), sources (per source member:\n"
@@ -170,6 +178,12 @@ struct remote {
 
 static struct remote remotes[MAX_REMOTES];
 
+#define MAX_CHAT_FROM 16
+struct chat_rx { /* the chat messages from one sender name (under mu) */
+    char from[64];
+    uint64_t msgs, first, last, missing, ooo, dups;
+};
+
 struct src_stats { /* what one source member sent us (under mu) */
     uint64_t id;   /* WHIP publishers in sfu rooms: 2^40 + n */
     uint64_t video_decoded, video_missing, video_ooo, video_pkts, audio_pkts, audio_decoded;
@@ -187,6 +201,9 @@ static struct stats {
     double tone_db_sum;
     uint64_t audio_sent, video_sent;
     uint64_t dc_msgs, dc_bytes, dc_sent;
+    uint64_t chat_sent, chat_first, chat_last; /* "hello N from NAME" sent: count, Ns */
+    struct chat_rx chat[MAX_CHAT_FROM];
+    unsigned chat_n;
     int file_ok;          /* -1 none came, 0 bad, 1 good */
     uint64_t rtt_ns[256]; /* data-channel ping round trips (the latest 256) */
     unsigned rtt_n;
@@ -499,6 +516,35 @@ static void sha_hex(EVP_MD_CTX *md, char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* A chat message "hello N from NAME" (job_tick's): in sequence per NAME? Under mu. */
+static void chat_note(const uint8_t *data, size_t len)
+{
+    char text[96], from[64];
+    unsigned long long n;
+    snprintf(text, sizeof text, "%.*s", (int)(len < 95 ? len : 95), (const char *)data);
+    if (sscanf(text, "hello %llu from %63[^\n]", &n, from) != 2)
+        return;
+    struct chat_rx *c = NULL;
+    for (unsigned i = 0; i < st.chat_n && !c; i++)
+        if (strcmp(st.chat[i].from, from) == 0)
+            c = &st.chat[i];
+    if (!c) {
+        if (st.chat_n == MAX_CHAT_FROM)
+            return;
+        c = &st.chat[st.chat_n++];
+        snprintf(c->from, sizeof c->from, "%s", from);
+        c->first = c->last = n;
+    } else if (n > c->last) {
+        c->missing += n - c->last - 1;
+        c->last = n;
+    } else if (n == c->last) {
+        c->dups++;
+    } else {
+        c->ooo++;
+    }
+    c->msgs++;
+}
+
 static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
                           void *user)
 {
@@ -545,6 +591,8 @@ static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len
         r->file_md = NULL;
     }
     pthread_mutex_lock(&mu);
+    if (!binary && len > 6 && memcmp(data, "hello ", 6) == 0)
+        chat_note(data, len);
     st.dc_msgs++;
     st.dc_bytes += len;
     if (file_ok >= 0 && st.file_ok != 0)
@@ -787,8 +835,10 @@ static void job_tick(void)
          * decoder still lost its reference asks with a PLI (on_keyframe_request). */
         have_v = urtc_test_source_next(vsrc, &vf) == 1;
     }
-    unsigned a_sent = 0, v_sent = 0, d_sent = 0;
-    bool chat = t_us % 1000000 == 0, ping = t_us % 1000000 == 500000;
+    unsigned a_sent = 0, v_sent = 0, d_sent = 0, c_sent = 0;
+    bool chat =
+        t_us % 1000000 == 0 && (!o.chat_until_s || t_us < (uint64_t)o.chat_until_s * 1000000u);
+    bool ping = t_us % 1000000 == 500000;
     for (int i = 0; i < MAX_REMOTES; i++) {
         struct remote *r = &remotes[i];
         if (!r->pc || r->closed || !r->send || urtc_pc_state(r->pc) != URTC_PC_CONNECTED)
@@ -798,7 +848,7 @@ static void job_tick(void)
             snprintf(msg, sizeof msg, "hello %llu from %s", (unsigned long long)(t_us / 1000000),
                      o.name);
             if (urtc_dc_send(r->pc, r->dc, msg, strlen(msg), false) == 0)
-                d_sent++;
+                c_sent++;
         }
         if (ping && r->dc_open) {
             char msg[96];
@@ -818,7 +868,13 @@ static void job_tick(void)
     pthread_mutex_lock(&mu);
     st.audio_sent += a_sent;
     st.video_sent += v_sent;
-    st.dc_sent += d_sent;
+    st.dc_sent += d_sent + c_sent;
+    if (c_sent) {
+        if (!st.chat_sent)
+            st.chat_first = t_us / 1000000;
+        st.chat_last = t_us / 1000000;
+        st.chat_sent += c_sent;
+    }
     pthread_mutex_unlock(&mu);
 }
 
@@ -1194,6 +1250,16 @@ static void print_report(void)
            st.file_ok < 0 ? ""
            : st.file_ok   ? "; file received intact"
                           : "; FILE CORRUPT");
+    printf("urtc-peer: chat: %llu sent (N %llu-%llu)\n", (unsigned long long)st.chat_sent,
+           (unsigned long long)st.chat_first, (unsigned long long)st.chat_last);
+    for (unsigned i = 0; i < st.chat_n; i++) {
+        const struct chat_rx *c = &st.chat[i];
+        printf("urtc-peer: chat from %s: %llu received (N %llu-%llu), %llu missing, %llu out of "
+               "order, %llu duplicates\n",
+               c->from, (unsigned long long)c->msgs, (unsigned long long)c->first,
+               (unsigned long long)c->last, (unsigned long long)c->missing,
+               (unsigned long long)c->ooo, (unsigned long long)c->dups);
+    }
     printf("urtc-peer: repair: %llu NACKs sent, %llu received; %llu packets resent (RTX), %llu "
            "received; keyframe requests %llu sent, %llu received\n",
            (unsigned long long)st.nack_sent, (unsigned long long)st.nack_rcvd,
@@ -1243,6 +1309,21 @@ static void print_report(void)
         JI("datachannel_messages_received", st.dc_msgs);
         JI("datachannel_bytes_received", st.dc_bytes);
         JI("datachannel_messages_sent", st.dc_sent);
+        json_object_set_new(j, "chat_sent",
+                            json_pack("{s:I, s:I, s:I}", "messages", (json_int_t)st.chat_sent,
+                                      "first", (json_int_t)st.chat_first, "last",
+                                      (json_int_t)st.chat_last));
+        json_t *chat = json_array();
+        for (unsigned i = 0; i < st.chat_n; i++) {
+            const struct chat_rx *c = &st.chat[i];
+            json_array_append_new(chat,
+                                  json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "from", c->from,
+                                            "messages", (json_int_t)c->msgs, "first",
+                                            (json_int_t)c->first, "last", (json_int_t)c->last,
+                                            "missing", (json_int_t)c->missing, "out_of_order",
+                                            (json_int_t)c->ooo, "duplicates", (json_int_t)c->dups));
+        }
+        json_object_set_new(j, "chat_received", chat);
         json_object_set_new(j, "datachannel_file_ok",
                             st.file_ok < 0 ? json_null() : json_boolean(st.file_ok));
         /* The median data-channel round trip; null without one. */
@@ -1339,6 +1420,7 @@ int main(int argc, char **argv)
         O_NO_AUDIO,
         O_NO_VIDEO,
         O_NO_DC,
+        O_CHAT_UNTIL,
         O_SEND_FILE,
         O_SIZE,
         O_FPS,
@@ -1364,6 +1446,7 @@ int main(int argc, char **argv)
         {"no-audio", no_argument, NULL, O_NO_AUDIO},
         {"no-video", no_argument, NULL, O_NO_VIDEO},
         {"no-datachannel", no_argument, NULL, O_NO_DC},
+        {"chat-until", required_argument, NULL, O_CHAT_UNTIL},
         {"send-file", required_argument, NULL, O_SEND_FILE},
         {"size", required_argument, NULL, O_SIZE},
         {"fps", required_argument, NULL, O_FPS},
@@ -1428,6 +1511,11 @@ int main(int argc, char **argv)
             break;
         case O_SEND_FILE:
             o.send_file = optarg;
+            break;
+        case O_CHAT_UNTIL:
+            o.chat_until_s = (unsigned)strtoul(optarg, &end, 10);
+            if (*end || o.chat_until_s == 0 || o.chat_until_s > 86400)
+                goto bad;
             break;
         case O_JSON:
             o.json = true;

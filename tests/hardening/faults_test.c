@@ -62,7 +62,9 @@ Test(hardening_faults, sfu_garbage_flood_vanished_publisher_sigterm)
 
 /* tests/hardening/sfu_lossy.sh: a WHIP publisher and a WHEP viewer through the SFU over a link
  * with 10% loss, 100 ms +-20 ms delay and 2% duplication: the viewer keeps decoding video
- * (NACK/RTX on both legs, PLI as the fallback) and audio. */
+ * (NACK/RTX on both legs, PLI as the fallback) and audio. Then two urtc-peer bots in an sfu
+ * room across the same link: every chat message one sent reached the other through the SFU's
+ * relay, in order and once, and each decodes the other's video and audio. */
 Test(hardening_faults, sfu_call_through_loss_delay_duplication)
 {
     run_script("sfu_lossy.sh", "hardening-sfu-lossy");

@@ -10,8 +10,14 @@
 # Checked: the viewer keeps decoding video and audio. The repair runs on both legs: the SFU
 # NACKs what the publisher's leg lost and the publisher answers with RTX (its history); the
 # viewer NACKs what the SFU's leg lost and the SFU answers from its per-leg history; PLIs are
-# the fallback. WHIP/WHEP carry no data channel here (the SFU's chat needs an application
-# section, which urtc-peer's WHIP/WHEP offers do not have).
+# the fallback. WHIP/WHEP carry no data channel (urtc-peer's WHIP/WHEP offers have no
+# application section), so a second call follows: two `urtc-peer --signal ... --mode sfu` bots
+# (a, b) in one room, both in Y, so each one's media and chat cross the link twice (up to the
+# SFU, down to the other). Checked there: the chat relayed through the SFU stays reliable and
+# ordered (every message a sent reached b, in order, none twice; what b sent during a's run
+# reached a with no gap, none out of order or twice), and each decodes the other's video and
+# audio. a stops chatting 4 s before it leaves (--chat-until): a run ends with an SCTP ABORT,
+# which would drop a last message still being retransmitted.
 # Exit 0: passed; 1: a check failed; 77: cannot run.
 set -u
 . "$(dirname "$0")/faults_lib.sh"
@@ -48,6 +54,26 @@ RTX=$(metric urtc_sfu_retransmissions_total)
 PLI=$(metric urtc_sfu_pli_sent_total)
 kill -TERM $PP # ends its run early: it reports and exits 0
 wait $PP || fail "the publisher exited $?: $(tail -3 "$OUT/pub.err")"
+
+# The bots: b first, a once b's chat channel is open (the SFU relays a message to the members
+# whose channel is open, so b gets everything a sends). b runs until a is done and 2 s more.
+WS=ws://$LX:18080/ws
+BOT="--room c --mode sfu --media-ip $LY --size 160x120 --fps 15 --json"
+ip netns exec "$NS" "$B/urtc-peer" --signal $WS $BOT --name b --duration 60 \
+	>"$OUT/b.json" 2>"$OUT/b.err" &
+BP=$!
+PIDS="$PIDS $BP"
+for _ in $(seq 250); do grep -q "data channel open" "$OUT/b.err" 2>/dev/null && break; sleep 0.1; done
+grep -q "data channel open" "$OUT/b.err" ||
+	fail "bot b's chat channel did not open in 25 s (server: DTLS handshakes $(metric urtc_dtls_handshakes_total), DTLS failures $(metric urtc_dtls_failures_total), ICE failures $(metric urtc_ice_failures_total)): $(grep -v "s: 1 connected" "$OUT/b.err" | tail -5)"
+ip netns exec "$NS" "$B/urtc-peer" --signal $WS $BOT --name a --duration 18 --chat-until 14 \
+	>"$OUT/a.json" 2>"$OUT/a.err" &
+AP=$!
+PIDS="$PIDS $AP"
+wait $AP || fail "bot a exited $?: $(tail -3 "$OUT/a.err")"
+sleep 2
+kill -TERM $BP
+wait $BP || fail "bot b exited $?: $(tail -3 "$OUT/b.err")"
 impair_stop
 python3 - "$OUT/pub.json" "$OUT/view.json" "$RTX" "$PLI" <<'PY' || fail "the call through the lossy link"
 import json, sys
@@ -76,6 +102,45 @@ checks = [
     ("the SFU NACKed the publisher's leg, which resent", p["nacks_received"] > 0 and p["rtx_sent"] > 0),
     ("the viewer NACKed the SFU's leg, which resent", v["nacks_sent"] > 0 and v["rtx_received"] > 0 and rtx > 0),
     ("the publisher measured an RTT from the SFU's reports", (p["rtcp_rtt_ms"] or 0) > 100),
+]
+bad = [name for name, ok in checks if not ok]
+if bad:
+    print("sfu_lossy: failed: " + "; ".join(bad))
+sys.exit(1 if bad else 0)
+PY
+python3 - "$OUT/a.json" "$OUT/b.json" <<'PY' || fail "the sfu room call (chat) through the lossy link"
+import json, sys
+a, b = (json.loads(open(f).read().strip().splitlines()[-1]) for f in sys.argv[1:3])
+def chat_from(j, name):
+    return next((c for c in j["chat_received"] if c["from"] == name), None)
+for me, j, other in (("a", a, "b"), ("b", b, "a")):
+    c = chat_from(j, other)
+    print("sfu_lossy: bot %s: connected %s in %s ms, video %d decoded (%d missing), audio %d "
+          "decoded, NACKs sent %d, RTX received %d, PLIs %d, RTCP RTT %s ms; chat sent %s, from %s %s"
+          % (me, j["connected"], j["connect_ms"], j["video_frames_decoded"],
+             j["video_frames_missing"], j["audio_frames_decoded"], j["nacks_sent"],
+             j["rtx_received"], j["keyframe_requests_sent"], j["rtcp_rtt_ms"], j["chat_sent"],
+             other, c))
+sa, rb, ra = a["chat_sent"], chat_from(b, "a"), chat_from(a, "b")
+# a's media time: its 18 s less its connection; b sees a's media only while a runs.
+media_s = 18 - a["connect_ms"] / 1000.0
+want_v, want_a = int(0.4 * 15 * media_s), int(0.4 * 50 * media_s)
+checks = [
+    ("both connected", a["connected"] and b["connected"]),
+    ("a sent >= 3 chat messages", sa["messages"] >= 3),
+    ("b got every chat message a sent, in order, once",
+     rb is not None and rb["messages"] == sa["messages"] and rb["first"] == sa["first"] and
+     rb["last"] == sa["last"] and rb["missing"] == 0 and rb["out_of_order"] == 0 and
+     rb["duplicates"] == 0),
+    ("a got b's chat with no gap, in order, once",
+     ra is not None and ra["messages"] >= 3 and ra["missing"] == 0 and ra["out_of_order"] == 0
+     and ra["duplicates"] == 0),
+    ("each decoded >= 40%% of %.1f s of the other's video at 15/s (%d)" % (media_s, want_v),
+     want_v > 0 and a["video_frames_decoded"] >= want_v and b["video_frames_decoded"] >= want_v),
+    ("each decoded >= 40%% of %.1f s of the other's audio at 50/s (%d)" % (media_s, want_a),
+     a["audio_frames_decoded"] >= want_a and b["audio_frames_decoded"] >= want_a),
+    ("each bot measured a round trip > 100 ms from the SFU's reports",
+     (a["rtcp_rtt_ms"] or 0) > 100 and (b["rtcp_rtt_ms"] or 0) > 100),
 ]
 bad = [name for name, ok in checks if not ok]
 if bad:

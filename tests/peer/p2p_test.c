@@ -107,6 +107,11 @@ Test(peer, two_peers_call_through_the_server_p2p, .timeout = 60)
         /* A chat message every second each way (the file's messages come on top). */
         long dm = tst_jint(j, "datachannel_messages_received");
         cr_expect_geq(dm, 3, "%s received %ld data-channel messages", who, dm);
+        /* The chat messages ("hello N from NAME") of the one other peer: in order, none lost. */
+        json_t *chat = json_array_get(json_object_get(j, "chat_received"), 0);
+        cr_expect(chat && tst_jint(chat, "messages") >= 3 && tst_jint(chat, "missing") == 0 &&
+                      tst_jint(chat, "out_of_order") == 0 && tst_jint(chat, "duplicates") == 0,
+                  "%s: chat from the other in order, complete", who);
         /* The data-channel ping's round trip, on loopback: well under 100 ms. */
         json_t *rtt = json_object_get(j, "rtt_ms");
         cr_expect(json_is_real(rtt) && json_real_value(rtt) > 0 && json_real_value(rtt) < 100,
@@ -192,11 +197,17 @@ Test(peer, help_and_usage_errors)
                            "rtt_ms",
                            "rtcp_rtt_ms",
                            "nacks_sent",
-                           "keyframe_requests_sent"};
+                           "keyframe_requests_sent",
+                           "--chat-until",
+                           "chat_received"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         cr_expect(strstr(out, flags[i]) != NULL, "--help mentions %s", flags[i]);
-    const char *bad[] = {"", "--signal ws://x/ws", "--whip http://a/ --whep http://b/",
-                         "--signal ws://x/ws --room r --duration 0", "--bogus"};
+    const char *bad[] = {"",
+                         "--signal ws://x/ws",
+                         "--whip http://a/ --whep http://b/",
+                         "--signal ws://x/ws --room r --duration 0",
+                         "--signal ws://x/ws --room r --chat-until 0",
+                         "--bogus"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>&1", peer, bad[i]);
         int st = system(cmd);
