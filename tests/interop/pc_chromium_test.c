@@ -104,7 +104,10 @@ static const char page[] =
     "      await pc.setRemoteDescription({type: 'answer', sdp});\n"
     "    } else {\n"
     "      pc.ondatachannel = (e) => { const dc = e.channel; r.dc_label = dc.label;\n"
-    "        dc.onmessage = onmsg; dc.send('hello from chromium'); };\n"
+    "        dc.onmessage = onmsg;\n"
+    "        const hi = () => { try { dc.send('hello from chromium'); }\n"
+    "          catch (x) { r.dc_error = String(x) + ' in ' + dc.readyState; } };\n"
+    "        if (dc.readyState === 'open') hi(); else dc.onopen = hi; };\n"
     "      const sdp = await post('/urtc-offer', '');\n"
     "      await pc.setRemoteDescription({type: 'offer', sdp});\n"
     "      stream.getTracks().forEach(t => pc.addTrack(t, stream));\n"
@@ -596,6 +599,10 @@ Test(pc_chromium, calls_both_offer_directions_media_and_data, .timeout = 120)
         /* Data channel both ways (DCEP opened by Chromium in call 1, by urtc in call 2). */
         cr_expect_geq(jint(r, "dc_received"), 3, "%s: Chromium got %ld messages", names[i],
                       jint(r, "dc_received"));
+        /* The page sends on open (a channel announced by ondatachannel may still be
+         * connecting; a send() then throws, which dc_error records). */
+        cr_expect_null(json_object_get(r, "dc_error"), "%s: Chromium's send failed: %s",
+                       names[i], json_string_value(json_object_get(r, "dc_error")));
         cr_expect_geq(s->dc_received, 1, "%s: urtc got no message", names[i]);
         cr_expect_str_eq(s->dc_first, "hello from chromium");
         /* RTCP (RFC 3550 §6.4): Chromium parsed urtc's SRs (remote-outbound-rtp), and its
