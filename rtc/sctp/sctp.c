@@ -470,6 +470,12 @@ void rtc_sctp_out_pop(rtc_sctp_t *s)
         s->out_cnt--;
         s->st.tx_pkt_cnt++;
     }
+    /* Emptied: the next packet goes to the first slot again. Going round the ring instead
+     * would touch all out_cap slots (320 KiB of lazily mapped pages) a few heartbeats a minute,
+     * which showed as RSS creeping up for hours on an idle association (issue #11 soak); this
+     * way the pages touched are those of the deepest the queue has been. */
+    if (s->out_cnt == 0)
+        s->out_head = 0;
     bool low = s->out_cnt == 0;
     pthread_mutex_unlock(&s->out_mu);
     /* Messages held back for lack of queue room go now that the caller drained it; their

@@ -132,6 +132,7 @@ typedef struct tpeer {
     bool keep_last;
     rxch_t ch[MAX_SID];
     uint64_t tx_pkts;
+    const uint8_t *out_lo, *out_hi; /* lowest and highest address of a packet it queued */
 } tpeer_t;
 
 typedef struct tnet {
@@ -279,6 +280,10 @@ static uint32_t move(tnet_t *n, tpeer_t *from, tpeer_t *to)
         cr_assert_leq(v.len, RTC_SCTP_MTU, "packet of %zu bytes", v.len);
         cr_assert_leq(v.len, sizeof buf);
         n->max_pkt = NET_MAX(n->max_pkt, v.len);
+        if (!from->out_lo || v.p < from->out_lo)
+            from->out_lo = v.p;
+        if (v.p > from->out_hi)
+            from->out_hi = v.p;
         memcpy(buf, v.p, v.len);
         size_t len = v.len;
         rtc_sctp_out_pop(from->s);
@@ -546,6 +551,32 @@ Test(rtc_sctp, buffered_amount_and_low_threshold)
     cr_assert_eq(n->b.ch[sid].cnt, sent);
     cr_assert_eq(rtc_sctp_buffered_amount(n->a.s, (uint16_t)sid), 0);
     cr_assert_eq(n->a.ch[sid].low_cnt, 1, "one BUFFERED_LOW when it fell under 64 KiB");
+    net_free(n);
+}
+
+/* issue #11 soak: the server's RSS crept up ~150 KiB a minute with 40 idle associations, each
+ * heartbeat going to the next slot of the 256-slot output ring and so touching a new page of
+ * it every few packets, for hours. A queue drained after every packet must reuse its first
+ * slots. */
+Test(rtc_sctp, drained_output_queue_reuses_its_first_slots)
+{
+    tnet_t *n = net_new(NULL, NULL);
+    net_connect(n);
+    int sid = rtc_sctp_channel_open(n->a.s, &(rtc_sctp_channel_cfg_t){.label = "idle"});
+    cr_assert_geq(sid, 0);
+    run(n, NULL, 100);
+    cr_assert(n->b.ch[sid].open);
+    n->a.out_lo = n->a.out_hi = NULL;
+    uint64_t pkts0 = n->a.tx_pkts;
+    for (uint32_t seq = 0; seq < 300; seq++) { /* more packets than the ring's 256 slots */
+        cr_assert_eq(send_seq(&n->a, (uint16_t)sid, seq, true), 0);
+        wait_cnt(n, &n->b, (uint16_t)sid, seq + 1, 3000);
+        cr_assert_eq(n->b.ch[sid].cnt, seq + 1);
+    }
+    cr_assert_eq(n->b.ch[sid].bad_content, 0);
+    cr_assert_geq(n->a.tx_pkts - pkts0, 300);
+    size_t span = (size_t)(n->a.out_hi - n->a.out_lo);
+    cr_assert_lt(span, 8 * 1280, "packets spread over %zu bytes of the output ring", span);
     net_free(n);
 }
 
