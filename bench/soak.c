@@ -185,8 +185,8 @@ static void on_message(lg_run_t *r, sk_peer_t *p, const char *text)
         }
     } else if (strcmp(type, "candidate") == 0) {
         json_t *c = json_object_get(m, "candidate");
-        const char *line = json_is_object(c) ? json_string_value(json_object_get(c, "candidate"))
-                                              : NULL;
+        const char *line =
+            json_is_object(c) ? json_string_value(json_object_get(c, "candidate")) : NULL;
         char *dup = line && *line ? strdup(line) : NULL;
         if (dup && post(r, p->c, job_candidate, dup) < 0)
             free(dup);
@@ -300,10 +300,11 @@ static int bench_soak(int argc, char **argv, bool json)
     char def_srv[512];
     lg_sibling_path("urtc-server", def_srv, sizeof def_srv);
     const char *srv = bench_opt_str(argc, argv, "--server", def_srv);
-    if (o.peers < 2 || o.peers > 2000 || o.room_size < 2 || o.room_size > 16 ||
-        o.interval <= 0 || o.duration < o.interval || o.duration / o.interval >= SK_MAX_SAMPLES) {
-        fprintf(stderr, "soak: --peers 2..2000, --room-size 2..16, --interval > 0, "
-                        "--duration >= --interval (at most %d samples)\n",
+    if (o.peers < 2 || o.peers > 2000 || o.room_size < 2 || o.room_size > 16 || o.interval <= 0 ||
+        o.duration < o.interval || o.duration / o.interval >= SK_MAX_SAMPLES) {
+        fprintf(stderr,
+                "soak: --peers 2..2000, --room-size 2..16, --interval > 0, "
+                "--duration >= --interval (at most %d samples)\n",
                 SK_MAX_SAMPLES - 1);
         return 2;
     }
@@ -400,9 +401,9 @@ static int bench_soak(int argc, char **argv, bool json)
     printf("soak: %d/%d connected in %.1f s\n", connected, o.peers, setup_s);
     run_for(&r, ps, o.peers, pf, o.warmup);
 
-    printf("%6s %7s %10s %6s %10s %6s %8s %6s %9s %9s %7s %8s %8s\n", "sample", "t_s",
-           "srv_rss_k", "s_fds", "cli_rss_k", "c_fds", "members", "rooms", "tx_pps", "rx_pps",
-           "loss%", "p99_ms", "srv_cpu%");
+    printf("%6s %7s %10s %6s %10s %6s %8s %6s %9s %9s %7s %8s %8s\n", "sample", "t_s", "srv_rss_k",
+           "s_fds", "cli_rss_k", "c_fds", "members", "rooms", "tx_pps", "rx_pps", "loss%", "p99_ms",
+           "srv_cpu%");
     int ns = 0;
     double t0 = (double)lg_now_ns() / 1e9;
     prev.t_ns = 0;
@@ -424,8 +425,8 @@ static int bench_soak(int argc, char **argv, bool json)
     int kinds = o.video ? 2 : 1;
     uint64_t want_streams = 0;
     for (int rm = 0; rm < rooms; rm++) {
-        int sz = o.peers - rm * o.room_size < o.room_size ? o.peers - rm * o.room_size
-                                                          : o.room_size;
+        int sz =
+            o.peers - rm * o.room_size < o.room_size ? o.peers - rm * o.room_size : o.room_size;
         want_streams += (uint64_t)sz * (uint64_t)(sz - 1) * (uint64_t)kinds;
     }
     uint64_t rx = z->rx - a->rx, exp = z->expected - a->expected;
@@ -466,11 +467,10 @@ static int bench_soak(int argc, char **argv, bool json)
            "rooms %.0f (%s); after leaving: members %.0f, rooms %.0f (%s); signaling errors "
            "%llu, glare %llu\n",
            connected, o.peers, ended, conn_ok ? "ok" : "FAILED", (unsigned long long)z->streams,
-           (unsigned long long)want_streams, streams_ok ? "ok" : "FAILED",
-           (unsigned long long)rx, (unsigned long long)exp, loss * 100, o.loss_pct,
-           loss_ok ? "ok" : "FAILED", z->members, z->rooms, members_ok ? "ok" : "FAILED",
-           left_members, left_rooms, freed_ok ? "ok" : "FAILED", (unsigned long long)sk_errors,
-           (unsigned long long)sk_glare);
+           (unsigned long long)want_streams, streams_ok ? "ok" : "FAILED", (unsigned long long)rx,
+           (unsigned long long)exp, loss * 100, o.loss_pct, loss_ok ? "ok" : "FAILED", z->members,
+           z->rooms, members_ok ? "ok" : "FAILED", left_members, left_rooms,
+           freed_ok ? "ok" : "FAILED", (unsigned long long)sk_errors, (unsigned long long)sk_glare);
     bool ok = srv_rss_ok && cli_rss_ok && fds_ok && conn_ok && streams_ok && loss_ok &&
               members_ok && freed_ok && sk_errors == 0;
     printf("soak: verdict: %s\n", ok ? "ok" : "FAILED");

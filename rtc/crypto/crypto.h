@@ -11,8 +11,8 @@
 #define RTC_MD5_LEN 16
 
 /* HMAC over the concatenation of @parts[0..cnt). Returns 0, or -EIO if OpenSSL fails. */
-WARN_UNUSED int rtc_hmac_sha1(const void *key, size_t key_len, const net_view_t *parts,
-                              size_t cnt, uint8_t out[RTC_SHA1_LEN]);
+WARN_UNUSED int rtc_hmac_sha1(const void *key, size_t key_len, const net_view_t *parts, size_t cnt,
+                              uint8_t out[RTC_SHA1_LEN]);
 WARN_UNUSED int rtc_hmac_sha256(const void *key, size_t key_len, const net_view_t *parts,
                                 size_t cnt, uint8_t out[RTC_SHA256_LEN]);
 /* Digests of the concatenation of @parts. 0 or -EIO. */

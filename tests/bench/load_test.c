@@ -163,13 +163,13 @@ static double res(json_t *j, const char *key)
  * closing the WebSockets frees every member. */
 Test(load, soak_short_json, .timeout = 120)
 {
-    const char *args[] = {"soak",       "--peers",    "6", "--room-size", "3", "--warmup",
-                          "1",          "--duration", "4", "--interval",  "2", "--loss-pct",
-                          "5",          "--json",     NULL};
+    const char *args[] = {"soak",     "--peers",    "6",          "--room-size", "3",
+                          "--warmup", "1",          "--duration", "4",           "--interval",
+                          "2",        "--loss-pct", "5",          "--json",      NULL};
     int status;
     char *out = run_bench(args, &status);
-    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "urtc-bench soak exit %d: %s",
-              status, out);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "urtc-bench soak exit %d: %s", status,
+              out);
     json_t *j = tst_last_json(out);
     cr_assert_str_eq(json_string_value(json_object_get(j, "bench")), "soak");
     cr_expect_eq(res(j, "ok"), 1, "%s", out);
@@ -191,9 +191,9 @@ Test(load, soak_short_json, .timeout = 120)
  * with "ok": 0; bad sizes are refused with exit 2 before anything starts. */
 Test(load, soak_verdict_fails, .timeout = 120)
 {
-    const char *args[] = {"soak",       "--peers",    "4",  "--room-size", "2", "--warmup",
-                          "0.5",        "--duration", "1",  "--interval",  "1", "--loss-pct",
-                          "-1",         "--json",     NULL};
+    const char *args[] = {"soak",     "--peers",    "4",          "--room-size", "2",
+                          "--warmup", "0.5",        "--duration", "1",           "--interval",
+                          "1",        "--loss-pct", "-1",         "--json",      NULL};
     int status;
     char *out = run_bench(args, &status);
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit %d: %s", status, out);

@@ -601,8 +601,8 @@ Test(pc_chromium, calls_both_offer_directions_media_and_data, .timeout = 120)
                       jint(r, "dc_received"));
         /* The page sends on open (a channel announced by ondatachannel may still be
          * connecting; a send() then throws, which dc_error records). */
-        cr_expect_null(json_object_get(r, "dc_error"), "%s: Chromium's send failed: %s",
-                       names[i], json_string_value(json_object_get(r, "dc_error")));
+        cr_expect_null(json_object_get(r, "dc_error"), "%s: Chromium's send failed: %s", names[i],
+                       json_string_value(json_object_get(r, "dc_error")));
         cr_expect_geq(s->dc_received, 1, "%s: urtc got no message", names[i]);
         cr_expect_str_eq(s->dc_first, "hello from chromium");
         /* RTCP (RFC 3550 §6.4): Chromium parsed urtc's SRs (remote-outbound-rtp), and its

@@ -54,6 +54,5 @@ Test(pc_firefox, firefox_answers_and_urtc_is_the_dtls_server, .timeout = 120)
     long dc = json_num(json, "datachannel_messages_received");
     cr_assert_geq(video, 30, "urtc decoded %ld of Firefox's frames", video);
     cr_assert_geq(audio, 100, "urtc received %ld of Firefox's audio packets", audio);
-    cr_assert_geq(dc, 2, "Firefox's chat and its selftest message (it decoded our video): %ld",
-                  dc);
+    cr_assert_geq(dc, 2, "Firefox's chat and its selftest message (it decoded our video): %ld", dc);
 }

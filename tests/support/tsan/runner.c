@@ -71,7 +71,8 @@ int main(int argc, char **argv)
         } else {
             fail++;
             fprintf(stderr, "[FAIL] %s::%s (%s %d)\n", t->suite, t->name,
-                    WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                    WIFSIGNALED(st) ? "signal" : "exit",
+                    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
         }
     }
     printf("[====] Synthesis (TSan shim): Tested: %d | Passing: %d | Failing: %d | Skipped: %d\n",

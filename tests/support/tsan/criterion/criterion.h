@@ -67,12 +67,18 @@ __attribute__((noreturn)) void tst_shim_skip(const char *fmt, ...);
 #define cr_assert_not_null(p, ...) TST_CHECK_(true, (p) != NULL, #p " != NULL", __VA_ARGS__)
 #define cr_expect_null(p, ...) TST_CHECK_(false, (p) == NULL, #p " == NULL", __VA_ARGS__)
 #define cr_expect_not_null(p, ...) TST_CHECK_(false, (p) != NULL, #p " != NULL", __VA_ARGS__)
-#define cr_assert_str_eq(a, b, ...) TST_CHECK_(true, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
-#define cr_assert_str_neq(a, b, ...) TST_CHECK_(true, strcmp((a), (b)) != 0, #a " != " #b, __VA_ARGS__)
-#define cr_expect_str_eq(a, b, ...) TST_CHECK_(false, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
-#define cr_expect_str_neq(a, b, ...) TST_CHECK_(false, strcmp((a), (b)) != 0, #a " != " #b, __VA_ARGS__)
-#define cr_assert_arr_eq(a, b, n, ...) TST_CHECK_(true, memcmp((a), (b), (n)) == 0, #a " == " #b, __VA_ARGS__)
-#define cr_expect_arr_eq(a, b, n, ...) TST_CHECK_(false, memcmp((a), (b), (n)) == 0, #a " == " #b, __VA_ARGS__)
+#define cr_assert_str_eq(a, b, ...)                                                                \
+    TST_CHECK_(true, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
+#define cr_assert_str_neq(a, b, ...)                                                               \
+    TST_CHECK_(true, strcmp((a), (b)) != 0, #a " != " #b, __VA_ARGS__)
+#define cr_expect_str_eq(a, b, ...)                                                                \
+    TST_CHECK_(false, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
+#define cr_expect_str_neq(a, b, ...)                                                               \
+    TST_CHECK_(false, strcmp((a), (b)) != 0, #a " != " #b, __VA_ARGS__)
+#define cr_assert_arr_eq(a, b, n, ...)                                                             \
+    TST_CHECK_(true, memcmp((a), (b), (n)) == 0, #a " == " #b, __VA_ARGS__)
+#define cr_expect_arr_eq(a, b, n, ...)                                                             \
+    TST_CHECK_(false, memcmp((a), (b), (n)) == 0, #a " == " #b, __VA_ARGS__)
 #define cr_assert_fail(...) TST_CHECK_(true, 0, "fail", __VA_ARGS__)
 #define cr_skip_test(...) tst_shim_skip("" __VA_ARGS__)
 #define cr_log_info(...) (fprintf(stderr, __VA_ARGS__), fputc('\n', stderr))
