@@ -10,8 +10,9 @@
  * WHIP and WHEP, each peer is a member of the WebSocket room protocol (docs/signaling.md), as
  * the demo page is: it joins an sfu room, offers its two tracks (sendonly), answers every offer
  * of the server (the other members' tracks as they come, glare resolved by the server), applies
- * the server's trickled candidates, and receives the others on the same peer connection. No
- * data channel: the chat relay is covered by tests/peer/sfu_test.c and the browser tests.
+ * the server's trickled candidates, and receives the others on the same peer connection. Its
+ * answers accept the server's chat data channel (an SCTP association each), but it sends no
+ * chat: the relay is covered by tests/peer/sfu_test.c and the browser tests.
  *
  * Threads: the main thread does all signaling (one poll over every WebSocket) and paces the
  * media (lg_pump); shard threads run the pcs. */
