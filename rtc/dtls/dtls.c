@@ -14,9 +14,13 @@
  * The handshake timeout is ours alone (now_ns based). The tests drive both clocks from one
  * simulated clock by interposing gettimeofday() in the test binary.
  *
- * Datagrams. The BIO is ours (BIO_meth_new): a read returns the one datagram being fed, a
- * write appends one datagram to the caller's rtc_dtls_out_t (OpenSSL writes each datagram
- * with one BIO_write, as with its UDP BIO). The MTU is fixed with SSL_OP_NO_QUERY_MTU and
+ * Datagrams. The BIO is ours (BIO_meth_new): a read returns the one datagram being fed; a
+ * write (whole records) goes into the caller's rtc_dtls_out_t, appended to the datagram the
+ * previous write of the same call started while the two fit in RTC_DTLS_MTU, else as a new
+ * datagram. OpenSSL's first sending of a flight already comes as one write per datagram, but
+ * its retransmissions come one message per write: packed, a retransmitted flight stays one
+ * datagram, so a reordering link cannot put its ChangeCipherSpec ahead of the messages before
+ * it (see bio_write). The MTU is fixed with SSL_OP_NO_QUERY_MTU and
  * DTLS_set_link_mtu(RTC_DTLS_MTU) and the BIO reports no overhead, so no datagram we send
  * exceeds RTC_DTLS_MTU. No HelloVerifyRequest cookie exchange: ICE connectivity checks have
  * already verified the peer's address (RFC 8842 §5 leaves it to the implementation), and a
@@ -81,9 +85,27 @@ static int bio_write(BIO *b, const char *data, int len)
     rtc_dtls_out_t *o = d ? d->_out : NULL;
     /* No out (OpenSSL writing outside one of our calls, e.g. an alert from SSL_free) or no
      * room: behave like a lost datagram; DTLS retransmits. */
-    if (!o || o->tx_cnt == RTC_DTLS_OUT_MAX || (size_t)len > sizeof o->buf - o->used) {
+    if (!o || (size_t)len > sizeof o->buf - o->used) {
         if (o)
             o->dropped_cnt++;
+        return len;
+    }
+    /* Whole records packed into one datagram while they fit (RFC 6347 §4.1.1: "Multiple
+     * DTLS records may be placed in a single datagram"). OpenSSL retransmits a flight one
+     * message per write; sent as separate datagrams, a link that reorders delivers the
+     * client's ChangeCipherSpec before its Certificate, and OpenSSL drops a CCS that comes
+     * early (it has no message sequence number to be buffered by): every retransmission
+     * then fails the same way. One datagram per flight keeps its records in order. */
+    net_view_t *last = o->tx_cnt ? &o->tx[o->tx_cnt - 1] : NULL;
+    if (last && last->p + last->len == o->buf + o->used &&
+        last->len + (size_t)len <= RTC_DTLS_MTU) {
+        memcpy(o->buf + o->used, data, (size_t)len);
+        last->len += (size_t)len;
+        o->used += (size_t)len;
+        return len;
+    }
+    if (o->tx_cnt == RTC_DTLS_OUT_MAX) {
+        o->dropped_cnt++;
         return len;
     }
     memcpy(o->buf + o->used, data, (size_t)len);

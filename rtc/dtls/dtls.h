@@ -79,7 +79,7 @@ typedef enum rtc_dtls_state {
 #define RTC_DTLS_OUT_MAX 16
 typedef struct rtc_dtls_out {
     size_t tx_cnt;
-    net_view_t tx[RTC_DTLS_OUT_MAX];
+    net_view_t tx[RTC_DTLS_OUT_MAX]; /* datagrams, each one or more whole records <= MTU */
     size_t rx_cnt;
     net_view_t rx[RTC_DTLS_OUT_MAX];
     size_t used;

@@ -517,3 +517,142 @@ Test(rtc_dtls, garbage_is_counted_not_fatal)
     cr_assert_gt(s.bad_cnt, 0);
     rtc_dtls_fini(&s);
 }
+
+/* Both connected and nothing in flight; neither may have failed. */
+static bool settled(const rtc_dtls_t *c, const rtc_dtls_t *s, const queue_t *a, const queue_t *b)
+{
+    cr_assert_neq(c->state, RTC_DTLS_FAILED, "client failed: %d", rtc_dtls_error(c));
+    cr_assert_neq(s->state, RTC_DTLS_FAILED, "server failed: %d", rtc_dtls_error(s));
+    return c->state == RTC_DTLS_CONNECTED && s->state == RTC_DTLS_CONNECTED && !a->cnt && !b->cnt;
+}
+
+/* RFC 6347 §4.2.4: the side that sends the last flight (here the server: OpenSSL's server is
+ * done once it has written ChangeCipherSpec + Finished) is connected at once; when that flight
+ * is lost, the other side retransmits its own last flight on its timer, and the finished side
+ * MUST answer with its last flight again. Lost n times in a row. */
+static void final_flight_lost(unsigned times)
+{
+    rtc_dtls_t c, s;
+    static rtc_dtls_out_t out;
+    init_pair(&c, &s, ctx_a, ctx_b);
+    static queue_t q_cs, q_sc;
+    pipe_stats_t st = {0};
+    q_cs.cnt = q_sc.cnt = 0;
+    cr_assert_eq(rtc_dtls_start(&c, fake_ns, &out), 0);
+    enqueue(&q_cs, &out, &st);
+    unsigned lost = 0;
+    for (int steps = 0; steps < 500; steps++) {
+        if (settled(&c, &s, &q_cs, &q_sc))
+            break;
+        queue_t *q = q_cs.cnt ? &q_cs : q_sc.cnt ? &q_sc : NULL;
+        if (q) {
+            uint8_t buf[RTC_DTLS_MTU];
+            size_t len;
+            dequeue(q, buf, &len);
+            rtc_dtls_t *to = q == &q_cs ? &s : &c;
+            cr_assert_geq(rtc_dtls_input(to, buf, len, fake_ns, &out), 0);
+            /* Everything the server sends once connected, while the client is not, is its
+             * final flight (or a retransmission of it): lost. */
+            if (to == &s && s.state == RTC_DTLS_CONNECTED && c.state != RTC_DTLS_CONNECTED &&
+                out.tx_cnt && lost < times) {
+                lost++;
+                continue;
+            }
+            enqueue(to == &s ? &q_sc : &q_cs, &out, &st);
+            continue;
+        }
+        uint64_t dl = NET_MIN(rtc_dtls_deadline(&c), rtc_dtls_deadline(&s));
+        cr_assert_neq(dl, UINT64_MAX, "nothing in flight and no timer: stuck (client %s)",
+                      rtc_dtls_state_name(c.state));
+        if (dl > fake_ns)
+            fake_ns = dl;
+        if (rtc_dtls_handle_timeout(&c, fake_ns, &out) == 0)
+            enqueue(&q_cs, &out, &st);
+        if (rtc_dtls_handle_timeout(&s, fake_ns, &out) == 0)
+            enqueue(&q_sc, &out, &st);
+    }
+    cr_assert_eq(lost, times, "the final flight was dropped %u times", lost);
+    cr_assert_eq(s.state, RTC_DTLS_CONNECTED);
+    cr_assert_eq(c.state, RTC_DTLS_CONNECTED, "client %s after its final flight was lost %u times",
+                 rtc_dtls_state_name(c.state), times);
+    check_keys_match(&c, &s);
+    rtc_dtls_fini(&c);
+    rtc_dtls_fini(&s);
+}
+
+Test(rtc_dtls, final_flight_lost_is_retransmitted)
+{
+    final_flight_lost(1);
+    final_flight_lost(3);
+}
+
+/* A link that reorders (tests/hardening/sfu_lossy.sh: 100 ms +-20 ms per datagram) and loses
+ * the client's flight 5 once. OpenSSL retransmits a flight one message per write, and drops a
+ * ChangeCipherSpec that arrives before the messages it follows (a CCS has no message sequence
+ * number to be buffered by): sent one record per datagram, the retransmitted Certificate,
+ * ClientKeyExchange, CertificateVerify, CCS and Finished arrived reordered, the CCS was dropped
+ * on every retransmission, and the call never connected (an SFU member's pc stuck
+ * "connecting" until the SFU gave up after 20 s). Here every batch arrives in reverse order. */
+Test(rtc_dtls, retransmitted_flight_survives_reordering)
+{
+    rtc_dtls_t c, s;
+    static rtc_dtls_out_t out;
+    static queue_t q_cs, q_sc;
+    pipe_stats_t st = {0};
+    init_pair(&c, &s, ctx_a, ctx_b);
+    q_cs.cnt = q_sc.cnt = 0;
+    uint64_t t0 = fake_ns;
+    cr_assert_eq(rtc_dtls_start(&c, fake_ns, &out), 0);
+    enqueue(&q_cs, &out, &st);
+    bool flight5_lost = false;
+    unsigned max_dgrams = 0;
+    while (fake_ns - t0 < 20 * NET_NS_PER_SEC) {
+        if (settled(&c, &s, &q_cs, &q_sc))
+            break;
+        queue_t *q = q_cs.cnt ? &q_cs : q_sc.cnt ? &q_sc : NULL;
+        rtc_dtls_t *from = NULL;
+        if (q) {
+            uint8_t buf[RTC_DTLS_MTU];
+            size_t len;
+            dequeue(q, buf, &len);
+            rtc_dtls_t *to = q == &q_cs ? &s : &c;
+            cr_assert_geq(rtc_dtls_input(to, buf, len, fake_ns, &out), 0);
+            from = to;
+            /* The client's answer to the server's flight (Certificate .. Finished): lost. */
+            if (to == &c && out.tx_cnt && !flight5_lost) {
+                flight5_lost = true;
+                continue;
+            }
+        } else {
+            uint64_t dl = NET_MIN(rtc_dtls_deadline(&c), rtc_dtls_deadline(&s));
+            cr_assert_neq(dl, UINT64_MAX, "no timer while not connected");
+            fake_ns = NET_MAX(fake_ns, dl);
+            from = rtc_dtls_deadline(&c) <= fake_ns ? &c : &s;
+            if (rtc_dtls_handle_timeout(from, fake_ns, &out) < 0)
+                continue;
+        }
+        /* The batch arrives last datagram first. */
+        queue_t *dst = from == &c ? &q_cs : &q_sc;
+        max_dgrams = NET_MAX(max_dgrams, (unsigned)out.tx_cnt);
+        for (size_t i = out.tx_cnt; i-- > 0;) {
+            rtc_dtls_out_t one = {.tx_cnt = 1};
+            one.tx[0] = out.tx[i];
+            enqueue(dst, &one, &st);
+        }
+    }
+    cr_assert(flight5_lost);
+    cr_assert_eq(s.state, RTC_DTLS_CONNECTED, "server %s", rtc_dtls_state_name(s.state));
+    cr_assert_eq(c.state, RTC_DTLS_CONNECTED,
+                 "client %s after %llu ms, %llu retransmissions of its flight in reverse order",
+                 rtc_dtls_state_name(c.state), (unsigned long long)((fake_ns - t0) / 1000000),
+                 (unsigned long long)c.retransmit_cnt);
+    /* One retransmission (1 s) repairs the loss. */
+    cr_assert_leq(
+        fake_ns - t0, 2000 * NET_NS_PER_MS, "connected after %llu ms, %llu retransmissions",
+        (unsigned long long)((fake_ns - t0) / 1000000), (unsigned long long)c.retransmit_cnt);
+    /* Our flights (P-256 certificates) fit one datagram each. */
+    cr_assert_eq(max_dgrams, 1);
+    check_keys_match(&c, &s);
+    rtc_dtls_fini(&c);
+    rtc_dtls_fini(&s);
+}
