@@ -621,10 +621,11 @@ Test(pc_chromium, calls_both_offer_directions_media_and_data, .timeout = 120)
                 names[i], s->twcc_fb, jint(r, "out_estimate_bps"), jint(r, "video_bytes_sent"));
         cr_expect_gt(s->twcc_fb, 20, "%s: urtc sent %lld transport-cc feedback packets", names[i],
                      s->twcc_fb);
-        /* Measured: 1.28-1.46 Mbit/s with the feedback (0.39-1.28 Mbit/s under ASan on a
-         * loaded machine: its delay-based part sees the jitter), 144-180 kbit/s without. The
-         * bound sits between: Chromium starts at 300 kbit/s and only feedback raises it. */
-        cr_expect_geq(jint(r, "out_estimate_bps"), 250000,
+        /* Measured: 1.28-1.46 Mbit/s with the feedback (0.235-1.28 Mbit/s under ASan: its
+         * delay-based part sees the jitter; 235 kbit/s once in CI's ASan run), 144-180 kbit/s
+         * without (Chromium starts at 300 kbit/s and backs off with no feedback). The bound
+         * sits between the two. */
+        cr_expect_geq(jint(r, "out_estimate_bps"), 200000,
                       "%s: Chromium's send estimate stayed at %ld bit/s", names[i],
                       jint(r, "out_estimate_bps"));
         if (i == 1) {
