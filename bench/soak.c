@@ -332,6 +332,8 @@ static int bench_soak(int argc, char **argv, bool json)
         lg_media_free(&media);
         return 1;
     }
+    for (int i = 0; i < o.peers; i++)
+        ps[i].ws.fd = -1; /* peer_ws_close() on every one at the end */
     if (b.start(&b, o.srv_shards) < 0) {
         fprintf(stderr, "soak: urtc-server did not start\n");
         goto out_media;
@@ -353,7 +355,6 @@ static int bench_soak(int argc, char **argv, bool json)
             goto out_run;
         cl[i]->room = i / o.room_size;
         ps[i].c = cl[i];
-        ps[i].ws.fd = -1;
         if (!(ps[i].ans = malloc(SK_SDP_CAP)))
             goto out_run;
     }
@@ -445,8 +446,7 @@ static int bench_soak(int argc, char **argv, bool json)
 
     /* Leaving: every WebSocket closes; the server must free every member and room. */
     for (int i = 0; i < o.peers; i++) {
-        if (ps[i].open)
-            peer_ws_close(&ps[i].ws);
+        peer_ws_close(&ps[i].ws); /* also one that broke earlier: its buffers */
         ps[i].open = false;
     }
     double left_members = -1, left_rooms = -1;
@@ -504,8 +504,7 @@ static int bench_soak(int argc, char **argv, bool json)
     rc = ok ? 0 : 1;
 out_run:
     for (int i = 0; i < o.peers; i++)
-        if (ps[i].open)
-            peer_ws_close(&ps[i].ws);
+        peer_ws_close(&ps[i].ws);
     lg_run_free(&r);
     for (int i = 0; i < o.peers; i++) {
         free(ps[i].offer);
