@@ -16,15 +16,18 @@
 #     the member (urtc_peers in /metrics goes to 1) within 5 s.
 #  3. SIGTERM on urtc-server with a member connected: exit 0, no sanitizer report (when the
 #     build is an ASan one, a leak makes the exit non-zero).
+# LOSS=N (default 10) sets the loss of part 1; CALL_ONLY=1 runs part 1 alone, then stops the
+# server as part 3 does (faults_test.c runs it so at 20%, the top of the issue's 5-20%).
 # Exit 0: every part that ran passed; 1: a check failed; 77: cannot run (not root, programs
 # missing).
 set -u
 . "$(dirname "$0")/faults_lib.sh"
+LOSS=${LOSS:-10}
 faults_init faults "$@"
 
-impair_link 10 2 100 20
+impair_link "$LOSS" 2 100 20
 [ $? = 77 ] && exit 77
-echo "faults: impairment (loss 10%, delay 100 ms +-20 ms, duplicate 2%): $IMPAIR"
+echo "faults: impairment (loss $LOSS%, delay 100 ms +-20 ms, duplicate 2%): $IMPAIR"
 
 
 start_server() {
@@ -63,8 +66,16 @@ print("faults: %s: connected %s in %s ms, video %d decoded %d missing, audio %d 
     j["video_frames_decoded"], j["video_frames_missing"], j["audio_frames_decoded"],
     j["audio_packets_received"], j["packets_lost"], j["datachannel_messages_received"],
     j["datachannel_messages_sent"]))
+# The chat stays reliable: the other's messages (urtc-peer's "hello N from NAME", N counting
+# up) arrived with none missing between the first and the last, none out of order or twice.
+# The tail may be cut: a run ends with an SCTP ABORT.
+cr = j.get("chat_received") or []
+print("faults: %s: chat from the other: %s" % (sys.argv[1].rsplit("/", 1)[-1], cr))
+chat_ok = (len(cr) == 1 and cr[0]["messages"] >= 3 and cr[0]["missing"] == 0
+           and cr[0]["out_of_order"] == 0 and cr[0]["duplicates"] == 0
+           and cr[0]["messages"] == cr[0]["last"] - cr[0]["first"] + 1)
 ok = (j["connected"] and j["video_frames_decoded"] > 0 and j["audio_frames_decoded"] > 100
-      and j["datachannel_messages_received"] >= 3)
+      and j["datachannel_messages_received"] >= 3 and chat_ok)
 sys.exit(0 if ok else 1)
 PY
 }
@@ -77,12 +88,18 @@ if true; then
 	peer_a 13 a1
 	wait $PA || fail "peer a1 exit $?: $(tail -3 "$OUT/a1.err")"
 	wait $PB || fail "peer b1 exit $?: $(tail -3 "$OUT/b1.err")"
-	summary "$OUT/a1.json" || fail "a1 under netem"
-	summary "$OUT/b1.json" || fail "b1 under netem"
+	summary "$OUT/a1.json" || fail "a1 over the impaired link"
+	summary "$OUT/b1.json" || fail "b1 over the impaired link"
 	# Their FINs cross the lossy link too (TCP retransmits a lost one): let the server see
 	# both members go before the link goes.
 	for _ in $(seq 100); do [ "$(metric urtc_peers)" = 0 ] && break; sleep 0.1; done
 	impair_stop
+fi
+
+if [ "${CALL_ONLY:-0}" = 1 ]; then
+	server_stop $SP
+	echo "faults: ok, the impaired call alone (loss $LOSS%; impairment: $IMPAIR)"
+	exit 0
 fi
 
 # ---- 2. a vanished peer ----
