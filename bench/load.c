@@ -175,23 +175,30 @@ static int urtc_exchange(lg_backend_t *b, lg_client_t *c, char **answer)
     return 0;
 }
 
+/* The sum of every sample of @name ("name" or "name{...}") in the server's /metrics; -1 if it
+ * cannot be read. */
+double lg_metric(const char *base_url, const char *name)
+{
+    static char body[1 << 18];
+    char url[256];
+    snprintf(url, sizeof url, "%s/metrics", base_url);
+    if (peer_http_request("GET", url, NULL, NULL, NULL, NULL, 0, body, sizeof body) != 200)
+        return -1;
+    size_t nl = strlen(name);
+    double sum = 0;
+    for (char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, name, nl) == 0 && (l[nl] == ' ' || l[nl] == '{')) {
+            const char *v = l[nl] == '{' ? strchr(l, '}') : l + nl;
+            if (v)
+                sum += strtod(v + (*v == '}'), NULL);
+        }
+    return sum;
+}
+
 /* urtc_shard_tx_packets_total summed over shards, from /metrics (docs/signaling.md). */
 static double urtc_server_tx(lg_backend_t *b)
 {
-    char url[256];
-    snprintf(url, sizeof url, "%s/metrics", b->url);
-    if (peer_http_request("GET", url, NULL, NULL, NULL, NULL, 0, http_body, sizeof http_body) !=
-        200)
-        return -1;
-    double sum = 0;
-    for (char *l = http_body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        if (strncmp(l, "urtc_shard_tx_packets_total{", 28) != 0)
-            continue;
-        const char *v = strchr(l, '}');
-        if (v)
-            sum += strtod(v + 1, NULL);
-    }
-    return sum;
+    return lg_metric(b->url, "urtc_shard_tx_packets_total");
 }
 
 static int urtc_publish(lg_backend_t *b, lg_run_t *r, lg_client_t *c)

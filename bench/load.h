@@ -137,6 +137,8 @@ lg_client_t *lg_client_add(lg_run_t *r, bool publisher, bool audio, bool video, 
 /* Creates the pcs of @cl[0..n) and their offers (cl->sdp); waits for them (bounded).
  * Returns how many are ready. */
 int lg_make_offers(lg_run_t *r, lg_client_t **cl, int n);
+/* Runs @fn(c->pc, @arg) on @c's shard, retrying a full queue for up to 2 s. 0 or -errno. */
+int lg_pc_post(lg_run_t *r, lg_client_t *c, void (*fn)(urtc_pc_t *, void *), void *arg);
 /* Applies cl->remote as the answer (posted to the shard). */
 int lg_apply_answer(lg_run_t *r, lg_client_t *c, const char *answer);
 /* Creates the pc and answers @offer; waits until cl->sdp holds the answer. 0 or -errno. */
@@ -195,6 +197,9 @@ int lg_scenario(lg_backend_t *b, const lg_scn_t *s, const lg_media_t *m, lg_resu
 /* The urtc-server backend (WHIP for publishers, WHEP for subscribers). */
 void lg_backend_urtc(lg_backend_t *b, const char *server_path, const char *server_ip,
                      const char *client_ip);
+/* The sum of every sample of metric @name in the /metrics of the server at @base_url
+ * (http://host:port); -1 if it cannot be read. */
+double lg_metric(const char *base_url, const char *name);
 /* build/.../urtc-server next to this urtc-bench. */
 void lg_sibling_path(const char *name, char *out, size_t cap);
 /* Prints one result as a table row / JSON members prefixed with @pfx. */

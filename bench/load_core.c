@@ -437,7 +437,7 @@ static int post_retry(lg_run_t *r, int shard, void (*fn)(urtc_shard_t *, void *)
     return -EAGAIN;
 }
 
-static int pc_post_retry(lg_run_t *r, lg_client_t *c, void (*fn)(urtc_pc_t *, void *), void *arg)
+int lg_pc_post(lg_run_t *r, lg_client_t *c, void (*fn)(urtc_pc_t *, void *), void *arg)
 {
     for (int i = 0; i < 2000; i++) {
         int ret = urtc_pc_post(r->eng, c->pc, fn, arg);
@@ -494,7 +494,7 @@ int lg_apply_answer(lg_run_t *r, lg_client_t *c, const char *answer)
     free(c->remote);
     if (!(c->remote = strdup(answer)))
         return -ENOMEM;
-    return pc_post_retry(r, c, job_answer, c);
+    return lg_pc_post(r, c, job_answer, c);
 }
 
 int lg_answer_offer(lg_run_t *r, lg_client_t *c, const char *offer)

@@ -63,12 +63,6 @@ typedef struct sk_opts {
 
 static uint64_t sk_errors, sk_glare;
 
-static void sk_sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int count_fds(pid_t pid)
 {
     char path[64];
@@ -81,26 +75,6 @@ static int count_fds(pid_t pid)
         n += e->d_name[0] != '.';
     closedir(d);
     return pid == getpid() ? n - 1 : n; /* not the DIR's own fd */
-}
-
-/* The sum of every sample of @name ("name" or "name{...}") in the server's /metrics; -1 if it
- * cannot be read. */
-static double metric(const char *base_url, const char *name)
-{
-    static char body[1 << 18];
-    char url[256];
-    snprintf(url, sizeof url, "%s/metrics", base_url);
-    if (peer_http_request("GET", url, NULL, NULL, NULL, NULL, 0, body, sizeof body) != 200)
-        return -1;
-    size_t nl = strlen(name);
-    double sum = 0;
-    for (char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-        if (strncmp(l, name, nl) == 0 && (l[nl] == ' ' || l[nl] == '{')) {
-            const char *v = l[nl] == '{' ? strchr(l, '}') : l + nl;
-            if (v)
-                sum += strtod(v + (*v == '}'), NULL);
-        }
-    return sum;
 }
 
 /* ---- shard jobs ---------------------------------------------------------------------------- */
@@ -123,17 +97,6 @@ static void job_candidate(urtc_pc_t *pc, void *arg)
 {
     (void)urtc_pc_add_ice_candidate(pc, arg);
     free(arg);
-}
-
-static int post(lg_run_t *r, lg_client_t *c, void (*fn)(urtc_pc_t *, void *), void *arg)
-{
-    for (int i = 0; i < 2000; i++) { /* bounded: 2 s */
-        int ret = urtc_pc_post(r->eng, c->pc, fn, arg);
-        if (ret != -EAGAIN)
-            return ret;
-        sk_sleep_ms(1);
-    }
-    return -EAGAIN;
 }
 
 /* ---- signaling ----------------------------------------------------------------------------- */
@@ -178,7 +141,7 @@ static void on_message(lg_run_t *r, sk_peer_t *p, const char *text)
                 p->answering = true;
                 atomic_store(&p->job, 0);
                 p->offers++;
-                if (post(r, p->c, job_answer_offer, p) < 0) {
+                if (lg_pc_post(r, p->c, job_answer_offer, p) < 0) {
                     p->answering = false;
                     sk_errors++;
                 }
@@ -189,7 +152,7 @@ static void on_message(lg_run_t *r, sk_peer_t *p, const char *text)
         const char *line =
             json_is_object(c) ? json_string_value(json_object_get(c, "candidate")) : NULL;
         char *dup = line && *line ? strdup(line) : NULL;
-        if (dup && post(r, p->c, job_candidate, dup) < 0)
+        if (dup && lg_pc_post(r, p->c, job_candidate, dup) < 0)
             free(dup);
         p->candidates += dup != NULL;
     } else if (strcmp(type, "error") == 0 || strcmp(type, "media-error") == 0 ||
@@ -262,8 +225,8 @@ static void sample(lg_run_t *r, lg_backend_t *b, lg_snap_t *prev, lg_snap_t *cur
     s->cli_rss = lg_proc_rss_kib(getpid());
     s->srv_fds = count_fds(b->pid);
     s->cli_fds = count_fds(getpid());
-    s->members = metric(b->url, "urtc_sfu_members");
-    s->rooms = metric(b->url, "urtc_rooms");
+    s->members = lg_metric(b->url, "urtc_sfu_members");
+    s->rooms = lg_metric(b->url, "urtc_rooms");
     if (prev->t_ns)
         lg_result_fill(r, prev, cur, &s->win);
     s->rx = cur->rx_pkts;
@@ -451,8 +414,8 @@ static int bench_soak(int argc, char **argv, bool json)
     }
     double left_members = -1, left_rooms = -1;
     for (int t = 0; t < 300; t++) { /* bounded: 30 s */
-        left_members = metric(b.url, "urtc_sfu_members");
-        left_rooms = metric(b.url, "urtc_rooms");
+        left_members = lg_metric(b.url, "urtc_sfu_members");
+        left_rooms = lg_metric(b.url, "urtc_rooms");
         if (left_members == 0 && left_rooms == 0)
             break;
         run_for(&r, ps, 0, pf, 0.1);
