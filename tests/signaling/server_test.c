@@ -6,6 +6,7 @@
  * Also: the urtc-server program itself (--help, the token subcommand, SIGTERM). */
 #include "signaling/signaling.h"
 
+#include "tests/support/proc.h"
 #include "tests/support/tst.h"
 
 #include <criterion/criterion.h>
@@ -225,20 +226,12 @@ Test(signaling_program, starts_serves_and_stops_on_sigterm, .timeout = 30)
     const char *bin = server_bin();
     if (!bin)
         cr_skip_test("urtc-server is not built in this build directory");
-    int out[2];
-    cr_assert_eq(pipe(out), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        dup2(out[1], 1);
-        close(out[0]);
-        execl(bin, bin, "--listen", "127.0.0.1:0", "--udp-port", "0", "--shards", "2", "--web",
-              tst_src_path("web"), (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
+    const char *argv[] = {bin,        "--listen", "127.0.0.1:0", "--udp-port",        "0",
+                          "--shards", "2",        "--web",       tst_src_path("web"), NULL};
+    int out;
+    pid_t pid = tst_spawn(argv, &out);
     char line[512];
-    ssize_t n = read(out[0], line, sizeof line - 1);
+    ssize_t n = read(out, line, sizeof line - 1);
     cr_assert_gt(n, 0);
     line[n] = 0;
     char *p = strstr(line, "http://127.0.0.1:");
@@ -263,7 +256,7 @@ Test(signaling_program, starts_serves_and_stops_on_sigterm, .timeout = 30)
     int st;
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "clean exit on SIGTERM (status %d)", st);
-    close(out[0]);
+    close(out);
 }
 
 /* A raw WebSocket client: connects and completes the handshake. */
