@@ -199,17 +199,26 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%_fuzz.o $(BUILD)/obj/tests/fuzz
 # Tests run from the top of the tree. Each binary is a Criterion runner; replay binaries feed
 # every file of their corpus to the fuzz target once. Then the exported-symbol check.
 # The programs too: tests/signaling and tests/peer run urtc-server, urtc-peer and examples/.
+# Each run's output is also kept in $(BUILD)/test-logs/; a failed run is named again at the end
+# with its failure lines, so that the tail of a CI log says what failed.
 ifneq ($(T),)
 TEST_DEPS := $(TEST_RUN) $(BENCH_BIN) $(MAIN_BIN) $(EXAMPLE_BIN)
 else
 TEST_DEPS := $(TEST_BIN) $(REPLAY_BIN) $(BENCH_BIN) $(MAIN_BIN) $(EXAMPLE_BIN)
 endif
 test: lib $(TEST_DEPS)
-	$(Q)fail=0; for t in $(TEST_RUN); do \
-		echo "== $$t"; $$t $(if $(filter tsan,$(SAN)),,--short-filename) $(TEST_ARGS) || fail=1; done; \
-	if [ -z "$(T)" ]; then for r in $(REPLAY_BIN); do n=$${r##*/}; \
-		echo "== $$r tests/fuzz/corpus/$$n"; $$r tests/fuzz/corpus/$$n || fail=1; done; fi; \
-	exit $$fail
+	$(Q)logs=$(BUILD)/test-logs; rm -rf $$logs; mkdir -p $$logs; failed=; \
+	run() { log=$$logs/$$(echo "$$1" | tr / _).log; echo "== $$*"; \
+		{ "$$@"; echo $$? >$$log.rc; } 2>&1 | tee $$log; \
+		[ "$$(cat $$log.rc)" = 0 ] || failed="$$failed $$log"; }; \
+	for t in $(TEST_RUN); do \
+		run $$t $(if $(filter tsan,$(SAN)),,--short-filename) $(TEST_ARGS); done; \
+	if [ -z "$(T)" ]; then for r in $(REPLAY_BIN); do \
+		run $$r tests/fuzz/corpus/$${r##*/}; done; fi; \
+	[ -z "$$failed" ] && exit 0; for log in $$failed; do \
+		echo "== FAILED ($$(cat $$log.rc)): $$log"; \
+		grep -E '\[(FAIL|----)\]|Sanitizer|ERROR|FAIL|not ok' $$log | tail -40; done; \
+	exit 1
 	$(Q)if [ -z "$(SAN)" ]; then $(MAKE) --no-print-directory check-symbols; fi
 
 asan:
