@@ -397,6 +397,10 @@ static void peer_events(eng_peer_t *p)
             for (uint8_t i = 0; i < p->dtls_wait_cnt; i++)
                 eng_peer_send(p, p->dtls_wait[i]);
             p->dtls_wait_cnt = 0;
+            LOGP_DEBUG(p->id_str, "ICE pair selected, round trip %.1f ms (0: not measured)",
+                       (double)rtc_ice_rtt_ns(p->ice) / NET_NS_PER_MS);
+            if (p->dtls_on)
+                rtc_dtls_set_rtt(&p->dtls, rtc_ice_rtt_ns(p->ice));
             peer_dtls_kick(p);
             break;
         case RTC_ICE_EV_ROLE:
@@ -747,6 +751,7 @@ int eng_peer_start_dtls(eng_peer_t *p, bool client, const char *remote_fp)
         return ret;
     }
     p->dtls_on = true;
+    rtc_dtls_set_rtt(&p->dtls, rtc_ice_rtt_ns(p->ice)); /* 0 (not measured yet): no change */
     peer_dtls_kick(p);
     for (uint8_t i = 0; i < p->early_cnt; i++) {
         net_pkt_t *pkt = p->early[i];

@@ -258,13 +258,22 @@ static unsigned int timer_cb(SSL *ssl, unsigned int prev_us)
     rtc_dtls_t *d = SSL_get_app_data(ssl);
     uint64_t init_us = 1000000, max_us = 8000000;
     if (d && d->_ctx) {
-        init_us = (uint64_t)d->_ctx->rto_initial_ms * 1000;
+        init_us =
+            (uint64_t)(d->_rto_initial_ms ? d->_rto_initial_ms : d->_ctx->rto_initial_ms) * 1000;
         max_us = (uint64_t)d->_ctx->rto_max_ms * 1000;
     }
     if (prev_us == 0)
         return (unsigned int)init_us;
     /* RFC 6347 §4.2.4.1: double at each retransmission. */
     return (unsigned int)NET_MIN((uint64_t)prev_us * 2, max_us);
+}
+
+void rtc_dtls_set_rtt(rtc_dtls_t *d, uint64_t rtt_ns)
+{
+    if (!rtt_ns)
+        return;
+    uint64_t ms = 2 * rtt_ns / NET_NS_PER_MS;
+    d->_rto_initial_ms = (uint32_t)NET_MIN(NET_MAX(ms, 50), 3000);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -652,7 +661,11 @@ int rtc_dtls_input(rtc_dtls_t *d, const uint8_t *p, size_t len, uint64_t now_ns,
     }
     d->_in = p;
     d->_in_len = len;
+    bool late_hs = d->state == RTC_DTLS_CONNECTED && p[0] == 22;
     int r = pump(d, now_ns);
+    if (late_hs) /* the peer did not get our last flight: OpenSSL resends it */
+        LOG_DEBUG("dtls: handshake datagram (%zu B) after the handshake: %zu datagrams out", len,
+                  (size_t)out->tx_cnt);
     if (d->_in) { /* OpenSSL did not read it (e.g. a record it had no use for) */
         d->_in = NULL;
         d->_in_len = 0;
@@ -684,6 +697,12 @@ int rtc_dtls_handle_timeout(rtc_dtls_t *d, uint64_t now_ns, rtc_dtls_out_t *out)
         ERR_clear_error();
         if (r == 0)
             update_deadline(d, now_ns);
+        if (ret > 0)
+            LOG_DEBUG("dtls: %s retransmitted its flight (%u so far), next in %" PRIu64 " ms",
+                      d->role == RTC_DTLS_CLIENT ? "client" : "server", (unsigned)d->retransmit_cnt,
+                      (uint64_t)(d->_deadline_ns == UINT64_MAX
+                                     ? 0
+                                     : (d->_deadline_ns - now_ns) / NET_NS_PER_MS));
     }
     d->_out = NULL;
     return r;

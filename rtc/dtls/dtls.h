@@ -102,7 +102,8 @@ typedef struct rtc_dtls {
     rtc_dtls_out_t *_out; /* output of the current call */
     uint64_t _deadline_ns;
     uint64_t _hs_deadline_ns;
-    int _fail; /* -errno that put us in FAILED */
+    uint32_t _rto_initial_ms; /* from rtc_dtls_set_rtt(); 0: the context's */
+    int _fail;                /* -errno that put us in FAILED */
     rtc_srtp_keys_t _keys;
     bool _have_keys;
     /* Counters (single writer: the owning shard). */
@@ -120,6 +121,13 @@ WARN_UNUSED int rtc_dtls_set_remote_fingerprint(rtc_dtls_t *d, const char *remot
 /* Frees the SSL. Sends nothing (call rtc_dtls_close() first for a close_notify). Accepts a
  * zeroed or half-initialised struct. */
 void rtc_dtls_fini(rtc_dtls_t *d);
+
+/* The path's round trip as ICE measured it (0: unknown, no change). Each flight's first
+ * retransmission timeout becomes 2 x @rtt_ns, clamped to 50-3000 ms, as libwebrtc sets it
+ * from the ICE RTT: the context's fixed 1 s start (RFC 6347 §4.2.4.1) costs seconds per lost
+ * flight on a lossy path, and RFC 9147 §5.8.2 recommends 100 ms for real-time use. Call it
+ * before the flights it should apply to (a flight already waiting keeps its timer). */
+void rtc_dtls_set_rtt(rtc_dtls_t *d, uint64_t rtt_ns);
 
 /* Client: sends the first ClientHello flight. Server: no-op. 0 or -EPROTO. */
 WARN_UNUSED int rtc_dtls_start(rtc_dtls_t *d, uint64_t now_ns, rtc_dtls_out_t *out);

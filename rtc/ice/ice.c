@@ -35,7 +35,8 @@ typedef struct ice_tx {
     uint8_t txid[RTC_STUN_TXID_LEN];
     uint64_t next_ns; /* next retransmission, or timeout after the last */
     uint64_t rto_ns;
-    uint8_t cnt; /* transmissions so far */
+    uint64_t sent_ns; /* the latest transmission */
+    uint8_t cnt;      /* transmissions so far */
     bool active;
 } ice_tx_t;
 
@@ -58,6 +59,8 @@ typedef struct ice_pair {
     bool queued;           /* in the triggered-check queue */
     bool sent_controlling; /* the role our in-flight check claimed */
     uint64_t prio;
+    uint64_t rtt_ns; /* 0 = unknown; see pair_succeeded() */
+    bool rtt_clean;  /* rtt_ns is from a check answered on its first transmission */
     ice_tx_t tx;
 } ice_pair_t;
 
@@ -102,6 +105,7 @@ struct rtc_ice {
     /* The media pair (survives a restart until a new pair is selected). */
     bool media_valid, media_nominated, media_relayed;
     net_addr_t media_local, media_remote;
+    uint64_t media_rtt_ns;
     uint64_t consent_ok_ns, consent_next_ns;
     ice_tx_t consent_tx;
     uint8_t consent_txids[CONSENT_TXIDS][RTC_STUN_TXID_LEN];
@@ -325,6 +329,7 @@ static void tx_start(rtc_ice_t *ice, ice_tx_t *tx, uint64_t now_ns)
     new_txid(tx->txid, ice);
     tx->cnt = 1;
     tx->rto_ns = RTO_INIT_NS;
+    tx->sent_ns = now_ns;
     tx->next_ns = now_ns + tx->rto_ns;
     tx->active = true;
 }
@@ -340,6 +345,7 @@ static bool tx_retransmit(ice_tx_t *tx, uint64_t now_ns)
     tx->cnt++;
     tx->rto_ns = tx->rto_ns * 2 > RTO_MAX_NS ? RTO_MAX_NS : tx->rto_ns * 2;
     tx->next_ns = now_ns + tx->rto_ns;
+    tx->sent_ns = now_ns;
     return true;
 }
 
@@ -461,6 +467,8 @@ static void set_media(rtc_ice_t *ice, const ice_pair_t *p, bool nominated, uint6
     ice->media_relayed = is_relay_local(ice, p->local);
     ice->media_local = *l;
     ice->media_remote = *r;
+    if (p->rtt_ns || !same)
+        ice->media_rtt_ns = p->rtt_ns;
     memcpy(ice->media_rufrag, ice->rufrag, sizeof ice->rufrag);
     memcpy(ice->media_rpwd, ice->rpwd, sizeof ice->rpwd);
     memcpy(ice->media_ufrag, ice->ufrag, sizeof ice->ufrag);
@@ -560,6 +568,17 @@ static void pair_failed(rtc_ice_t *ice, ice_pair_t *p, uint64_t now_ns)
 static void pair_succeeded(rtc_ice_t *ice, unsigned pi, uint64_t now_ns)
 {
     ice_pair_t *p = &ice->pairs[pi];
+    /* The round trip. Karn: the answer to a retransmitted check does not say which
+     * transmission it answers, so only a check answered on its first transmission gives a
+     * clean sample. Without one yet, the time since the latest transmission stands in: right
+     * when the earlier ones were lost (the usual reason to retransmit), too short when the path
+     * is slower than the 500 ms RTO. DTLS uses it for its first timeout (rtc_dtls_set_rtt),
+     * where too short costs a spurious retransmission and too long (unknown: 1 s, doubling)
+     * costs seconds per lost flight on a lossy path. */
+    if (p->tx.active && now_ns > p->tx.sent_ns && (p->tx.cnt == 1 || !p->rtt_clean)) {
+        p->rtt_ns = now_ns - p->tx.sent_ns;
+        p->rtt_clean = p->tx.cnt == 1;
+    }
     p->state = P_SUCCEEDED;
     p->tx.active = false;
     p->valid = true;
@@ -908,6 +927,11 @@ int rtc_ice_selected(const rtc_ice_t *ice, net_addr_t *local, net_addr_t *remote
     if (relayed)
         *relayed = ice->media_relayed;
     return 0;
+}
+
+uint64_t rtc_ice_rtt_ns(const rtc_ice_t *ice)
+{
+    return ice->media_valid ? ice->media_rtt_ns : 0;
 }
 
 /* ---------------------------------------------------------------------------------------------

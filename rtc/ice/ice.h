@@ -218,6 +218,12 @@ uint64_t rtc_ice_deadline(const rtc_ice_t *ice);
 WARN_UNUSED int rtc_ice_selected(const rtc_ice_t *ice, net_addr_t *local, net_addr_t *remote,
                                  bool *relayed);
 
+/* The round trip of the media pair, from its last connectivity check answered on the first
+ * transmission; when every check on it was retransmitted (Karn: their answers are ambiguous),
+ * the time from the latest transmission to the answer, which is short when the path is slower
+ * than the check RTO. 0 = unknown (the pair was selected by the peer's check alone). */
+uint64_t rtc_ice_rtt_ns(const rtc_ice_t *ice);
+
 /* Events */
 typedef enum rtc_ice_event_type {
     RTC_ICE_EV_STATE = 1,         /* .state */

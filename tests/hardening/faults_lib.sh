@@ -83,6 +83,9 @@ impair_link() {
 		return 0
 	fi
 	HAVE_NETEM=0
+	# A "ready" left by an earlier run in $OUT would pass the wait below before the new
+	# tun_impair.py truncates the file, and the call would run unimpaired.
+	rm -f "$OUT/tun_impair.out"
 	if [ -c /dev/net/tun ] && { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/tun_impair.py" \
 		"$NS" "$loss" "$dup" "$delay" "$jitter" >"$OUT/tun_impair.out" 2>&1 & TI=$!; PIDS="$PIDS $TI"; } &&
 		for _ in $(seq 200); do grep -q ready "$OUT/tun_impair.out" && break; sleep 0.1; done &&

@@ -64,7 +64,7 @@ Test(hardening_faults, netem_call_frozen_peer_consent_sigkill_sigterm)
  * deliver every chat message in order and once. */
 Test(hardening_faults, call_at_20_percent_loss)
 {
-    run_script_env("LOSS=20 CALL_ONLY=1", "faults.sh", "hardening-faults-20");
+    run_script_env("LOSS=20 CALL_SECS=19 CALL_ONLY=1", "faults.sh", "hardening-faults-20");
 }
 
 /* tests/hardening/sfu_faults.sh: a WHIP publisher and a WHEP viewer through the SFU while

@@ -416,6 +416,30 @@ Test(rtc_dtls, app_data_and_close_notify)
     rtc_dtls_fini(&s);
 }
 
+/* Each flight's first retransmission timeout follows the ICE round trip (2 x RTT, clamped to
+ * 50-3000 ms, as libwebrtc): 1 s by default, 200 ms on a 100 ms path, and the clamps. */
+static uint64_t first_rto_ms(uint64_t rtt_ms)
+{
+    rtc_dtls_t c;
+    static rtc_dtls_out_t o;
+    cr_assert_eq(
+        rtc_dtls_init(&c, ctx_a, RTC_DTLS_CLIENT, rtc_dtls_ctx_fingerprint(ctx_b), fake_ns), 0);
+    rtc_dtls_set_rtt(&c, rtt_ms * NET_NS_PER_MS);
+    cr_assert_eq(rtc_dtls_start(&c, fake_ns, &o), 0);
+    /* OpenSSL reports the time left with its own rounding (microseconds off). */
+    uint64_t ms = (rtc_dtls_deadline(&c) - fake_ns + NET_NS_PER_MS / 2) / NET_NS_PER_MS;
+    rtc_dtls_fini(&c);
+    return ms;
+}
+
+Test(rtc_dtls, first_retransmission_follows_ice_rtt)
+{
+    cr_assert_eq(first_rto_ms(0), 1000, "unknown round trip: RFC 6347 §4.2.4.1");
+    cr_assert_eq(first_rto_ms(100), 200);
+    cr_assert_eq(first_rto_ms(5), 50, "lower clamp");
+    cr_assert_eq(first_rto_ms(4000), 3000, "upper clamp");
+}
+
 Test(rtc_dtls, handshake_timeout)
 {
     rtc_dtls_t c;

@@ -401,6 +401,11 @@ Test(ice, full_full_connects)
     cr_assert(both_completed(&s), "states %s %s", rtc_ice_state_name(s.state[0]),
               rtc_ice_state_name(s.state[1]));
     assert_same_pair(&s);
+    /* The media pair's round trip, from a check answered on its first transmission: the
+     * simulated link's delay both ways (the controlled side has its own checks too). */
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(rtc_ice_rtt_ns(s.ice[i]), 2 * DELAY_NS, "side %d rtt %llu", i,
+                     (unsigned long long)rtc_ice_rtt_ns(s.ice[i]));
     cr_assert(rtc_ice_controlling(s.ice[0]) && !rtc_ice_controlling(s.ice[1]));
     cr_assert_geq(rtc_ice_stats(s.ice[1])->responses_sent, 2);
     cr_assert_eq(s.selected_events[0], 1);
@@ -499,6 +504,13 @@ Test(ice, connects_with_30_percent_loss)
         assert_same_pair(&s);
         cr_assert_gt(rtc_ice_stats(s.ice[0])->retransmits + rtc_ice_stats(s.ice[1])->retransmits,
                      0);
+        /* The round trip is the link's, also when checks were retransmitted: it is timed from
+         * the latest transmission (from the first it would be an RTO longer). */
+        for (int i = 0; i < 2; i++) {
+            uint64_t rtt = rtc_ice_rtt_ns(s.ice[i]);
+            cr_assert(rtt == 2 * DELAY_NS, "seed %llu side %d: rtt %llu ns",
+                      (unsigned long long)seed, i, (unsigned long long)rtt);
+        }
         /* and consent survives 30% loss for two minutes */
         sim_run(&s, s.now + 120 * NET_NS_PER_SEC, NULL);
         cr_assert_neq(s.state[0], RTC_ICE_FAILED, "seed %llu", (unsigned long long)seed);
