@@ -841,14 +841,21 @@ static void job_tick(void)
     bool ping = t_us % 1000000 == 500000;
     for (int i = 0; i < MAX_REMOTES; i++) {
         struct remote *r = &remotes[i];
-        if (!r->pc || r->closed || !r->send || urtc_pc_state(r->pc) != URTC_PC_CONNECTED)
+        if (!r->pc || r->closed || !r->send)
             continue;
+        /* The channel is used while it is open, also when ICE is "disconnected" for a moment
+         * (as a page would: SCTP holds the message until the path is back). Gating it on
+         * "connected" made a gap in the numbers that looked like a lost message. */
         if (chat && r->dc_open) {
             char msg[160];
             snprintf(msg, sizeof msg, "hello %llu from %s", (unsigned long long)(t_us / 1000000),
                      o.name);
-            if (urtc_dc_send(r->pc, r->dc, msg, strlen(msg), false) == 0)
+            int ret = urtc_dc_send(r->pc, r->dc, msg, strlen(msg), false);
+            if (ret == 0)
                 c_sent++;
+            else if (!o.quiet)
+                fprintf(stderr, "urtc-peer: peer %u: chat message %llu not sent: %s\n", r->id,
+                        (unsigned long long)(t_us / 1000000), strerror(-ret));
         }
         if (ping && r->dc_open) {
             char msg[96];
@@ -860,6 +867,8 @@ static void job_tick(void)
             if (urtc_dc_send(r->pc, r->dc, msg, strlen(msg), false) == 0)
                 d_sent++;
         }
+        if (urtc_pc_state(r->pc) != URTC_PC_CONNECTED)
+            continue;
         if (have_a && r->atr >= 0 && urtc_pc_send_frame(r->pc, r->atr, &af) == 0)
             a_sent++;
         if (have_v && r->vtr >= 0 && urtc_pc_send_frame(r->pc, r->vtr, &vf) == 0)

@@ -768,10 +768,15 @@ static void serve_metrics(conn_t *c, const sig_http_req_t *req, bool head)
     metric(&b, "urtc_sfu_pli_sent_total", "counter", "PLIs sent to publishers.", fs.pli_tx);
     metric(&b, "urtc_sfu_cross_shard_packets_total", "counter",
            "Packets passed by reference to another shard.", fs.xshard_fwd);
-    metric(&b, "urtc_sfu_drops_total", "counter",
-           "Packets not forwarded (pool empty, waiting for a keyframe, leg not negotiated, ring "
-           "full).",
-           fs.drop_nobufs + fs.drop_wait_key + fs.drop_not_ready + fs.xshard_drop);
+    metric_head(&b, "urtc_sfu_drops_total", "counter",
+                "Packets not forwarded, by reason: pool empty, waiting for a keyframe, leg not "
+                "negotiated or subscriber not connected, cross-shard ring full.");
+    sb_printf(&b,
+              "urtc_sfu_drops_total{reason=\"nobufs\"} %" PRIu64 "\n"
+              "urtc_sfu_drops_total{reason=\"wait_key\"} %" PRIu64 "\n"
+              "urtc_sfu_drops_total{reason=\"not_ready\"} %" PRIu64 "\n"
+              "urtc_sfu_drops_total{reason=\"ring_full\"} %" PRIu64 "\n",
+              fs.drop_nobufs, fs.drop_wait_key, fs.drop_not_ready, fs.xshard_drop);
     if (b.oom)
         http_error(c, 500, "out of memory", NULL, false);
     else

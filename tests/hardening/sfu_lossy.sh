@@ -71,6 +71,8 @@ ip netns exec "$NS" "$B/urtc-peer" --signal $WS $BOT --name a --duration 18 --ch
 AP=$!
 PIDS="$PIDS $AP"
 wait $AP || fail "bot a exited $?: $(tail -3 "$OUT/a.err")"
+# For a post-mortem of a failed run: why the SFU did not forward (urtc_sfu_drops_total{reason}).
+python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:18080/metrics', timeout=5).read().decode())" >"$OUT/metrics.txt" 2>&1
 sleep 2
 kill -TERM $BP
 wait $BP || fail "bot b exited $?: $(tail -3 "$OUT/b.err")"
@@ -108,7 +110,7 @@ if bad:
     print("sfu_lossy: failed: " + "; ".join(bad))
 sys.exit(1 if bad else 0)
 PY
-python3 - "$OUT/a.json" "$OUT/b.json" <<'PY' || fail "the sfu room call (chat) through the lossy link"
+python3 - "$OUT/a.json" "$OUT/b.json" <<'PY' || fail "the sfu room call (chat) through the lossy link; the SFU's drops: $(grep '^urtc_sfu_drops' "$OUT/metrics.txt" | tr '\n' ' ')"
 import json, sys
 a, b = (json.loads(open(f).read().strip().splitlines()[-1]) for f in sys.argv[1:3])
 def chat_from(j, name):
