@@ -450,6 +450,12 @@ typedef struct rtc_rtp_rtx_tx {
     const rtc_rtp_ptmap_t *ptmap; /* media PT -> RTX PT (apt), borrowed for the stream's life */
 } rtc_rtp_rtx_tx_t;
 
+/* The repair of original @orig (@len bytes): its RTX packet with @rtx (which takes the next
+ * RTX sequence number), or with @rtx NULL the original itself. Length, -ENOTSUP (no RTX PT
+ * for its PT), -ENOSPC, -EBADMSG. */
+WARN_UNUSED int rtc_rtp_resend_build(rtc_rtp_rtx_tx_t *rtx, const uint8_t *orig, size_t len,
+                                     uint8_t *out, size_t cap);
+
 /* Answers a NACK for @seq: builds into @out the RTX packet of the stored original, or with
  * @rtx NULL (no RTX negotiated) copies the original itself (same SSRC and sequence number).
  * A packet is resent at most once per @min_interval_ns (an RTT, so that one loss reported
@@ -458,6 +464,119 @@ typedef struct rtc_rtp_rtx_tx {
 WARN_UNUSED int rtc_rtp_history_resend(rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, uint16_t seq,
                                        uint64_t now_ns, uint64_t min_interval_ns, uint8_t *out,
                                        size_t cap);
+
+/* ---------------------------------------------------------------------------------------------
+ * Forwarding history (an SFU's): one store of a source's plaintext packets, shared by the legs
+ * it is forwarded on. Each leg rewrites the source's packets (rtc_rtp_fwd_rewrite: SSRC,
+ * sequence number, timestamp, payload type, extension ids, abs-send-time) and keeps, per
+ * sequence number it sent, which stored packet that was and how it was rewritten, so that a
+ * NACK for the leg's sequence number is answered with exactly the bytes the leg sent (or their
+ * RTX, RFC 4588 §4), and a number the leg never sent is not answered at all.
+ */
+#define RTC_RTP_FWD_SLOT_MAX 2048u /* longest slot of a forwarding store */
+#define RTC_RTP_FWD_SETS 4u        /* rewrites a leg remembers (each change makes one) */
+
+/* How a leg rewrites the packets of its source (besides sequence number and payload type,
+ * which are per packet). */
+typedef struct rtc_rtp_fwd_rw {
+    uint32_t ssrc;
+    uint32_t ts_off;     /* added to the source's timestamp */
+    uint8_t abs_send_id; /* our id of abs-send-time, set to the forwarding time; 0: none */
+    uint8_t extmap[256]; /* source's extension id -> ours (rtc_rtp_ext_remap), 0: removed */
+} rtc_rtp_fwd_rw_t;
+
+/* Rewrites source packet @b (@len bytes, plaintext RTP) in place for a leg: SSRC, sequence
+ * number @seq, timestamp + ts_off, payload type @pt, extension ids through extmap (all of them
+ * removed when one does not fit the packet's form), and abs-send-time set to @now_ns. The
+ * length never changes. 0; -EBADMSG (not RTP: only the fixed header was rewritten), -EPROTO
+ * (extensions could not be removed), or an error of rtc_rtp_ext_overwrite() other than
+ * -ENOENT (abs-send-time not rewritten); the packet is usable in every case but -EBADMSG. */
+int rtc_rtp_fwd_rewrite(uint8_t *b, size_t len, const rtc_rtp_fwd_rw_t *rw, uint16_t seq,
+                        uint8_t pt, uint64_t now_ns);
+
+typedef struct rtc_rtp_fwd_slot {
+    uint64_t serial; /* of the put that filled it; 0: empty */
+    uint64_t at_ns;  /* when: the time every leg forwarded it with (abs-send-time) */
+    uint16_t len;
+} rtc_rtp_fwd_slot_t;
+
+/* The store of one source: a ring of @cap packets placed by source sequence number (unwrapped;
+ * a new SSRC's numbers go on after the highest so far). Every put has its own serial, so a
+ * packet a leg sent is never confused with a later one in its slot, not even with a duplicate
+ * of itself (whose extension values may differ: an RTX repair). */
+typedef struct rtc_rtp_fwd_hist {
+    uint8_t *mem;
+    rtc_rtp_fwd_slot_t *slots;
+    uint32_t cap; /* power of two */
+    uint32_t slot_len;
+    uint32_t ssrc;
+    bool have_ssrc;
+    rtc_rtp_unwrap_t unwrap;
+    int64_t base, hi; /* added to the unwrapped number; the highest placed */
+    uint64_t serial;
+} rtc_rtp_fwd_hist_t;
+
+/* A stored packet's name, for rtc_rtp_fwd_leg_put(). */
+typedef struct rtc_rtp_fwd_ref {
+    uint64_t serial;
+    uint32_t slot;
+} rtc_rtp_fwd_ref_t;
+
+/* @cap packets (rounded up to a power of two) of up to @slot_len (<= RTC_RTP_FWD_SLOT_MAX)
+ * bytes. Allocates once. 0, -EINVAL, -ENOMEM. */
+WARN_UNUSED int rtc_rtp_fwd_hist_init(rtc_rtp_fwd_hist_t *h, uint32_t cap, uint32_t slot_len);
+/* Accepts a zeroed or finished store. */
+void rtc_rtp_fwd_hist_fini(rtc_rtp_fwd_hist_t *h);
+/* Stores a copy of source packet @b; @now_ns must be the time every leg rewrites this very
+ * packet with (rtc_rtp_fwd_rewrite), which a resend repeats. Its name goes to @ref.
+ * 0, -EBADMSG (not RTP), -EMSGSIZE (longer than a slot). */
+WARN_UNUSED int rtc_rtp_fwd_hist_put(rtc_rtp_fwd_hist_t *h, const uint8_t *b, size_t len,
+                                     uint64_t now_ns, rtc_rtp_fwd_ref_t *ref);
+
+typedef struct rtc_rtp_fwd_entry {
+    int64_t seq; /* the leg's, unwrapped */
+    rtc_rtp_fwd_ref_t src;
+    uint32_t set_id; /* of sets[set] when the packet was sent */
+    uint8_t set, pt, resends;
+    bool used;
+    uint64_t resent_ns;
+} rtc_rtp_fwd_entry_t;
+
+typedef struct rtc_rtp_fwd_set {
+    uint32_t id;   /* 0: empty */
+    uint64_t used; /* last put that used it (the least recently used one is replaced) */
+    rtc_rtp_fwd_rw_t rw;
+} rtc_rtp_fwd_set_t;
+
+/* One leg: what it sent, by its own sequence number (a ring of @cap entries), and the
+ * rewrites that applied (RTC_RTP_FWD_SETS of them, allocated with the ring). */
+typedef struct rtc_rtp_fwd_leg {
+    rtc_rtp_fwd_entry_t *e;
+    rtc_rtp_fwd_set_t *sets;
+    uint32_t cap; /* power of two */
+    rtc_rtp_unwrap_t unwrap;
+    int64_t hi;
+    uint8_t cur;
+    uint32_t next_id;
+    uint64_t puts;
+} rtc_rtp_fwd_leg_t;
+
+/* @cap entries (rounded up to a power of two). Allocates once. 0, -EINVAL, -ENOMEM. */
+WARN_UNUSED int rtc_rtp_fwd_leg_init(rtc_rtp_fwd_leg_t *l, uint32_t cap);
+/* Accepts a zeroed or finished leg. */
+void rtc_rtp_fwd_leg_fini(rtc_rtp_fwd_leg_t *l);
+/* Records that the leg sent stored packet @src as its sequence number @seq with payload type
+ * @pt, rewritten by @rw (copied when it differs from the last one). */
+void rtc_rtp_fwd_leg_put(rtc_rtp_fwd_leg_t *l, uint16_t seq, rtc_rtp_fwd_ref_t src, uint8_t pt,
+                         const rtc_rtp_fwd_rw_t *rw);
+/* Answers a NACK of the leg's sequence number @seq as rtc_rtp_history_resend() does: builds in
+ * @out the packet the leg sent (rebuilt from @h) or, with @rtx, its RTX packet. Length,
+ * -ENOENT (the leg never sent it, or it is gone from the leg's ring or from @h), -EAGAIN
+ * (throttled: resent less than @min_interval_ns ago), -ENOTSUP (no RTX PT for its PT),
+ * -ENOSPC, -EBADMSG. */
+WARN_UNUSED int rtc_rtp_fwd_resend(rtc_rtp_fwd_leg_t *l, const rtc_rtp_fwd_hist_t *h,
+                                   rtc_rtp_rtx_tx_t *rtx, uint16_t seq, uint64_t now_ns,
+                                   uint64_t min_interval_ns, uint8_t *out, size_t cap);
 
 /* ---------------------------------------------------------------------------------------------
  * NACK generator (receive side, RFC 4585 §6.2.1): tracks the missing sequence numbers of one

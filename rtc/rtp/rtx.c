@@ -114,6 +114,27 @@ int rtc_rtp_rtx_decap(uint8_t *b, size_t len, uint32_t ssrc, uint8_t pt)
     return (int)len - 2;
 }
 
+int rtc_rtp_resend_build(rtc_rtp_rtx_tx_t *rtx, const uint8_t *orig, size_t len, uint8_t *out,
+                         size_t cap)
+{
+    if (rtx) {
+        int rtx_pt = rtc_rtp_ptmap_rtx_for(rtx->ptmap, orig[1] & 0x7f);
+        if (rtx_pt < 0)
+            return -ENOTSUP;
+        int n = rtc_rtp_rtx_build(out, cap, orig, len, rtx->ssrc, (uint8_t)rtx_pt, rtx->seq);
+        if (n >= 0)
+            rtx->seq++;
+        return n;
+    }
+    /* No RTX stream: the original again, same sequence number (RFC 4585 §6.2.1 leaves the
+     * repair to the sender; SRTP takes it, its index being new to nobody but the receiver's
+     * replay list, which drops it only if the original did arrive). */
+    if (len > cap)
+        return -ENOSPC;
+    memcpy(out, orig, len);
+    return (int)len;
+}
+
 int rtc_rtp_history_resend(rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, uint16_t seq,
                            uint64_t now_ns, uint64_t min_interval_ns, uint8_t *out, size_t cap)
 {
@@ -127,25 +148,9 @@ int rtc_rtp_history_resend(rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, uint16_t
         h->throttled++;
         return -EAGAIN;
     }
-    const uint8_t *orig = h->mem + (size_t)i * h->slot_len;
-    int n;
-    if (rtx) {
-        int rtx_pt = rtc_rtp_ptmap_rtx_for(rtx->ptmap, orig[1] & 0x7f);
-        if (rtx_pt < 0)
-            return -ENOTSUP;
-        n = rtc_rtp_rtx_build(out, cap, orig, sl->len, rtx->ssrc, (uint8_t)rtx_pt, rtx->seq);
-        if (n < 0)
-            return n;
-        rtx->seq++;
-    } else {
-        /* No RTX stream: the original again, same sequence number (RFC 4585 §6.2.1 leaves
-         * the repair to the sender; SRTP takes it, its index being new to nobody but the
-         * receiver's replay list, which drops it only if the original did arrive). */
-        if (sl->len > cap)
-            return -ENOSPC;
-        memcpy(out, orig, sl->len);
-        n = sl->len;
-    }
+    int n = rtc_rtp_resend_build(rtx, h->mem + (size_t)i * h->slot_len, sl->len, out, cap);
+    if (n < 0)
+        return n;
     sl->resends++;
     sl->resent_ns = now_ns;
     h->resent++;
