@@ -230,6 +230,11 @@ typedef struct eng_rtx_counts {
  * ENG_RTX_MIN_NS. Counts into @c. Returns how many were missing from the history. */
 int eng_rtx_answer(eng_peer_t *p, rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, const uint16_t *seqs,
                    int n, uint64_t now_ns, eng_rtx_counts_t *c);
+/* The same for a forwarding leg @leg (an SFU's down) whose source's packets are in @h: each
+ * repair carries exactly the bytes the leg sent (rtc_rtp_fwd_resend). */
+int eng_rtx_answer_fwd(eng_peer_t *p, rtc_rtp_fwd_leg_t *leg, const rtc_rtp_fwd_hist_t *h,
+                       rtc_rtp_rtx_tx_t *rtx, const uint16_t *seqs, int n, uint64_t now_ns,
+                       eng_rtx_counts_t *c);
 
 /* How long a NACK waits for its repair before the next try (RFC 4585 §6.2.1 leaves the
  * timing to the receiver): the path's round trip @rtt_ns (from report blocks, RFC 3550 §6.4.1)

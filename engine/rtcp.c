@@ -25,8 +25,23 @@ uint64_t eng_rtcp_next_ns(uint64_t now_ns, bool initial)
     return now_ns + rtc_rtcp_interval_ns(&cfg, r);
 }
 
-int eng_rtx_answer(eng_peer_t *p, rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, const uint16_t *seqs,
-                   int n, uint64_t now_ns, eng_rtx_counts_t *c)
+/* One NACKed sequence number's repair into @out: from a send history or a forwarding leg. */
+struct resend_src {
+    rtc_rtp_history_t *h;   /* or: */
+    rtc_rtp_fwd_leg_t *leg; /* with */
+    const rtc_rtp_fwd_hist_t *fh;
+};
+
+static int resend_one(const struct resend_src *src, rtc_rtp_rtx_tx_t *rtx, uint16_t seq,
+                      uint64_t now_ns, uint8_t *out, size_t cap)
+{
+    if (src->h)
+        return rtc_rtp_history_resend(src->h, rtx, seq, now_ns, ENG_RTX_MIN_NS, out, cap);
+    return rtc_rtp_fwd_resend(src->leg, src->fh, rtx, seq, now_ns, ENG_RTX_MIN_NS, out, cap);
+}
+
+static int rtx_answer(eng_peer_t *p, const struct resend_src *src, rtc_rtp_rtx_tx_t *rtx,
+                      const uint16_t *seqs, int n, uint64_t now_ns, eng_rtx_counts_t *c)
 {
     int missing = 0;
     uint8_t buf[NET_PKT_MAX_LEN - RTC_SRTP_TAILROOM];
@@ -34,7 +49,7 @@ int eng_rtx_answer(eng_peer_t *p, rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, c
         c->nacked++;
         /* RFC 4588 §4 (or the original again), at most once per ENG_RTX_MIN_NS: one loss
          * NACKed twice (a retry crossing the repair) is not sent twice. */
-        int len = rtc_rtp_history_resend(h, rtx, seqs[i], now_ns, ENG_RTX_MIN_NS, buf, sizeof buf);
+        int len = resend_one(src, rtx, seqs[i], now_ns, buf, sizeof buf);
         if (len == -ENOENT) {
             c->missing++;
             missing++;
@@ -48,6 +63,19 @@ int eng_rtx_answer(eng_peer_t *p, rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, c
             c->resent++;
     }
     return missing;
+}
+
+int eng_rtx_answer(eng_peer_t *p, rtc_rtp_history_t *h, rtc_rtp_rtx_tx_t *rtx, const uint16_t *seqs,
+                   int n, uint64_t now_ns, eng_rtx_counts_t *c)
+{
+    return rtx_answer(p, &(struct resend_src){.h = h}, rtx, seqs, n, now_ns, c);
+}
+
+int eng_rtx_answer_fwd(eng_peer_t *p, rtc_rtp_fwd_leg_t *leg, const rtc_rtp_fwd_hist_t *h,
+                       rtc_rtp_rtx_tx_t *rtx, const uint16_t *seqs, int n, uint64_t now_ns,
+                       eng_rtx_counts_t *c)
+{
+    return rtx_answer(p, &(struct resend_src){.leg = leg, .fh = h}, rtx, seqs, n, now_ns, c);
 }
 
 uint64_t eng_nack_wait_ns(int64_t rtt_ns, uint64_t fallback_ns)

@@ -6,10 +6,12 @@
  * connections, and reports back on its own SPSC event queue. Nothing here locks.
  *
  * Packet path (shard thread, allocation-free): the publisher's pc decrypts the packet once and
- * hands it over (on_rtp, borrowed); for each subscriber the packet is copied once into a pool
- * slot of the shard, the copy is rewritten (SSRC, sequence number, timestamp, payload type,
- * header-extension ids), stored in that subscriber's history (plaintext, for NACKs) and
- * encrypted in place into the send batch, which the shard flushes once per tick (GSO).
+ * hands it over (on_rtp, borrowed); a video packet is stored once in its up's history
+ * (plaintext, for NACKs, shared by every down leg of the up on this shard); for each
+ * subscriber the packet is copied once into a pool slot of the shard, the copy is rewritten
+ * (SSRC, sequence number, timestamp, payload type, header-extension ids), the leg notes which
+ * stored packet it sent under which number and rewrite, and the copy is encrypted in place
+ * into the send batch, which the shard flushes once per tick (GSO).
  */
 #include "engine/engine_priv.h"
 
@@ -33,9 +35,11 @@
 #define SFU_PLI_MIN_NS (300 * NET_NS_PER_MS)         /* PLI/FIR upstream at most this often */
 #define SFU_CONNECT_TIMEOUT_NS (20 * NET_NS_PER_SEC) /* never connected: gone */
 #define SFU_DISCONNECTED_TIMEOUT_NS (10 * NET_NS_PER_SEC)
-/* Retransmission history per video leg: ENG_HIST_PKTS packets (about 2.5 s at 1 Mbit/s) of up
- * to ENG_HIST_SLOT bytes, 384 KiB. Audio legs keep none (Opus repairs with FEC; a NACK for
- * audio finds nothing). */
+/* Retransmission history per video up (per shard that has a down leg of it): ENG_HIST_PKTS
+ * packets (about 2.5 s at 1 Mbit/s) of up to ENG_HIST_SLOT bytes, 384 KiB, as the publisher
+ * sent them. Each video down leg keeps an ENG_HIST_PKTS-entry index of what it sent (about
+ * 12 KiB, rtc_rtp_fwd_leg_t), from which a NACK's packet is rebuilt byte for byte. Audio keeps
+ * none (Opus repairs with FEC; a NACK for audio finds nothing). */
 #define SFU_SDP_CAP 32768
 #define SFU_CNAME "urtc-sfu" /* of the SFU's own RTCP SSRC (receiver reports, feedback) */
 #define SFU_ROOM_LEN 64
@@ -61,6 +65,9 @@ typedef struct sfu_up {
     rtc_rtp_nack_gen_t *nack;
     uint64_t last_rx_ns;
     uint8_t variant_pt, variant; /* codec_variant() of the last payload type seen */
+    /* Video: the packets as received, for the NACKs of its down legs on this shard (set up
+     * with the first down leg, mem NULL until then). */
+    rtc_rtp_fwd_hist_t hist;
 } sfu_up_t;
 
 /* A track a member receives: one publisher's up, on one transceiver of the member's pc. */
@@ -72,17 +79,17 @@ typedef struct sfu_down {
     bool started;  /* the first packet fixed the offsets */
     bool wait_key; /* video: nothing before a keyframe starts */
     uint16_t seq_off;
-    uint32_t ts_off;
     uint16_t last_out_seq;
     uint32_t last_out_ts;
     uint32_t src_ssrc; /* the publisher's SSRC the offsets were fixed for */
-    uint32_t ssrc, rtx_ssrc;
+    /* The rewrite: our SSRC, timestamp offset, extension ids (publisher's id -> ours) and
+     * our id of abs-send-time (set at send time; 0: none). */
+    rtc_rtp_fwd_rw_t rw;
+    uint32_t rtx_ssrc;
     uint8_t pt_in, pt_out, rtx_pt; /* cached payload-type mapping, pt_in 0xff: none yet */
     uint8_t variant_in;
     uint32_t nego_gen_pub, nego_gen_sub;
-    uint8_t extmap[256]; /* publisher's extension id -> ours */
-    uint8_t abs_send_id; /* our id of abs-send-time, rewritten at send time; 0: none */
-    rtc_rtp_history_t hist;
+    rtc_rtp_fwd_leg_t leg; /* video: what was sent, for NACKs (e NULL: audio) */
     rtc_rtp_ptmap_t ptmap;
     rtc_rtp_rtx_tx_t rtx;
     rtc_rtp_tx_stats_t tx;
@@ -404,9 +411,9 @@ static bool down_refresh(sfu_member_t *sub, sfu_down_t *d, uint8_t pt_in, const 
     }
     if (d->pt_out == 0xff)
         return false;
-    if (d->ssrc != t->ssrc) {
-        d->ssrc = t->ssrc;
-        rtc_rtp_tx_stats_init(&d->tx, d->ssrc, d->clock_hz);
+    if (d->rw.ssrc != t->ssrc) {
+        d->rw.ssrc = t->ssrc;
+        rtc_rtp_tx_stats_init(&d->tx, d->rw.ssrc, d->clock_hz);
     }
     d->rtx_ssrc = t->rtx_ssrc;
     rtc_rtp_ptmap_init(&d->ptmap);
@@ -419,24 +426,25 @@ static bool down_refresh(sfu_member_t *sub, sfu_down_t *d, uint8_t pt_in, const 
     /* Extensions: what both sides negotiated is renumbered; the rest is removed. MID and RID
      * name the publisher's stream (the subscriber routes by its SSRC, announced in our
      * a=ssrc), and transport-cc sequence numbers belong to the publisher's transport. */
-    rtc_rtp_extmap_translate(&pub->ext, &sub->ext, d->extmap);
+    rtc_rtp_extmap_translate(&pub->ext, &sub->ext, d->rw.extmap);
     static const rtc_rtp_ext_kind_t drop[] = {RTC_RTP_EXT_MID, RTC_RTP_EXT_RID,
                                               RTC_RTP_EXT_REPAIRED_RID, RTC_RTP_EXT_TWCC};
     for (size_t i = 0; i < NET_ARRAY_LEN(drop); i++)
         if (pub->ext.id_of[drop[i]])
-            d->extmap[pub->ext.id_of[drop[i]]] = 0;
-    d->abs_send_id = d->extmap[pub->ext.id_of[RTC_RTP_EXT_ABS_SEND_TIME]]
-                         ? sub->ext.id_of[RTC_RTP_EXT_ABS_SEND_TIME]
-                         : 0;
+            d->rw.extmap[pub->ext.id_of[drop[i]]] = 0;
+    d->rw.abs_send_id = d->rw.extmap[pub->ext.id_of[RTC_RTP_EXT_ABS_SEND_TIME]]
+                            ? sub->ext.id_of[RTC_RTP_EXT_ABS_SEND_TIME]
+                            : 0;
     if (!pub->ext.id_of[RTC_RTP_EXT_ABS_SEND_TIME])
-        d->abs_send_id = 0;
+        d->rw.abs_send_id = 0;
     return true;
 }
 
 /* ---- Forwarding (per packet) ----------------------------------------------------------------- */
 
+/* @ref: where the up's history keeps @p (NULL: not kept); @now: the time it was kept with. */
 static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p, bool video,
-                    uint8_t variant)
+                    uint8_t variant, const rtc_rtp_fwd_ref_t *ref, uint64_t now)
 {
     sfu_shard_t *ss = sub->ss;
     if (!sub->connected || !down_refresh(sub, d, p->payload_type, p->codec, variant)) {
@@ -460,7 +468,7 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
             ts0 = d->last_out_ts + (d->clock_hz ? d->clock_hz / 30 : 3000);
         else if (rtc_random(&ts0, sizeof ts0) < 0)
             ts0 = 0;
-        d->ts_off = ts0 - p->timestamp;
+        d->rw.ts_off = ts0 - p->timestamp;
         d->src_ssrc = p->ssrc;
         d->started = true;
     }
@@ -477,34 +485,19 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
     memcpy(b, p->data, p->len); /* the one copy: SRTP encrypts in place per subscriber */
     pkt->len = (uint32_t)p->len;
     uint16_t seq = (uint16_t)(p->seq + d->seq_off);
-    rtc_rtp_set_ssrc(b, d->ssrc);
-    rtc_rtp_set_seq(b, seq);
-    rtc_rtp_set_ts(b, p->timestamp + d->ts_off);
-    rtc_rtp_set_pt(b, d->pt_out);
-    rtc_rtp_pkt_t r;
-    if (rtc_rtp_parse(b, pkt->len, &r) >= 0 && r.ext_cnt) {
-        if (rtc_rtp_ext_remap(b, &r, d->extmap) < 0) {
-            static const uint8_t none[256]; /* an id that does not fit the form: strip all */
-            if (rtc_rtp_ext_remap(b, &r, none) < 0)
-                LOG_RATELIMIT(1000, "sfu: header extensions not stripped");
-        } else if (d->abs_send_id) {
-            uint8_t ast[3];
-            rtc_rtp_ext_put_abs_send_time(ast, rtc_rtp_abs_send_time(eng_shard_now(ss->sh)));
-            /* A publisher that does not send abs-send-time (Firefox) leaves nothing to
-             * rewrite: -ENOENT is not worth a warning on every packet. */
-            int ret = rtc_rtp_ext_overwrite(b, &r, d->abs_send_id, ast, sizeof ast);
-            if (ret < 0 && ret != -ENOENT)
-                LOG_RATELIMIT(1000, "sfu: abs-send-time not rewritten: %s", strerror(-ret));
-        }
-    }
+    /* The rewrite a NACK of this leg repeats (rtc_rtp_fwd_resend) from the up's history. */
+    int ret = rtc_rtp_fwd_rewrite(b, pkt->len, &d->rw, seq, d->pt_out, now);
+    if (ret == -EPROTO)
+        LOG_RATELIMIT(1000, "sfu: header extensions not stripped");
+    else if (ret < 0 && ret != -EBADMSG)
+        LOG_RATELIMIT(1000, "sfu: abs-send-time not rewritten: %s", strerror(-ret));
     if ((int16_t)(seq - d->last_out_seq) > 0) {
         d->last_out_seq = seq;
-        d->last_out_ts = p->timestamp + d->ts_off;
+        d->last_out_ts = p->timestamp + d->rw.ts_off;
     }
-    uint64_t now = eng_shard_now(ss->sh);
-    if (d->hist.mem && rtc_rtp_history_put(&d->hist, b, pkt->len, now) < 0)
-        LOG_RATELIMIT(1000, "sfu: packet not kept for retransmission");
-    rtc_rtp_tx_stats_on_send(&d->tx, p->timestamp + d->ts_off, now, p->payload_len);
+    if (ref && d->leg.e)
+        rtc_rtp_fwd_leg_put(&d->leg, seq, *ref, d->pt_out, &d->rw);
+    rtc_rtp_tx_stats_on_send(&d->tx, p->timestamp + d->rw.ts_off, now, p->payload_len);
     if (d->loss_every && ++d->loss_cnt % d->loss_every == 0) {
         net_pkt_free(pkt); /* test knob: lost on the way */
         return;
@@ -514,10 +507,20 @@ static void forward(sfu_member_t *sub, sfu_down_t *d, const urtc_rtp_packet_t *p
     (void)eng_peer_send_rtp(sub->pc->peer, pkt, false);
 }
 
-/* Every local subscriber of @pub's up @ui gets its copy of @p. */
+/* Every local subscriber of @pub's up @ui gets its copy of @p, which the up's history keeps
+ * once for them all (video). */
 static void fan_local(sfu_member_t *pub, unsigned ui, const urtc_rtp_packet_t *p, bool video,
                       uint8_t variant)
 {
+    sfu_up_t *up = &pub->up[ui];
+    uint64_t now = eng_shard_now(pub->ss->sh);
+    rtc_rtp_fwd_ref_t ref, *kept = NULL;
+    if (up->hist.mem) {
+        if (rtc_rtp_fwd_hist_put(&up->hist, p->data, p->len, now, &ref) == 0)
+            kept = &ref;
+        else
+            LOG_RATELIMIT(1000, "sfu: packet not kept for retransmission");
+    }
     net_list_t *pos, *tmp;
     net_list_for_each_safe (pos, tmp, &pub->room->members) {
         sfu_member_t *sub = container_of(pos, sfu_member_t, node);
@@ -525,7 +528,7 @@ static void fan_local(sfu_member_t *pub, unsigned ui, const urtc_rtp_packet_t *p
             continue;
         for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
             if (sub->down[i].used && sub->down[i].pub == pub && sub->down[i].up == ui)
-                forward(sub, &sub->down[i], p, video, variant);
+                forward(sub, &sub->down[i], p, video, variant, kept, now);
     }
 }
 
@@ -655,7 +658,7 @@ static void nack_upstream(sfu_member_t *pub, sfu_up_t *up, uint64_t now)
 static sfu_down_t *down_by_ssrc(sfu_member_t *m, uint32_t ssrc)
 {
     for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
-        if (m->down[i].used && m->down[i].ssrc == ssrc)
+        if (m->down[i].used && m->down[i].rw.ssrc == ssrc)
             return &m->down[i];
     return NULL;
 }
@@ -663,15 +666,16 @@ static sfu_down_t *down_by_ssrc(sfu_member_t *m, uint32_t ssrc)
 static void answer_nack(sfu_member_t *sub, sfu_down_t *d, const uint16_t *seqs, int n)
 {
     sfu_shard_t *ss = sub->ss;
-    if (!d->hist.mem) { /* an audio leg: nothing kept */
+    const sfu_up_t *up = &d->pub->up[d->up];
+    if (!d->leg.e || !up->hist.mem) { /* an audio leg: nothing kept */
         ss->st.nack_rx += (uint64_t)n;
         return;
     }
     /* RFC 4588 §4 with the leg's RTX SSRC/PT, or without negotiated RTX the original again. */
     eng_rtx_counts_t c = {0};
     bool rtx = d->rtx_pt && d->rtx_ssrc;
-    if (eng_rtx_answer(sub->pc->peer, &d->hist, rtx ? &d->rtx : NULL, seqs, n,
-                       eng_shard_now(ss->sh), &c) > 0)
+    if (eng_rtx_answer_fwd(sub->pc->peer, &d->leg, &up->hist, rtx ? &d->rtx : NULL, seqs, n,
+                           eng_shard_now(ss->sh), &c) > 0)
         d->pub->up[d->up].want_pli = true; /* too old: a keyframe repairs it */
     ss->st.nack_rx += c.nacked;
     ss->st.rtx_sent += c.resent;
@@ -732,7 +736,7 @@ static void member_rtcp(sfu_member_t *m, uint64_t now)
             continue;
         rtc_rtcp_wr_t w;
         rtc_rtcp_wr_init(&w, buf, sizeof buf);
-        rtc_rtp_wr_report(&w, &d->tx, d->ssrc, NULL, 0, m->pc->jsep.cname, ntp, now);
+        rtc_rtp_wr_report(&w, &d->tx, d->rw.ssrc, NULL, 0, m->pc->jsep.cname, ntp, now);
         int n = rtc_rtcp_wr_finish(&w);
         if (n > 0 && send_rtcp(m, buf, (size_t)n) == 0)
             ss->st.sr_tx++;
@@ -762,6 +766,14 @@ static void member_rtcp(sfu_member_t *m, uint64_t now)
 
 /* ---- Membership and negotiation -------------------------------------------------------------- */
 
+/* Frees what @up holds; its down legs are gone already (drop_downs_of). */
+static void up_release(sfu_up_t *up)
+{
+    free(up->nack);
+    rtc_rtp_fwd_hist_fini(&up->hist);
+    memset(up, 0, sizeof *up);
+}
+
 static sfu_down_t *down_alloc(sfu_member_t *m)
 {
     for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
@@ -782,7 +794,7 @@ static void down_release(sfu_member_t *m, sfu_down_t *d, bool stop)
         t->track_id[0] = t->stream_id[0] = 0;
         m->need_nego = true;
     }
-    rtc_rtp_history_fini(&d->hist);
+    rtc_rtp_fwd_leg_fini(&d->leg);
     uint16_t last = d->last_out_seq;
     memset(d, 0, sizeof *d);
     d->last_out_seq = last;
@@ -848,7 +860,11 @@ static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
     sfu_down_t *d = down_alloc(sub);
     if (!d)
         return -ENOSPC;
-    const sfu_up_t *up = &pub->up[ui];
+    sfu_up_t *up = &pub->up[ui];
+    /* The up's history, shared by its video legs on this shard: with the first of them. */
+    if (up->video && !up->hist.mem &&
+        rtc_rtp_fwd_hist_init(&up->hist, ENG_HIST_PKTS, ENG_HIST_SLOT) < 0)
+        return -ENOMEM;
     char stream[32], track[48];
     snprintf(stream, sizeof stream, "m%llu", (unsigned long long)pub->id);
     snprintf(track, sizeof track, "m%llu-%s%u", (unsigned long long)pub->id, up->video ? "v" : "a",
@@ -867,7 +883,7 @@ static int down_add(sfu_member_t *sub, sfu_member_t *pub, unsigned ui)
         t->rtx_ssrc = t->rtx_ssrc ? ssrcs[1] : 0;
     }
     memset(d, 0, sizeof *d);
-    if (up->video && rtc_rtp_history_init(&d->hist, ENG_HIST_PKTS, ENG_HIST_SLOT) < 0) {
+    if (up->video && rtc_rtp_fwd_leg_init(&d->leg, ENG_HIST_PKTS) < 0) {
         (void)rtc_pc_transceiver_stop(&sub->pc->jsep, (unsigned)tr);
         return -ENOMEM;
     }
@@ -1001,8 +1017,7 @@ static void sync_ups(sfu_member_t *m)
             (t->current_direction != RTC_SDP_DIR_RECVONLY &&
              t->current_direction != RTC_SDP_DIR_SENDRECV)) {
             drop_downs_of(m, (int)ui);
-            free(up->nack);
-            memset(up, 0, sizeof *up);
+            up_release(up);
             removed = true;
         }
     }
@@ -1053,10 +1068,10 @@ static void maybe_offer(sfu_member_t *m)
 static void member_free(sfu_member_t *m)
 {
     for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
-        free(m->up[ui].nack);
+        up_release(&m->up[ui]);
     free(m->pending_offer);
     for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
-        rtc_rtp_history_fini(&m->down[i].hist);
+        rtc_rtp_fwd_leg_fini(&m->down[i].leg);
     free(m);
 }
 
@@ -1073,7 +1088,7 @@ static void member_remove(sfu_member_t *m)
     mtab_del(ss, m);
     room->cnt--;
     if (m->remote) {
-        free(m); /* a proxy: its home shard reports its member */
+        member_free(m); /* a proxy (its ups' histories): its home shard reports its member */
     } else {
         if (has_ups(m))
             announce(m, room->span, true);
@@ -1501,7 +1516,7 @@ static void x_pub(sfu_shard_t *ss, uint32_t from, uint64_t id, struct sfu_pub_an
     for (unsigned ui = 0; ui < SFU_MAX_UP; ui++) {
         if (p->up[ui].used && !a->used[ui]) {
             drop_downs_of(p, (int)ui);
-            memset(&p->up[ui], 0, sizeof p->up[ui]);
+            up_release(&p->up[ui]);
         } else if (!p->up[ui].used && a->used[ui]) {
             p->up[ui] = (sfu_up_t){.used = true, .tr = -1, .video = a->video[ui]};
             added = true;

@@ -66,6 +66,12 @@ struct client {
     uint32_t rx_tr_ssrc[RTC_PC_MAX_TRANSCEIVERS];
     int answer_sendonly; /* a=sendonly lines in the SFU's answer */
     int nacks_sent, seq_jumps;
+    /* NACKs of packets that did arrive (probe_repairs): the repairs must be the very bytes
+     * first received (probe), and numbers the leg never sent must stay unanswered (neg). */
+    bool v_have_first;
+    uint16_t v_first_seq, v_last_seq;
+    uint16_t probe[4], neg[4];
+    int probe_cnt, neg_cnt, probe_ok, probe_bad, neg_rx;
     /* the room's chat: a negotiated channel "chat", id 0 */
     int dc;
     bool dc_open;
@@ -83,6 +89,14 @@ struct client {
     int srs_echoed; /* SRs answered by a report block (of srs_seen) */
 };
 static struct client cli[NCLI];
+/* Each client's video packets as first received, by sequence number (clients with one video
+ * stream), to compare repairs with. */
+#define REC_CAP 1024
+static struct rec {
+    bool used;
+    uint16_t seq, len;
+    uint8_t b[1500];
+} rec[NCLI][REC_CAP];
 static codec_id_t vcodec; /* the publisher's video codec in this run */
 static urtc_engine_t *sfu_ue, *cli_ue;
 static eng_sfu_t *sfu;
@@ -104,13 +118,9 @@ static void c_on_state(urtc_pc_t *pc, urtc_pc_state_t st, void *user)
     pthread_mutex_unlock(&mu);
 }
 
-/* NACK (RFC 4585 §6.2.1) for the sequence numbers in (@from, @to) that never came. */
-static void send_nack(struct client *c, uint32_t media_ssrc, uint16_t from, uint16_t to)
+/* NACK (RFC 4585 §6.2.1) for @n sequence numbers @seqs; 0 when it went. */
+static int send_nack_seqs(struct client *c, uint32_t media_ssrc, const uint16_t *seqs, unsigned n)
 {
-    uint16_t seqs[16];
-    unsigned n = 0;
-    for (uint16_t s = (uint16_t)(from + 1); s != to && n < 16; s++)
-        seqs[n++] = s;
     net_pkt_t *pkt = eng_shard_pkt_alloc(c->pc->sh);
     cr_assert_not_null(pkt);
     rtc_rtcp_wr_t w;
@@ -121,7 +131,17 @@ static void send_nack(struct client *c, uint32_t media_ssrc, uint16_t from, uint
     int len = rtc_rtcp_wr_finish(&w);
     cr_assert_gt(len, 0);
     pkt->len = (uint32_t)len;
-    if (eng_peer_send_rtp(c->pc->peer, pkt, true) == 0) {
+    return eng_peer_send_rtp(c->pc->peer, pkt, true);
+}
+
+/* NACK for the sequence numbers in (@from, @to) that never came. */
+static void send_nack(struct client *c, uint32_t media_ssrc, uint16_t from, uint16_t to)
+{
+    uint16_t seqs[16];
+    unsigned n = 0;
+    for (uint16_t s = (uint16_t)(from + 1); s != to && n < 16; s++)
+        seqs[n++] = s;
+    if (send_nack_seqs(c, media_ssrc, seqs, n) == 0) {
         pthread_mutex_lock(&mu);
         c->nacks_sent++;
         pthread_mutex_unlock(&mu);
@@ -142,6 +162,27 @@ static void c_on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *us
     if (video) {
         c->rx_v_ssrc = p->ssrc;
         c->rx_v_pkts++;
+        struct rec *r = &rec[c->idx][p->seq % REC_CAP];
+        if (!c->feeds && r->used && r->seq == p->seq) { /* again: a repair */
+            for (int k = 0; k < c->probe_cnt; k++)
+                if (c->probe[k] == p->seq) {
+                    if (p->len == r->len && memcmp(p->data, r->b, p->len) == 0)
+                        c->probe_ok++;
+                    else
+                        c->probe_bad++;
+                }
+        } else if (!c->feeds && p->len <= sizeof r->b) {
+            *r = (struct rec){.used = true, .seq = p->seq, .len = (uint16_t)p->len};
+            memcpy(r->b, p->data, p->len);
+        }
+        for (int k = 0; k < c->neg_cnt; k++)
+            c->neg_rx += c->neg[k] == p->seq;
+        if (!c->v_have_first) {
+            c->v_have_first = true;
+            c->v_first_seq = c->v_last_seq = p->seq;
+        } else if ((int16_t)(p->seq - c->v_last_seq) > 0) {
+            c->v_last_seq = p->seq;
+        }
         if (c->have_last[tr]) {
             int16_t d = (int16_t)(p->seq - c->last_seq[tr]);
             if (d > 1 && d < 16) { /* a gap: ask for the missing ones */
@@ -454,6 +495,23 @@ static void c_reoffer_cmd(urtc_pc_t *pc, void *arg)
     pthread_mutex_unlock(&mu);
 }
 
+/* The probe NACK of probe_repairs(). */
+static void c_probe_cmd(urtc_pc_t *pc, void *arg)
+{
+    (void)pc;
+    struct client *c = arg;
+    uint16_t seqs[8];
+    pthread_mutex_lock(&mu);
+    unsigned n = 0;
+    for (int k = 0; k < c->probe_cnt; k++)
+        seqs[n++] = c->probe[k];
+    for (int k = 0; k < c->neg_cnt; k++)
+        seqs[n++] = c->neg[k];
+    uint32_t ssrc = c->rx_v_ssrc;
+    pthread_mutex_unlock(&mu);
+    cr_assert_eq(send_nack_seqs(c, ssrc, seqs, n), 0);
+}
+
 static void c_close_cmd(urtc_pc_t *pc, void *arg)
 {
     (void)arg;
@@ -640,6 +698,70 @@ static bool all_gone(void)
     return gone_events >= 3;
 }
 
+static struct client *probed[2];
+static bool probes_back(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (probed[i] && probed[i]->probe_ok + probed[i]->probe_bad < probed[i]->probe_cnt)
+            return false;
+    return true;
+}
+
+/* NACKs from subscribers @a and @b (NULL: none) for three video packets each that did arrive
+ * (well inside the SFU's history) and, from @neg (@a, @b or NULL), for the three numbers before
+ * the first one its leg sent (the SFU's history of the publisher's stream has packets there when
+ * another subscriber got them or the leg waited for a keyframe; its leg never sent them). Every
+ * repair must be the bytes first received (the SFU rebuilds each leg's packet from one shared copy)
+ * and the three numbers must go unanswered. */
+static void probe_repairs(struct client *a, struct client *b, const struct client *neg)
+{
+    probed[0] = a;
+    probed[1] = b;
+    for (int i = 0; i < 2; i++) {
+        struct client *c = probed[i];
+        if (!c)
+            continue;
+        pthread_mutex_lock(&mu);
+        uint16_t last = c->v_last_seq, first = c->v_first_seq;
+        c->probe_cnt = c->neg_cnt = c->probe_ok = c->probe_bad = c->neg_rx = 0;
+        static const uint16_t back[] = {4, 9, 15};
+        for (int k = 0; k < 3; k++) {
+            uint16_t s = (uint16_t)(last - back[k]);
+            const struct rec *r = &rec[c->idx][s % REC_CAP];
+            cr_assert(r->used && r->seq == s, "client %d received %u", c->idx, s);
+            c->probe[c->probe_cnt++] = s;
+        }
+        if (c == neg) {
+            /* Inside the window of the SFU's histories (256 packets), so that only the leg's
+             * own record can tell that it never sent them. */
+            cr_assert_lt((uint16_t)(last - first), 200, "client %d: %u packets so far", c->idx,
+                         (uint16_t)(last - first));
+            for (uint16_t k = 1; k <= 3; k++)
+                c->neg[c->neg_cnt++] = (uint16_t)(first - k);
+        }
+        pthread_mutex_unlock(&mu);
+        cr_assert_eq(urtc_pc_post(cli_ue, c->pc, c_probe_cmd, c), 0);
+    }
+    cr_assert(pump_until(probes_back, 3000), "repairs of received packets came back");
+    for (int i = 0; i < 40; i++) { /* time for a wrong answer to come */
+        pump_once();
+        usleep(5000);
+    }
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < 2; i++) {
+        struct client *c = probed[i];
+        if (!c)
+            continue;
+        cr_assert_eq(c->probe_bad, 0, "client %d: %d repairs differ from what it received", c->idx,
+                     c->probe_bad);
+        cr_assert_eq(c->probe_ok, c->probe_cnt);
+        cr_assert_eq(c->neg_rx, 0, "client %d: %d numbers its leg never sent were answered", c->idx,
+                     c->neg_rx);
+        c->probe_cnt = c->neg_cnt = 0;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
 /* Clients 0..@n-1 leave through signaling; @gone says they are all gone. */
 static void leave_all(int n, bool (*gone)(void))
 {
@@ -741,6 +863,7 @@ static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_co
                        (unsigned long long)d.drop_wait_key, (unsigned long long)d.drop_not_ready,
                        (unsigned long long)d.pli_tx);
     }
+    probe_repairs(sub1, NULL, sub1);
 
     /* A second subscriber with its own recvonly offer: the SFU asks the publisher for a
      * keyframe so that it can start at once. */
@@ -750,6 +873,8 @@ static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_co
     join(sub2);
     cr_assert(pump_until(sub2_media, 15000), "sub2 decodes (video %d, audio %d)", sub2->v_decoded,
               sub2->a_decoded);
+    /* Two legs of one stream, their numbers apart (random starts, sub2 later). */
+    probe_repairs(sub1, sub2, sub2);
     pthread_mutex_lock(&mu);
     cr_assert_gt(pub->plis, plis_before, "PLI upstream when a subscriber joins");
     /* SSRC rewriting: the subscribers see the SFU's SSRCs, not the publisher's. */
