@@ -774,6 +774,20 @@ static void up_release(sfu_up_t *up)
     memset(up, 0, sizeof *up);
 }
 
+/* Frees the history of @pub's up @ui when no member of the room on this shard has a down leg
+ * of it any more (the next leg sets it up again). */
+static void up_hist_trim(sfu_member_t *pub, unsigned ui)
+{
+    net_list_t *pos, *tmp;
+    net_list_for_each_safe (pos, tmp, &pub->room->members) {
+        const sfu_member_t *sub = container_of(pos, sfu_member_t, node);
+        for (unsigned i = 0; !sub->remote && i < SFU_MAX_DOWN; i++)
+            if (sub->down[i].used && sub->down[i].pub == pub && sub->down[i].up == ui)
+                return;
+    }
+    rtc_rtp_fwd_hist_fini(&pub->up[ui].hist);
+}
+
 static sfu_down_t *down_alloc(sfu_member_t *m)
 {
     for (unsigned i = 0; i < SFU_MAX_DOWN; i++)
@@ -1085,6 +1099,15 @@ static void member_remove(sfu_member_t *m)
     m->gone = true;
     drop_downs_of(m, -1);
     net_list_del(&m->node);
+    /* The histories of what it received go with its last leg on this shard. */
+    for (unsigned i = 0; i < SFU_MAX_DOWN; i++) {
+        sfu_down_t *d = &m->down[i];
+        if (d->used && d->leg.e) {
+            rtc_rtp_fwd_leg_fini(&d->leg);
+            d->used = false;
+            up_hist_trim(d->pub, d->up);
+        }
+    }
     mtab_del(ss, m);
     room->cnt--;
     if (m->remote) {
