@@ -180,7 +180,7 @@ typedef struct eng_sfu_cfg {
     uint32_t room_max_per_shard; /* members of one room a shard takes before another helps;
                                     0: 64 */
     uint64_t remb_bps;           /* REMB sent to publishers; 0: 2 Mbit/s */
-    uint32_t test_uplink_loss;   /* tests: every Nth video packet from publishers is dropped on
+    uint32_t test_uplink_loss;   /* tests: every Nth video packet of each publisher is dropped on
                                     arrival, as if lost (0: off) */
 } eng_sfu_cfg_t;
 

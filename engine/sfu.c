@@ -51,7 +51,9 @@ typedef struct sfu_shard sfu_shard_t;
 /* A track a member sends to us. */
 typedef struct sfu_up {
     bool used;
-    int tr; /* transceiver on the publisher's pc */
+    uint32_t test_loss_cnt; /* test knob (uplink loss): per publisher track, so that each one's
+                               losses do not depend on how the others' packets interleave */
+    int tr;                 /* transceiver on the publisher's pc */
     bool video;
     uint32_t ssrc; /* last seen media SSRC */
     uint32_t clock_hz;
@@ -144,7 +146,6 @@ struct sfu_shard {
     eng_sfu_stats_t pub; /* published copy (atomic stores), read by anyone */
     char *sdp;           /* SFU_SDP_CAP bytes of scratch for descriptions */
     uint64_t wake_mask;  /* shards this tick queued messages for */
-    uint32_t uplink_cnt; /* test knob (uplink loss) */
     /* Members (local and proxies) by id: open addressing, linear probing, at most half full.
      * Every cross-shard packet and every command looks its member up here. */
     sfu_member_t **mtab;
@@ -548,7 +549,7 @@ static void on_rtp(urtc_pc_t *pc, int tr, const urtc_rtp_packet_t *p, void *user
     if (!up)
         return; /* a transceiver we do not forward (yet) */
     uint32_t loss = pub->ss->s->cfg.test_uplink_loss;
-    if (loss && up->video && ++pub->ss->uplink_cnt % loss == 0)
+    if (loss && up->video && ++up->test_loss_cnt % loss == 0)
         return; /* test knob: lost on the way in (a repair may be lost too, as on a network) */
     uint64_t now = eng_shard_now(pub->ss->sh);
     /* One source per track: the first SSRC wins until it has been silent for a second. A
