@@ -814,22 +814,28 @@ static uint32_t ping_target(void)
 }
 
 /* Every 20 ms: one Opus frame, and a video frame when its period has come, to every connected
- * remote that sends. One encoder for all of them (a mesh sends the same media to each). */
+ * remote that sends. One encoder for all of them (a mesh sends the same media to each). Each
+ * second, the chat message to every remote whose channel is open, connected or not. */
 static void job_tick(void)
 {
     static uint64_t ticks, next_video_us;
     uint64_t t_us = ticks++ * 20000;
     urtc_frame_t af, vf;
     bool have_a = false, have_v = false;
-    bool anyone = false;
-    for (int i = 0; i < MAX_REMOTES; i++)
-        anyone |= remotes[i].pc && !remotes[i].closed && remotes[i].send &&
-                  urtc_pc_state(remotes[i].pc) == URTC_PC_CONNECTED;
-    if (!anyone)
+    /* Media goes to connected remotes; the chat to any whose channel is open (below). */
+    bool anyone = false, chatting = false;
+    for (int i = 0; i < MAX_REMOTES; i++) {
+        const struct remote *r = &remotes[i];
+        if (!r->pc || r->closed || !r->send)
+            continue;
+        anyone |= urtc_pc_state(r->pc) == URTC_PC_CONNECTED;
+        chatting |= r->dc_open;
+    }
+    if (!anyone && !chatting)
         return;
-    if (asrc)
+    if (asrc && anyone)
         have_a = urtc_test_source_next(asrc, &af) == 1;
-    if (vsrc && t_us >= next_video_us) {
+    if (vsrc && anyone && t_us >= next_video_us) {
         next_video_us += urtc_test_source_period_us(vsrc);
         /* No keyframe on a timer: losses are repaired with NACK/RTX, and a receiver whose
          * decoder still lost its reference asks with a PLI (on_keyframe_request). */
