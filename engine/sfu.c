@@ -1100,14 +1100,15 @@ static void member_remove(sfu_member_t *m)
     m->gone = true;
     drop_downs_of(m, -1);
     net_list_del(&m->node);
-    /* The histories of what it received go with its last leg on this shard. */
+    /* Its legs go, and with the last leg of an up on this shard, that up's history. */
     for (unsigned i = 0; i < SFU_MAX_DOWN; i++) {
         sfu_down_t *d = &m->down[i];
-        if (d->used && d->leg.e) {
-            rtc_rtp_fwd_leg_fini(&d->leg);
-            d->used = false;
-            up_hist_trim(d->pub, d->up);
-        }
+        if (!d->used)
+            continue;
+        sfu_member_t *pub = d->pub;
+        unsigned ui = d->up;
+        down_release(m, d, false);
+        up_hist_trim(pub, ui);
     }
     mtab_del(ss, m);
     room->cnt--;

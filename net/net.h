@@ -28,6 +28,15 @@
 #define NET_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define NET_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define NET_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+
+/* The least power of two >= @v (1 for 0); @v <= 2^31. */
+static inline uint32_t net_round_pow2(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif

@@ -14,21 +14,13 @@ struct net_pool {
     void *recycle_arg;
 };
 
-static uint32_t round_pow2(uint32_t v)
-{
-    uint32_t p = 1;
-    while (p < v)
-        p <<= 1;
-    return p;
-}
-
 net_pool_t *net_pool_create(uint32_t cnt)
 {
     if (cnt == 0 || cnt > (1u << 20)) {
         LOG_ERROR("net_pool_create: bad slot count %u", cnt);
         return NULL;
     }
-    cnt = round_pow2(cnt);
+    cnt = net_round_pow2(cnt);
     net_pool_t *pool = calloc(1, sizeof *pool);
     if (!pool)
         goto fail;

@@ -38,21 +38,13 @@ int rtc_rtp_fwd_rewrite(uint8_t *b, size_t len, const rtc_rtp_fwd_rw_t *rw, uint
 
 /* ---- The source's store ---------------------------------------------------------------------- */
 
-static uint32_t pow2_at_least(uint32_t n)
-{
-    uint32_t c = 1;
-    while (c < n)
-        c <<= 1;
-    return c;
-}
-
 int rtc_rtp_fwd_hist_init(rtc_rtp_fwd_hist_t *h, uint32_t cap, uint32_t slot_len)
 {
     memset(h, 0, sizeof *h);
     if (cap == 0 || cap > (1u << 16) || slot_len < RTC_RTP_HDR_LEN ||
         slot_len > RTC_RTP_FWD_SLOT_MAX)
         return -EINVAL;
-    uint32_t c = pow2_at_least(cap);
+    uint32_t c = net_round_pow2(cap);
     h->mem = malloc((size_t)c * slot_len);
     h->slots = calloc(c, sizeof *h->slots);
     if (!h->mem || !h->slots) {
@@ -119,7 +111,7 @@ int rtc_rtp_fwd_leg_init(rtc_rtp_fwd_leg_t *l, uint32_t cap)
     memset(l, 0, sizeof *l);
     if (cap == 0 || cap > (1u << 15))
         return -EINVAL;
-    uint32_t c = pow2_at_least(cap);
+    uint32_t c = net_round_pow2(cap);
     l->e = calloc(c, sizeof *l->e);
     l->sets = calloc(RTC_RTP_FWD_SETS, sizeof *l->sets);
     if (!l->e || !l->sets) {

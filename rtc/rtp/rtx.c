@@ -13,9 +13,7 @@ int rtc_rtp_history_init(rtc_rtp_history_t *h, uint32_t cap, uint32_t slot_len)
     memset(h, 0, sizeof *h);
     if (cap == 0 || cap > (1u << 16) || slot_len < RTC_RTP_HDR_LEN || slot_len > UINT16_MAX)
         return -EINVAL;
-    uint32_t c = 1;
-    while (c < cap)
-        c <<= 1;
+    uint32_t c = net_round_pow2(cap);
     h->mem = malloc((size_t)c * slot_len);
     h->slots = malloc((size_t)c * sizeof *h->slots);
     if (!h->mem || !h->slots) {
