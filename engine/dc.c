@@ -189,8 +189,14 @@ void eng_dc_dtls_connected(urtc_pc_t *pc)
     eng_dc_t *dc = dc_get(pc);
     if (!dc || dc->started)
         return;
+    /* RFC 4960 §6.3.1 C2: the first measurement R gives RTO = R + 4 * R/2 = 3R. ICE has
+     * measured R on this path already, so the first INIT waits 3R, not the unknown-path 1 s
+     * (within the 400 ms minimum and 3 s maximum rtc_sctp sets). */
+    uint64_t rtt_ns = pc->peer ? rtc_ice_rtt_ns(eng_peer_ice(pc->peer)) : 0;
     rtc_sctp_cfg_t cfg = {
         .dtls_client = j->dtls_client,
+        .rto_initial_ms =
+            rtt_ns ? (uint32_t)NET_MIN(NET_MAX(3 * rtt_ns / NET_NS_PER_MS, 1u), 1000u) : 0,
         .remote_port = j->remote_sctp_port,
         /* RFC 8841 §6.1: an absent a=max-message-size means 64 KiB; 0 means no limit. */
         .remote_max_msg = j->remote_max_message_size == 0 ? 0

@@ -125,8 +125,12 @@ typedef struct rtc_sctp_cfg {
     uint32_t local_max_msg;
     uint16_t streams;       /* INIT streams, both directions; 0: RTC_SCTP_DEFAULT_STREAMS */
     uint32_t out_queue_cnt; /* output queue capacity in packets; 0: 256 (minimum 128) */
-    /* Retransmission timeout bounds (RFC 4960 §6.3.1); 0: 1000 initial, 400 min, 10000 max. */
+    /* Retransmission timeout bounds (RFC 4960 §6.3.1); 0: 1000 initial, 400 min, 3000 max. The
+     * max also caps the INIT and COOKIE-ECHO backoff (see docs/sctp.md, "Timers"). */
     uint32_t rto_initial_ms, rto_min_ms, rto_max_ms;
+    /* INIT attempts and retransmissions of a chunk before the association is given up
+     * (RFC 4960 §5.1, §8.1: Max.Init.Retransmits, Association.Max.Retrans); 0: 16. */
+    uint16_t max_retransmits;
     /* Events, on the owning thread, from inside rtc_sctp_input()/rtc_sctp_poll() only. The
      * callback may call rtc_sctp_send/channel_open/channel_close/set_buffered_low, but not
      * rtc_sctp_destroy(). */

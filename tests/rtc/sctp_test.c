@@ -7,6 +7,7 @@
 #include "rtc/sctp/sctp.h"
 
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -899,6 +900,48 @@ Test(rtc_sctp, peer_that_vanishes_is_detected)
     cr_assert(!rtc_sctp_is_connected(n->b.s));
     cr_assert_eq(rtc_sctp_send(n->b.s, (uint16_t)sid, "x", 1, false), -ENOENT);
     cr_assert_eq(rtc_sctp_channel_open(n->b.s, &(rtc_sctp_channel_cfg_t){0}), -EPIPE);
+    net_free(n);
+}
+
+/* Starts both ends with every packet lost for @loss_ms, then lets them through; returns the
+ * milliseconds from the start until both are connected (UINT64_MAX: not within 2 s more). */
+static uint64_t connect_after_loss(tnet_t *n, uint64_t loss_ms)
+{
+    uint64_t t0 = net_clock_ns();
+    n->loss_pct = 100;
+    cr_assert_eq(rtc_sctp_start(n->a.s, n->now), 0);
+    cr_assert_eq(rtc_sctp_start(n->b.s, n->now), 0);
+    run(n, NULL, loss_ms);
+    cr_assert(!n->a.closed && !n->b.closed, "gave up the INIT");
+    n->loss_pct = 0;
+    if (!run(n, both_connected, 2000))
+        return UINT64_MAX;
+    return (net_clock_ns() - t0) / NET_NS_PER_MS;
+}
+
+/* The handshake's backoff stops at the RTO max (docs/sctp.md, "Timers"). With 100 ms initial
+ * and 300 ms max, INITs leave at 0, 0.1, 0.3, 0.6, 0.9 ... 1.8, 2.1 s, so after 2 s of total
+ * loss the association is up at about 2.1 s. Uncapped (0.1, 0.3, 0.7, 1.5, 3.1 s) it would
+ * wait for 3.1 s. */
+Test(rtc_sctp, handshake_backoff_stops_at_the_rto_max)
+{
+    rtc_sctp_cfg_t c = {.rto_initial_ms = 100, .rto_min_ms = 20, .rto_max_ms = 300};
+    tnet_t *n = net_new(&c, &c);
+    uint64_t ms = connect_after_loss(n, 2000);
+    cr_assert_lt(ms, 2800, "up after %" PRIu64 " ms: the INIT backoff was not capped", ms);
+    net_free(n);
+}
+
+/* cfg.max_retransmits reaches the INIT: at one INIT per 100 ms, 2 s of loss is 20
+ * retransmissions, past usrsctp's default of 8 and our default of 16. */
+Test(rtc_sctp, init_attempts_follow_max_retransmits)
+{
+    rtc_sctp_cfg_t c = {
+        .rto_initial_ms = 100, .rto_min_ms = 20, .rto_max_ms = 100, .max_retransmits = 40};
+    tnet_t *n = net_new(&c, &c);
+    uint64_t ms = connect_after_loss(n, 2000);
+    cr_assert_lt(ms, 2600, "up after %" PRIu64 " ms", ms);
+    cr_assert_geq(n->a.tx_pkts, 20, "A sent %" PRIu64 " packets", n->a.tx_pkts);
     net_free(n);
 }
 
