@@ -176,15 +176,25 @@ static void dc_wake(void *user)
     (void)w; /* EAGAIN: the counter is set, the shard wakes anyway */
 }
 
+static bool has_app_section(const rtc_pc_t *j)
+{
+    for (unsigned i = 0; i < j->mline_cnt; i++)
+        if (j->mlines[i].owner == RTC_PC_OWNER_DC && !j->mlines[i].rejected)
+            return true;
+    return false;
+}
+
+bool eng_dc_may_open(const urtc_pc_t *pc)
+{
+    return !pc->jsep.negotiated || has_app_section(&pc->jsep);
+}
+
 /* The negotiation put an application section in place: start the association (both sides
  * send INIT; usrsctp resolves the simultaneous open, RFC 4960 §5.2.4). */
 void eng_dc_dtls_connected(urtc_pc_t *pc)
 {
     const rtc_pc_t *j = &pc->jsep;
-    bool have_app = false;
-    for (unsigned i = 0; i < j->mline_cnt; i++)
-        have_app |= j->mlines[i].owner == RTC_PC_OWNER_DC && !j->mlines[i].rejected;
-    if (!have_app)
+    if (!has_app_section(j))
         return;
     eng_dc_t *dc = dc_get(pc);
     if (!dc || dc->started)
@@ -223,6 +233,8 @@ bool eng_dc_input(urtc_pc_t *pc, const uint8_t *data, size_t len)
     eng_dc_t *dc = pc->dc;
     if (!dc || !dc->sctp)
         return false;
+    if (pc->sh->now_ns < pc->test_sctp_drop_until_ns)
+        return true;
     if (rtc_sctp_input(dc->sctp, data, len, pc->sh->now_ns) < 0)
         LOG_DEBUG("dc: packet too short to be SCTP");
     dc_flush(dc);

@@ -220,6 +220,9 @@ typedef struct eng_sfu_stats {
     uint64_t xshard_fwd, xshard_drop; /* packets passed by reference to other shards; dropped
                                          because the ring was full */
     uint64_t nack_tx;                 /* sequence numbers NACKed to publishers */
+    /* Chat messages held for a member whose channel was not open yet (sent when it opens), and
+     * not relayed: held queue full, or the open channel refused it. */
+    uint64_t chat_held, chat_dropped;
 } eng_sfu_stats_t;
 void eng_sfu_stats_get(const eng_sfu_t *s, eng_sfu_stats_t *out);
 

@@ -300,6 +300,9 @@ struct urtc_pc {
      * transceivers with NACK negotiated get a send history (when they send) and a NACK
      * generator (when they receive), allocated when a negotiation completes. */
     bool rtcp_by_owner;
+    /* Test knob: SCTP packets that arrive before this time are dropped, so the association
+     * (and every channel) comes up late, on the next INIT retransmission after it. */
+    uint64_t test_sctp_drop_until_ns;
     net_timer_t rtcp_timer;
     uint64_t next_report_ns, last_report_ns, prev_report_ns;
     int64_t rtt_ns; /* the latest round trip from any report block; -1: none */
@@ -334,6 +337,8 @@ struct urtc_pc {
 typedef struct eng_dc eng_dc_t;
 /* DTLS is up: start SCTP if the negotiation has an application section. */
 void eng_dc_dtls_connected(urtc_pc_t *pc);
+/* False once a completed negotiation has no application section: no channel can open. */
+bool eng_dc_may_open(const urtc_pc_t *pc);
 /* DTLS application data: true if SCTP took it. */
 bool eng_dc_input(urtc_pc_t *pc, const uint8_t *data, size_t len);
 void eng_dc_free(urtc_pc_t *pc);

@@ -124,6 +124,13 @@ struct sfu_member {
     uint32_t acks_left;
     char *pending_offer; /* NULL: the server offers */
     int chat_dc;         /* the negotiated "chat" channel (id 0), < 0: none */
+    bool chat_open;      /* on_dc_open came for chat_dc */
+    /* Chat relayed to this member before its channel opened (its association comes up after
+     * others have spoken), in order; sent on open. At most SFU_CHAT_HELD messages and
+     * SFU_CHAT_HELD_BYTES. */
+    struct sfu_chat_held *held, **held_tail;
+    uint32_t held_cnt;
+    size_t held_bytes;
 };
 
 struct sfu_room {
@@ -181,6 +188,15 @@ enum xmsg_type { X_FWD = 1, X_RET, X_PUB, X_UNPUB, X_PLI, X_HELLO, X_ACK, X_CHAT
 /* A chat message for the room's members on another shard (control-plane volume: copied). */
 struct sfu_chat {
     char room[SFU_ROOM_LEN];
+    bool binary;
+    size_t len;
+    uint8_t data[];
+};
+
+#define SFU_CHAT_HELD 64
+#define SFU_CHAT_HELD_BYTES 65536
+struct sfu_chat_held {
+    struct sfu_chat_held *next;
     bool binary;
     size_t len;
     uint8_t data[];
@@ -1082,6 +1098,11 @@ static void maybe_offer(sfu_member_t *m)
 
 static void member_free(sfu_member_t *m)
 {
+    while (m->held) {
+        struct sfu_chat_held *h = m->held;
+        m->held = h->next;
+        free(h);
+    }
     for (unsigned ui = 0; ui < SFU_MAX_UP; ui++)
         up_release(&m->up[ui]);
     free(m->pending_offer);
@@ -1172,6 +1193,67 @@ static void on_candidate(urtc_pc_t *pc, const char *cand, const char *mid, void 
         emit(m->ss, ENG_SFU_EV_CANDIDATE, m->id, 0, cand);
 }
 
+static void chat_send(sfu_member_t *m, const uint8_t *data, size_t len, bool binary)
+{
+    int ret = urtc_dc_send(m->pc, m->chat_dc, data, len, binary);
+    if (ret < 0) {
+        m->ss->st.chat_dropped++;
+        LOG_RATELIMIT(1000, "sfu: chat message not relayed to member %llu: %s",
+                      (unsigned long long)m->id, strerror(-ret));
+    }
+}
+
+/* Relays to @m, or holds the message until its channel opens. W3C send() on a channel that is
+ * not open yet is an error, so the relay must keep what arrives in between: a member whose
+ * association came up a moment after another's first message lost it (sfu_lossy once saw
+ * this). A member whose negotiation has no data channel (WHIP) gets nothing. */
+static void chat_to(sfu_member_t *m, const uint8_t *data, size_t len, bool binary)
+{
+    if (m->chat_open) {
+        chat_send(m, data, len, binary);
+        return;
+    }
+    if (!eng_dc_may_open(m->pc))
+        return;
+    struct sfu_chat_held *h = NULL;
+    if (m->held_cnt < SFU_CHAT_HELD && m->held_bytes + len <= SFU_CHAT_HELD_BYTES)
+        h = malloc(sizeof *h + len);
+    if (!h) {
+        m->ss->st.chat_dropped++;
+        LOG_RATELIMIT(1000, "sfu: chat message not held for member %llu: %u held",
+                      (unsigned long long)m->id, m->held_cnt);
+        return;
+    }
+    h->next = NULL;
+    h->binary = binary;
+    h->len = len;
+    memcpy(h->data, data, len);
+    if (!m->held)
+        m->held_tail = &m->held;
+    *m->held_tail = h;
+    m->held_tail = &h->next;
+    m->held_cnt++;
+    m->held_bytes += len;
+    m->ss->st.chat_held++;
+}
+
+static void on_dc_open(urtc_pc_t *pc, int dc, void *user)
+{
+    (void)pc;
+    sfu_member_t *m = user;
+    if (dc != m->chat_dc || m->chat_open)
+        return;
+    m->chat_open = true;
+    while (m->held) {
+        struct sfu_chat_held *h = m->held;
+        m->held = h->next;
+        chat_send(m, h->data, h->len, h->binary);
+        free(h);
+    }
+    m->held_cnt = 0;
+    m->held_bytes = 0;
+}
+
 /* The room's chat: what a member sends on its "chat" channel goes to every other member's, on
  * every shard of the room. */
 static void chat_local(sfu_room_t *room, const sfu_member_t *from, const uint8_t *data, size_t len,
@@ -1180,12 +1262,8 @@ static void chat_local(sfu_room_t *room, const sfu_member_t *from, const uint8_t
     net_list_t *pos, *tmp;
     net_list_for_each_safe (pos, tmp, &room->members) {
         sfu_member_t *m = container_of(pos, sfu_member_t, node);
-        if (m == from || m->remote || m->gone || m->waiting || m->chat_dc < 0)
-            continue;
-        int ret = urtc_dc_send(m->pc, m->chat_dc, data, len, binary);
-        if (ret < 0 && ret != -ENOTCONN) /* not open (yet, or never: WHIP) is normal */
-            LOG_RATELIMIT(1000, "sfu: chat message not relayed to member %llu: %s",
-                          (unsigned long long)m->id, strerror(-ret));
+        if (m != from && !m->remote && !m->gone && m->chat_dc >= 0)
+            chat_to(m, data, len, binary);
     }
 }
 
@@ -1216,6 +1294,7 @@ static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len
 }
 
 static const urtc_pc_callbacks_t member_cbs = {.on_state = on_state,
+                                               .on_dc_open = on_dc_open,
                                                .on_dc_message = on_dc_message,
                                                .on_dtls_state = on_dtls_state,
                                                .on_rtp = on_rtp,

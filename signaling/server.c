@@ -777,6 +777,12 @@ static void serve_metrics(conn_t *c, const sig_http_req_t *req, bool head)
               "urtc_sfu_drops_total{reason=\"not_ready\"} %" PRIu64 "\n"
               "urtc_sfu_drops_total{reason=\"ring_full\"} %" PRIu64 "\n",
               fs.drop_nobufs, fs.drop_wait_key, fs.drop_not_ready, fs.xshard_drop);
+    metric(&b, "urtc_sfu_chat_held_total", "counter",
+           "Chat messages held for a member until its channel opened.", fs.chat_held);
+    metric(&b, "urtc_sfu_chat_dropped_total", "counter",
+           "Chat messages not relayed: a member's held queue was full, or its channel refused "
+           "the message.",
+           fs.chat_dropped);
     if (b.oom)
         http_error(c, 500, "out of memory", NULL, false);
     else

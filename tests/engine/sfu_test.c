@@ -31,6 +31,7 @@ struct client {
     int idx;
     uint64_t id;
     urtc_pc_t *pc;
+    uint32_t sctp_late_ms; /* its pc drops SCTP this long: its chat channel opens late */
     bool publisher;
     bool offers; /* joins with its own offer (else the server offers) */
     /* signaling, guarded by mu */
@@ -337,6 +338,8 @@ static void c_create(urtc_shard_t *sh, struct client *c)
     c->pc = urtc_pc_create(sh, &cfg, &ccbs, c);
     cr_assert_not_null(c->pc);
     c->pc->rtcp_by_owner = c->no_repair; /* before any negotiation sets up histories */
+    if (c->sctp_late_ms)
+        c->pc->test_sctp_drop_until_ns = net_clock_ns() + c->sctp_late_ms * NET_NS_PER_MS;
 }
 
 /* An RR whose one report block answers the SFU's last SR with DLSR 0 (RFC 3550 §6.4.1), sent
@@ -679,6 +682,10 @@ static bool sub2_media(void)
 {
     return cli[2].state == URTC_PC_CONNECTED && cli[2].v_decoded >= 25 && cli[2].a_decoded >= 25;
 }
+static bool sub2_chat_open(void)
+{
+    return cli[2].dc_open;
+}
 static int v_mark1;
 static struct client *lossy;
 static bool lossy_repaired(void)
@@ -845,6 +852,9 @@ static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_co
     struct client *pub = &cli[0], *sub1 = &cli[1], *sub2 = &cli[2];
     publisher_init(pub);
     sub2->offers = true; /* WHEP style: recvonly audio+video in its own offer */
+    /* sub2's association comes up 2.5 s after it joins (the SFU's side of its chat channel
+     * too): the publisher's chat in between is held for it, not lost. */
+    sub2->sctp_late_ms = 2500;
 
     /* The publisher, alone. */
     join(pub);
@@ -869,6 +879,7 @@ static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_co
      * keyframe so that it can start at once. */
     pthread_mutex_lock(&mu);
     int plis_before = pub->plis;
+    int sub1_chat_before = sub1->chat_rx;
     pthread_mutex_unlock(&mu);
     join(sub2);
     cr_assert(pump_until(sub2_media, 15000), "sub2 decodes (video %d, audio %d)", sub2->v_decoded,
@@ -927,11 +938,25 @@ static void run_room(unsigned sfu_shards, uint32_t room_max, codec_id_t video_co
                  "a subscriber's decoder got a delta before its keyframe (%d, %d; held back %llu)",
                  sub1->v_refused, sub2->v_refused, (unsigned long long)st.drop_wait_key);
     pthread_mutex_unlock(&mu);
-    /* The publisher's chat reached both subscribers (with two shards, one is on the other). */
+    /* The publisher's chat reached both subscribers (with two shards, one is on the other).
+     * sub2 got what sub1 got since sub2 joined, the messages held while its channel was not
+     * open included (give or take one in flight at each end). */
+    cr_assert(pump_until(sub2_chat_open, 10000), "sub2's chat channel opened");
+    for (int i = 0; i < 40; i++) { /* held messages and counters settle */
+        pump_once();
+        usleep(5000);
+    }
+    eng_sfu_stats_get(sfu, &st);
     pthread_mutex_lock(&mu);
     cr_assert_gt(sub1->chat_rx, 0, "chat relayed to sub1");
     cr_assert_gt(sub2->chat_rx, 0, "chat relayed to sub2");
     cr_assert_eq(sub1->chat_bad + sub2->chat_bad + pub->chat_rx, 0, "nothing else, not back");
+    cr_assert_geq(sub2->chat_rx + 2, sub1->chat_rx - sub1_chat_before,
+                  "sub2 got %d, sub1 %d since sub2 joined (held %llu, dropped %llu)", sub2->chat_rx,
+                  sub1->chat_rx - sub1_chat_before, (unsigned long long)st.chat_held,
+                  (unsigned long long)st.chat_dropped);
+    cr_assert_geq(st.chat_held, 3, "held for sub2 while its channel was not open");
+    cr_assert_eq(st.chat_dropped, 0);
     pthread_mutex_unlock(&mu);
     cr_assert_eq(st.rooms, sfu_shards, "one part of the room per shard");
     cr_assert_eq(st.members, 3);

@@ -55,8 +55,9 @@ PLI=$(metric urtc_sfu_pli_sent_total)
 kill -TERM $PP # ends its run early: it reports and exits 0
 wait $PP || fail "the publisher exited $?: $(tail -3 "$OUT/pub.err")"
 
-# The bots: b first, a once b's chat channel is open (the SFU relays a message to the members
-# whose channel is open, so b gets everything a sends). b runs until a is done and 2 s more.
+# The bots: b first, a once b's chat channel is open (b's side: the SFU's side may open a
+# moment later, and holds what a sends until then, docs/sfu.md "Chat"), so b gets everything
+# a sends. b runs until a is done and 2 s more.
 WS=ws://$LX:18080/ws
 BOT="--room c --mode sfu --media-ip $LY --size 160x120 --fps 15 --json"
 ip netns exec "$NS" "$B/urtc-peer" --signal $WS $BOT --name b --duration 60 \
