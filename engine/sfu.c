@@ -1204,9 +1204,10 @@ static void chat_send(sfu_member_t *m, const uint8_t *data, size_t len, bool bin
 }
 
 /* Relays to @m, or holds the message until its channel opens. W3C send() on a channel that is
- * not open yet is an error, so the relay must keep what arrives in between: a member whose
- * association came up a moment after another's first message lost it (sfu_lossy once saw
- * this). A member whose negotiation has no data channel (WHIP) gets nothing. */
+ * not open yet is an error, so the relay must keep what arrives in between, or a member whose
+ * association comes up after others have spoken loses their messages (sfu_lossy holds 2-5 per
+ * run for the bot that joins second). A member whose negotiation has no data channel (WHIP)
+ * gets nothing. */
 static void chat_to(sfu_member_t *m, const uint8_t *data, size_t len, bool binary)
 {
     if (m->chat_open) {

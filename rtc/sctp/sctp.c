@@ -1033,6 +1033,11 @@ static void on_dcep(rtc_sctp_t *s, uint16_t sid, const uint8_t *p, size_t len)
 
 static void on_message(rtc_sctp_t *s, uint16_t sid, uint32_t ppid, const uint8_t *p, size_t len)
 {
+    /* Events in order, before the message is looked at: COMM_UP may have been read in this very
+     * poll (usrsctp takes a DATA chunk in COOKIE-ECHOED state as the lost COOKIE-ACK), and the
+     * owner opens its channels on CONNECTED. Looked up first, the message found no channel and was
+     * dropped, although SCTP had acknowledged it. */
+    deliver_pending(s);
     if (ppid == RTC_SCTP_PPID_DCEP) {
         on_dcep(s, sid, p, len);
         return;
@@ -1064,7 +1069,6 @@ static void on_message(rtc_sctp_t *s, uint16_t sid, uint32_t ppid, const uint8_t
     ch->acked = true; /* RFC 8832 §6: any message from the peer implies its ACK */
     s->st.rx_msg_cnt++;
     s->st.rx_bytes += len;
-    deliver_pending(s);
     emit(s, &(rtc_sctp_event_t){
                 .type = RTC_SCTP_EV_MESSAGE, .sid = sid, .binary = binary, .data = {p, len}});
 }
