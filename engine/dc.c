@@ -428,5 +428,25 @@ size_t eng_dc_stats_json(urtc_pc_t *pc, char *out, size_t cap)
         if (m > 0)
             n += (size_t)m;
     }
+    if (dc && dc->sctp) {
+        /* W3C's sctp-transport type, with our association's counters (not W3C's fields). */
+        rtc_sctp_stats_t st;
+        rtc_sctp_get_stats(dc->sctp, &st);
+        int m =
+            snprintf(out + NET_MIN(n, cap), n < cap ? cap - n : 0,
+                     ", {\"type\": \"sctp-transport\", \"id\": \"S0\", \"state\": \"%s\", "
+                     "\"packetsSent\": %llu, \"packetsReceived\": %llu, "
+                     "\"messagesSent\": %llu, \"messagesReceived\": %llu, "
+                     "\"messagesUnrouted\": %llu, \"messagesOversize\": %llu, "
+                     "\"dcepErrors\": %llu, \"packetsDropped\": %llu}",
+                     rtc_sctp_is_connected(dc->sctp) ? "connected" : "connecting",
+                     (unsigned long long)st.tx_pkt_cnt, (unsigned long long)st.rx_pkt_cnt,
+                     (unsigned long long)st.tx_msg_cnt, (unsigned long long)st.rx_msg_cnt,
+                     (unsigned long long)st.rx_unknown_cnt, (unsigned long long)st.rx_oversize_cnt,
+                     (unsigned long long)st.bad_dcep_cnt,
+                     (unsigned long long)(st.out_drop_cnt + st.bad_pkt_cnt));
+        if (m > 0)
+            n += (size_t)m;
+    }
     return n;
 }

@@ -1064,6 +1064,8 @@ static void on_message(rtc_sctp_t *s, uint16_t sid, uint32_t ppid, const uint8_t
     }
     if (!ch || ch->state == CH_CLOSED) {
         s->st.rx_unknown_cnt++;
+        LOGP_DEBUG(s->cfg.log_id, "sctp: message (PPID %u, %zu bytes) on sid %u: no channel", ppid,
+                   len, sid);
         return;
     }
     ch->acked = true; /* RFC 8832 §6: any message from the peer implies its ACK */

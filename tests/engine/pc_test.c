@@ -435,6 +435,11 @@ Test(urtc_pc, offer_answer_connect_rtp_and_data_channel_both_ways)
                                              "\"label\": \"chat\""),
                        "%s", ends[1].stats);
     cr_assert_not_null(strstr(ends[1].stats, "\"messagesReceived\": 100"), "%s", ends[1].stats);
+    const char *sctp = strstr(ends[1].stats, "\"type\": \"sctp-transport\", \"id\": \"S0\", "
+                                             "\"state\": \"connected\"");
+    cr_assert_not_null(sctp, "%s", ends[1].stats);
+    cr_assert_not_null(strstr(sctp, "\"messagesReceived\": 100, \"messagesUnrouted\": 0"), "%s",
+                       sctp);
 
     /* RFC 3550 §8.1: each end picks its own random SSRC. */
     const char *in = strstr(ends[1].stats, "\"type\": \"inbound-rtp\""),
