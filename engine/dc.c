@@ -438,13 +438,14 @@ size_t eng_dc_stats_json(urtc_pc_t *pc, char *out, size_t cap)
                      "\"packetsSent\": %llu, \"packetsReceived\": %llu, "
                      "\"messagesSent\": %llu, \"messagesReceived\": %llu, "
                      "\"messagesUnrouted\": %llu, \"messagesOversize\": %llu, "
-                     "\"dcepErrors\": %llu, \"packetsDropped\": %llu}",
+                     "\"dcepErrors\": %llu, \"packetsDropped\": %llu, \"restarts\": %llu}",
                      rtc_sctp_is_connected(dc->sctp) ? "connected" : "connecting",
                      (unsigned long long)st.tx_pkt_cnt, (unsigned long long)st.rx_pkt_cnt,
                      (unsigned long long)st.tx_msg_cnt, (unsigned long long)st.rx_msg_cnt,
                      (unsigned long long)st.rx_unknown_cnt, (unsigned long long)st.rx_oversize_cnt,
                      (unsigned long long)st.bad_dcep_cnt,
-                     (unsigned long long)(st.out_drop_cnt + st.bad_pkt_cnt));
+                     (unsigned long long)(st.out_drop_cnt + st.bad_pkt_cnt),
+                     (unsigned long long)st.restart_cnt);
         if (m > 0)
             n += (size_t)m;
     }

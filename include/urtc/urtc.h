@@ -276,7 +276,8 @@ URTC_API const char *urtc_pc_last_error(const urtc_pc_t *pc);
  * outbound-rtp (PLIs and NACKs received, retransmissions sent), remote-inbound-rtp (from the
  * peer's report blocks, roundTripTime once it echoed one of our SRs), remote-outbound-rtp (from
  * the peer's SRs), data-channel and sctp-transport (the association's packets and messages,
- * and messages dropped: for no channel, oversize, bad DCEP). Returns the length, or -ENOSPC. */
+ * messages dropped: for no channel, oversize, bad DCEP, and restarts by the peer). Returns the
+ * length, or -ENOSPC. */
 URTC_API int urtc_pc_get_stats(urtc_pc_t *pc, char *json, size_t cap);
 
 /* ---- Media helpers (engine/media_api.c) -------------------------------------------------

@@ -1119,6 +1119,10 @@ static void on_notification(rtc_sctp_t *s, const uint8_t *p, size_t len)
         if (len < sizeof(struct sctp_assoc_change))
             return;
         const struct sctp_assoc_change *ac = &nf.sn_assoc_change;
+        if (ac->sac_state == SCTP_RESTART && s->connected) {
+            s->st.restart_cnt++;
+            LOGP_INFO(s->cfg.log_id, "sctp: the peer restarted the association");
+        }
         if (ac->sac_state == SCTP_COMM_UP || ac->sac_state == SCTP_RESTART) {
             if (s->connected || s->dead)
                 return;

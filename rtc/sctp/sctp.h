@@ -231,6 +231,7 @@ typedef struct rtc_sctp_stats {
     uint64_t bad_dcep_cnt;    /* malformed or unexpected DCEP */
     uint64_t rx_oversize_cnt; /* incoming messages over local_max_msg, dropped */
     uint64_t rx_unknown_cnt;  /* messages with an unknown PPID or for no channel */
+    uint64_t restart_cnt;     /* SCTP_RESTART while connected (RFC 4960 §5.2.4 case A) */
 } rtc_sctp_stats_t;
 void rtc_sctp_get_stats(const rtc_sctp_t *s, rtc_sctp_stats_t *st);
 

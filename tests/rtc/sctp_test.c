@@ -961,6 +961,32 @@ Test(rtc_sctp, peer_that_vanishes_is_detected)
     net_free(n);
 }
 
+static bool a_connected(tnet_t *n)
+{
+    return n->a.connected;
+}
+
+Test(rtc_sctp, peer_restart_is_counted)
+{
+    tnet_t *n = net_new(NULL, NULL);
+    net_connect(n);
+    rtc_sctp_stats_t st;
+    rtc_sctp_get_stats(n->b.s, &st);
+    cr_assert_eq(st.restart_cnt, 0);
+    /* A comes back as a new association on the same ports and address: to B that is a restart
+     * (RFC 4960 §5.2.4 case A), which usrsctp reports as SCTP_RESTART. */
+    rtc_sctp_destroy(n->a.s);
+    memset(&n->a, 0, sizeof n->a);
+    mk(&n->a, true, NULL);
+    cr_assert_eq(rtc_sctp_start(n->a.s, n->now), 0);
+    cr_assert(run(n, a_connected, 10000), "the new A never connected");
+    run(n, NULL, 50);
+    rtc_sctp_get_stats(n->b.s, &st);
+    cr_assert_eq(st.restart_cnt, 1);
+    cr_assert(rtc_sctp_is_connected(n->b.s));
+    net_free(n);
+}
+
 /* Starts both ends with every packet lost for @loss_ms, then lets them through; returns the
  * milliseconds from the start until both are connected (UINT64_MAX: not within 2 s more). */
 static uint64_t connect_after_loss(tnet_t *n, uint64_t loss_ms)
