@@ -439,7 +439,9 @@ size_t eng_dc_stats_json(urtc_pc_t *pc, char *out, size_t cap)
                      "\"messagesSent\": %llu, \"messagesReceived\": %llu, "
                      "\"messagesUnrouted\": %llu, \"messagesOversize\": %llu, "
                      "\"dcepErrors\": %llu, \"packetsDropped\": %llu, \"restarts\": %llu}",
-                     rtc_sctp_is_connected(dc->sctp) ? "connected" : "connecting",
+                     rtc_sctp_is_closed(dc->sctp)      ? "closed"
+                     : rtc_sctp_is_connected(dc->sctp) ? "connected"
+                                                       : "connecting",
                      (unsigned long long)st.tx_pkt_cnt, (unsigned long long)st.rx_pkt_cnt,
                      (unsigned long long)st.tx_msg_cnt, (unsigned long long)st.rx_msg_cnt,
                      (unsigned long long)st.rx_unknown_cnt, (unsigned long long)st.rx_oversize_cnt,

@@ -102,6 +102,11 @@ struct rtc_sctp {
     uint32_t out_cap, out_head, out_cnt;
     atomic_bool wake_flag;
     rtc_sctp_stats_t st;
+    /* The chunks of the first packets each way, for a debug log when the association ends
+     * (trace_pkt); out_mu. */
+    char trace[512];
+    uint16_t trace_len;
+    bool trace_logged;
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -189,6 +194,58 @@ static void tab_del(rtc_sctp_t *s)
 
 /* usrsctp's output callback: any thread, usrsctp locks held. Copies the packet into the
  * association's output queue and never calls back into usrsctp. */
+/* Appends ">" (in) or "<" (out) and the packet's chunk types (RFC 4960 §3.2, RFC 6525,
+ * RFC 3758) to s->trace while it has room; DATA shows sid/ssn/ppid. Caller holds out_mu. */
+static void trace_pkt(rtc_sctp_t *s, char dir, const uint8_t *p, size_t len)
+{
+    static const char *const names[] = {"D",   "I",  "IA", "S",  "HB", "HBA", "AB", "SD",
+                                        "SDA", "ER", "CE", "CA", "EC", "CW",  "SDC"};
+    if (s->trace_len > sizeof s->trace - 24 || net_log_get_level() < NET_LOG_DEBUG)
+        return;
+    char tmp[96];
+    size_t n = 0;
+    tmp[n++] = ' ';
+    tmp[n++] = dir;
+    for (size_t off = 12; off + 4 <= len && n < sizeof tmp - 24;) {
+        uint8_t type = p[off];
+        size_t clen = net_rd16be(p + off + 2);
+        if (clen < 4)
+            break;
+        if (off > 12)
+            tmp[n++] = ',';
+        int m;
+        if (type == 0 && clen >= 16 && off + 16 <= len)
+            m = snprintf(tmp + n, sizeof tmp - n, "D%u/%u/%u", net_rd16be(p + off + 8),
+                         net_rd16be(p + off + 10), net_rd32be(p + off + 12));
+        else if (type < NET_ARRAY_LEN(names))
+            m = snprintf(tmp + n, sizeof tmp - n, "%s", names[type]);
+        else if (type == 130)
+            m = snprintf(tmp + n, sizeof tmp - n, "RC");
+        else if (type == 192)
+            m = snprintf(tmp + n, sizeof tmp - n, "FT");
+        else
+            m = snprintf(tmp + n, sizeof tmp - n, "%u", type);
+        n += (size_t)NET_MAX(m, 0);
+        off += (clen + 3) & ~(size_t)3;
+    }
+    if (s->trace_len + n < sizeof s->trace) {
+        memcpy(s->trace + s->trace_len, tmp, n);
+        s->trace_len = (uint16_t)(s->trace_len + n);
+        s->trace[s->trace_len] = 0;
+    }
+}
+
+/* Logs the trace once (debug), when the association ends or is destroyed. */
+static void trace_log(rtc_sctp_t *s)
+{
+    if (s->trace_logged || net_log_get_level() < NET_LOG_DEBUG)
+        return;
+    s->trace_logged = true;
+    pthread_mutex_lock(&s->out_mu);
+    LOGP_DEBUG(s->cfg.log_id, "sctp: first packets (> in, < out):%s", s->trace);
+    pthread_mutex_unlock(&s->out_mu);
+}
+
 static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set_df)
 {
     (void)tos;
@@ -214,6 +271,7 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
         s->out_lens[tail] = (uint32_t)len;
         s->out_cnt++;
     }
+    trace_pkt(s, '<', buf, len);
     if (tls_owner != s && !atomic_exchange(&s->wake_flag, true) && s->cfg.wake)
         s->cfg.wake(s->cfg.user);
     pthread_mutex_unlock(&s->out_mu);
@@ -407,6 +465,8 @@ void rtc_sctp_destroy(rtc_sctp_t *s)
         return;
     rtc_sctp_t *prev = tls_owner;
     tls_owner = s;
+    if (s->started)
+        trace_log(s);
     if (s->id) {
         tab_del(s); /* from now on conn_output drops this association's packets */
         usrsctp_deregister_address((void *)s->id);
@@ -953,6 +1013,11 @@ bool rtc_sctp_is_connected(const rtc_sctp_t *s)
     return s->connected && !s->dead;
 }
 
+bool rtc_sctp_is_closed(const rtc_sctp_t *s)
+{
+    return s->dead;
+}
+
 unsigned rtc_sctp_channel_cnt(const rtc_sctp_t *s)
 {
     return s->chan_cnt;
@@ -971,10 +1036,11 @@ void rtc_sctp_get_stats(const rtc_sctp_t *s, rtc_sctp_stats_t *st)
 /* ---------------------------------------------------------------------------------------------
  * Receive path.
  */
-static void assoc_dead(rtc_sctp_t *s, int err)
+static void assoc_dead(rtc_sctp_t *s, int err, const char *why)
 {
     if (s->dead)
         return;
+    LOGP_INFO(s->cfg.log_id, "sctp: association %s (%s)", s->connected ? "closed" : "failed", why);
     s->dead = true;
     bool was_up = s->connected;
     s->connected = false;
@@ -1142,11 +1208,13 @@ static void on_notification(rtc_sctp_t *s, const uint8_t *p, size_t len)
                     pend_add(s, ch);
                 }
             }
-            LOGP_DEBUG(s->cfg.log_id, "sctp: association up, %u streams", s->streams_limit);
-        } else if (ac->sac_state == SCTP_COMM_LOST || ac->sac_state == SCTP_CANT_STR_ASSOC) {
-            assoc_dead(s, -ECONNRESET);
+            LOGP_INFO(s->cfg.log_id, "sctp: association up, %u streams", s->streams_limit);
+        } else if (ac->sac_state == SCTP_COMM_LOST) {
+            assoc_dead(s, -ECONNRESET, "lost: aborted, or retransmissions exhausted");
+        } else if (ac->sac_state == SCTP_CANT_STR_ASSOC) {
+            assoc_dead(s, -ECONNRESET, "could not start");
         } else if (ac->sac_state == SCTP_SHUTDOWN_COMP) {
-            assoc_dead(s, 0);
+            assoc_dead(s, 0, "shut down");
         }
         break;
     }
@@ -1219,7 +1287,7 @@ static void rx_loop(rtc_sctp_t *s)
         }
         if (n == 0) {
             if (s->connected)
-                assoc_dead(s, -ECONNRESET);
+                assoc_dead(s, -ECONNRESET, "end of stream");
             break;
         }
         if (itype != SCTP_RECVV_RCVINFO) {
@@ -1283,6 +1351,9 @@ int rtc_sctp_input(rtc_sctp_t *s, const uint8_t *p, size_t len, uint64_t now_ns)
         return -EBADMSG;
     }
     s->st.rx_pkt_cnt++;
+    pthread_mutex_lock(&s->out_mu);
+    trace_pkt(s, '>', p, len);
+    pthread_mutex_unlock(&s->out_mu);
     rtc_sctp_t *prev = tls_owner;
     tls_owner = s;
     usrsctp_conninput((void *)s->id, p, len, 0);

@@ -218,6 +218,8 @@ WARN_UNUSED int rtc_sctp_set_buffered_low(rtc_sctp_t *s, uint16_t sid, size_t th
 size_t rtc_sctp_max_message_size(const rtc_sctp_t *s);
 /* True once CONNECTED was reported and until CLOSED. */
 bool rtc_sctp_is_connected(const rtc_sctp_t *s);
+/* True once the association ended (lost, refused, shut down): it never comes back. */
+bool rtc_sctp_is_closed(const rtc_sctp_t *s);
 /* Channels that exist (any state). */
 unsigned rtc_sctp_channel_cnt(const rtc_sctp_t *s);
 

@@ -79,6 +79,8 @@ static const char page[] =
     "      o.video_bytes_sent = (o.video_bytes_sent || 0) + (v.bytesSent || 0);\n"
     "    if (v.type === 'remote-inbound-rtp' && v.roundTripTime !== undefined)\n"
     "      o.rtt_us = Math.max(o.rtt_us || 0, Math.round(v.roundTripTime * 1e6));\n"
+    "    if (v.type === 'data-channel') (o.dc_stats = o.dc_stats || []).push(\n"
+    "        [v.label, v.state, v.messagesSent, v.messagesReceived].join(' '));\n"
     "  });\n"
     "  return o;\n"
     "}\n"
@@ -145,6 +147,7 @@ static struct call {
     bool urtc_offers;
     int atr, vtr, dc;
     bool dc_open;
+    unsigned dc_closed_tick; /* 1 + the tick urtc's channel closed on (0: open) */
     urtc_test_source_t *tone, *pattern;
     urtc_decoder_t *adec, *vdec;
     unsigned ticks;
@@ -206,6 +209,15 @@ static void on_dc_open(urtc_pc_t *pc, int dc, void *user)
         call.dc_open = true;
 }
 
+static void on_dc_close(urtc_pc_t *pc, int dc, void *user)
+{
+    (void)pc, (void)user;
+    pthread_mutex_lock(&mu);
+    if (dc == call.dc)
+        call.dc_closed_tick = call.ticks + 1;
+    pthread_mutex_unlock(&mu);
+}
+
 static void on_dc_message(urtc_pc_t *pc, int dc, const uint8_t *data, size_t len, bool binary,
                           void *user)
 {
@@ -221,6 +233,7 @@ static const urtc_pc_callbacks_t cbs = {.on_state = on_state,
                                         .on_frame = on_frame,
                                         .on_datachannel = on_datachannel,
                                         .on_dc_open = on_dc_open,
+                                        .on_dc_close = on_dc_close,
                                         .on_dc_message = on_dc_message};
 
 static void sdp_done(int err)
@@ -412,6 +425,7 @@ static struct call_sum {
     long long twcc_fb; /* transport-cc feedback packets urtc sent (get_stats) */
     char sctp_stats[1024];
     urtc_pc_state_t state;
+    unsigned dc_closed_tick, ticks;
     char dc_first[128];
 } sums[2];
 
@@ -448,7 +462,9 @@ static void serve(int fd, const char *req, char *body, size_t clen)
                                .dc_sent = call.dc_sent,
                                .audio_sent = call.audio_sent,
                                .video_sent = call.video_sent,
-                               .state = call.state};
+                               .state = call.state,
+                               .dc_closed_tick = call.dc_closed_tick,
+                               .ticks = call.ticks};
         memcpy(s->dc_first, call.dc_first, sizeof s->dc_first);
         pthread_mutex_unlock(&mu);
         n_results++;
@@ -476,6 +492,8 @@ Test(pc_chromium, calls_both_offer_directions_media_and_data, .timeout = 120)
         cr_skip_test("unshare(CLONE_NEWNET) not permitted: cannot isolate Chromium");
     cr_assert_eq(system("ip link set lo up"), 0);
 
+    /* Debug: the SCTP association logs its first packets' chunks as it ends (rtc/sctp). */
+    setenv("URTC_LOG", "debug", 0);
     urtc_engine_config_t ecfg = {.shards = 1};
     eng = urtc_engine_create(&ecfg);
     cr_assert_not_null(eng);
@@ -618,15 +636,18 @@ Test(pc_chromium, calls_both_offer_directions_media_and_data, .timeout = 120)
          * come). dc_greeted says which, with the channel's state then; a send() that throws
          * is in dc_error. Some CI runs (about 1 in 3 in sessions 4 and 5, never in 20 runs
          * alone) saw urtc get nothing although the page greeted "at once in open" with no
-         * error; urtc's data-channel and sctp-transport stats are printed then (was the
-         * message received by SCTP and dropped for no channel, or never received?). */
+         * error. Printed for each call: urtc's data-channel and sctp-transport stats, the
+         * page's data-channel stats, and (debug log, rtc/sctp) the chunks of the association's
+         * first packets, to tell a message dropped by urtc from one never received. */
         if (json_object_get(r, "dc_label"))
             fprintf(stderr, "%s: Chromium greeted %s\n", names[i],
                     json_string_value(json_object_get(r, "dc_greeted")) ?: "never");
         cr_expect_null(json_object_get(r, "dc_error"), "%s: Chromium's send failed: %s", names[i],
                        json_string_value(json_object_get(r, "dc_error")));
-        if (s->dc_received == 0)
-            fprintf(stderr, "%s: urtc's SCTP stats: %s\n", names[i], s->sctp_stats);
+        fprintf(stderr,
+                "%s: urtc's channel closed at tick %d of %u (the page closes first); "
+                "urtc's SCTP stats: %s\n",
+                names[i], (int)s->dc_closed_tick - 1, s->ticks, s->sctp_stats);
         cr_expect_geq(s->dc_received, 1, "%s: urtc got no message", names[i]);
         cr_expect_str_eq(s->dc_first, "hello from chromium");
         /* RTCP (RFC 3550 §6.4): Chromium parsed urtc's SRs (remote-outbound-rtp), and its
