@@ -192,15 +192,14 @@ static void tab_del(rtc_sctp_t *s)
     pthread_mutex_unlock(&s->out_mu);
 }
 
-/* usrsctp's output callback: any thread, usrsctp locks held. Copies the packet into the
- * association's output queue and never calls back into usrsctp. */
 /* Appends ">" (in) or "<" (out) and the packet's chunk types (RFC 4960 §3.2, RFC 6525,
- * RFC 3758) to s->trace while it has room; DATA shows sid/ssn/ppid. Caller holds out_mu. */
+ * RFC 3758) to s->trace while it has room; DATA shows sid/ssn/ppid. Caller holds out_mu and
+ * calls it only at debug level. */
 static void trace_pkt(rtc_sctp_t *s, char dir, const uint8_t *p, size_t len)
 {
     static const char *const names[] = {"D",   "I",  "IA", "S",  "HB", "HBA", "AB", "SD",
                                         "SDA", "ER", "CE", "CA", "EC", "CW",  "SDC"};
-    if (s->trace_len > sizeof s->trace - 24 || net_log_get_level() < NET_LOG_DEBUG)
+    if (s->trace_len > sizeof s->trace - 24)
         return;
     char tmp[96];
     size_t n = 0;
@@ -246,6 +245,8 @@ static void trace_log(rtc_sctp_t *s)
     pthread_mutex_unlock(&s->out_mu);
 }
 
+/* usrsctp's output callback: any thread, usrsctp locks held. Copies the packet into the
+ * association's output queue and never calls back into usrsctp. */
 static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set_df)
 {
     (void)tos;
@@ -271,7 +272,8 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
         s->out_lens[tail] = (uint32_t)len;
         s->out_cnt++;
     }
-    trace_pkt(s, '<', buf, len);
+    if (net_log_get_level() >= NET_LOG_DEBUG)
+        trace_pkt(s, '<', buf, len);
     if (tls_owner != s && !atomic_exchange(&s->wake_flag, true) && s->cfg.wake)
         s->cfg.wake(s->cfg.user);
     pthread_mutex_unlock(&s->out_mu);
@@ -1351,9 +1353,11 @@ int rtc_sctp_input(rtc_sctp_t *s, const uint8_t *p, size_t len, uint64_t now_ns)
         return -EBADMSG;
     }
     s->st.rx_pkt_cnt++;
-    pthread_mutex_lock(&s->out_mu);
-    trace_pkt(s, '>', p, len);
-    pthread_mutex_unlock(&s->out_mu);
+    if (net_log_get_level() >= NET_LOG_DEBUG) { /* no lock on the packet path otherwise */
+        pthread_mutex_lock(&s->out_mu);
+        trace_pkt(s, '>', p, len);
+        pthread_mutex_unlock(&s->out_mu);
+    }
     rtc_sctp_t *prev = tls_owner;
     tls_owner = s;
     usrsctp_conninput((void *)s->id, p, len, 0);
